@@ -1,0 +1,24 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace pgbackup {
+
+// Parses a duration such as "90s", "45m", "26h", "30d" (also "1h30m"). Throws
+// std::invalid_argument with a message that shows the accepted forms.
+std::chrono::seconds parse_duration(std::string_view text);
+
+// Parses a size such as "512KiB", "1MiB", "2GiB" or a plain byte count. Throws
+// std::invalid_argument.
+std::uint64_t parse_size(std::string_view text);
+
+// "26h", "30d", "1h30m": the shortest exact spelling of a duration.
+std::string format_duration(std::chrono::seconds d);
+
+// "1.5 GiB", "812 KiB", "17 B": for people, not for parsing.
+std::string format_bytes(std::uint64_t bytes);
+
+}  // namespace pgbackup
