@@ -1,8 +1,166 @@
-#include "version.h"
+// pgbackup-agent: scheduled, proven PostgreSQL backups (see README.md and DESIGN §2).
+// This file only parses the command line and wires the pieces together.
+#include <signal.h>
+
+#include <spdlog/spdlog.h>
+#include <cxxopts.hpp>
 
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <map>
 
-int main() {
-  std::printf("pgbackup-agent %s\n", pgbackup::kVersion);
-  return 0;
+#include "agent/commands.h"
+#include "agent/config.h"
+#include "agent/errors.h"
+#include "agent/logging.h"
+#include "agent/units.h"
+#include "version.h"
+
+namespace {
+
+using pgbackup::CommandOptions;
+using pgbackup::Config;
+
+struct Command {
+  std::string summary;
+  std::string usage;
+  std::function<int(const Config&, const CommandOptions&)> run;
+};
+
+const std::map<std::string, Command>& commands() {
+  static const std::map<std::string, Command> table = {
+      {"backup", {"take a backup now", "[--target NAME]", pgbackup::command_backup}},
+      {"list",
+       {"backups with tier, size, age, checks", "[--target NAME] [--output text|json]",
+        pgbackup::command_list}},
+      {"verify",
+       {"checksum + pg_restore --list + manifest", "[--target NAME] (FILE | --latest)",
+        pgbackup::command_verify}},
+      {"check",
+       {"exit 0 if the newest good backup is younger than --max-age (default 26h), else 1",
+        "[--target NAME] [--max-age 26h]", pgbackup::command_check}},
+      {"prune", {"apply retention now", "[--target NAME] [--dry-run]", pgbackup::command_prune}},
+      {"config-check",
+       {"validate the config, print it with secrets redacted", "", pgbackup::command_config_check}},
+  };
+  return table;
+}
+
+std::string usage_text() {
+  std::string s =
+      "usage: pgbackup-agent [--config FILE] [--log.level debug|info|warn|error] "
+      "[--log.format text|json] COMMAND [options]\n\ncommands:\n";
+  for (const auto& [name, c] : commands()) {
+    char line[256];
+    std::snprintf(line, sizeof line, "  %-13s %s\n  %-13s %s\n", name.c_str(), c.summary.c_str(),
+                  "", c.usage.c_str());
+    s += line;
+  }
+  s += "\nWithout --config (or $PGBACKUP_CONFIG) the seed's environment defines one target:\n"
+       "POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_DB, POSTGRES_PASSWORD, BACKUP_DIR.\n"
+       "Exit codes: 0 success, 1 the operation failed (or check found the backup stale), "
+       "2 usage or configuration error.\n";
+  return s;
+}
+
+int run(int argc, char** argv) {
+  cxxopts::Options options("pgbackup-agent", "Scheduled, proven PostgreSQL backups");
+  // clang-format off
+  options.add_options()
+      ("config", "configuration file (YAML)", cxxopts::value<std::string>())
+      ("log.level", "debug, info, warn or error", cxxopts::value<std::string>()->default_value("info"))
+      ("log.format", "text or json", cxxopts::value<std::string>()->default_value("text"))
+      ("target", "target name", cxxopts::value<std::string>()->default_value(""))
+      ("output", "list: text or json", cxxopts::value<std::string>()->default_value("text"))
+      ("latest", "verify: the newest good backup")
+      ("dry-run", "prune: show what would be deleted")
+      ("max-age", "check: oldest acceptable age", cxxopts::value<std::string>()->default_value("26h"))
+      ("version", "print the version")
+      ("h,help", "print help")
+      ("command", "", cxxopts::value<std::string>())
+      ("args", "", cxxopts::value<std::vector<std::string>>());
+  // clang-format on
+  options.parse_positional({"command", "args"});
+  cxxopts::ParseResult parsed;
+  try {
+    parsed = options.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    std::fprintf(stderr, "error: %s\n\n%s", e.what(), usage_text().c_str());
+    return 2;
+  }
+  if (parsed.count("version")) {
+    std::printf("pgbackup-agent %s (revision %s)\n", pgbackup::kVersion, pgbackup::kRevision);
+    return 0;
+  }
+  const std::string name = parsed.count("command") ? parsed["command"].as<std::string>() : "";
+  const auto command = commands().find(name);
+  if (parsed.count("help") || name.empty()) {
+    if (command != commands().end()) {
+      std::printf("usage: pgbackup-agent [global options] %s %s\n  %s\n", name.c_str(),
+                  command->second.usage.c_str(), command->second.summary.c_str());
+    } else {
+      std::printf("%s", usage_text().c_str());
+    }
+    return name.empty() && !parsed.count("help") ? 2 : 0;
+  }
+  if (command == commands().end()) {
+    std::fprintf(stderr, "error: unknown command \"%s\"\n\n%s", name.c_str(), usage_text().c_str());
+    return 2;
+  }
+
+  try {
+    pgbackup::setup_logging(parsed["log.level"].as<std::string>(),
+                            parsed["log.format"].as<std::string>());
+    CommandOptions opts;
+    opts.target = parsed["target"].as<std::string>();
+    opts.output = parsed["output"].as<std::string>();
+    if (opts.output != "text" && opts.output != "json") {
+      throw pgbackup::ConfigError("--output must be text or json");
+    }
+    opts.latest = parsed.count("latest") > 0;
+    opts.dry_run = parsed.count("dry-run") > 0;
+    try {
+      opts.max_age = pgbackup::parse_duration(parsed["max-age"].as<std::string>());
+    } catch (const std::invalid_argument& e) {
+      throw pgbackup::ConfigError(std::string("--max-age: ") + e.what());
+    }
+    const auto args = parsed.count("args") ? parsed["args"].as<std::vector<std::string>>()
+                                           : std::vector<std::string>{};
+    if (args.size() > 1) throw pgbackup::ConfigError("too many arguments for " + name);
+    if (!args.empty()) opts.file = args.front();
+    if (name == "verify" && opts.latest == opts.file.has_value()) {
+      throw pgbackup::ConfigError("verify needs a FILE or --latest (one of them)");
+    }
+    if (name != "verify" && !args.empty()) {
+      throw pgbackup::ConfigError(name + " takes no FILE argument");
+    }
+
+    std::string config_path = parsed.count("config") ? parsed["config"].as<std::string>() : "";
+    if (config_path.empty() && std::getenv("PGBACKUP_CONFIG")) {
+      config_path = std::getenv("PGBACKUP_CONFIG");
+    }
+    const Config config = config_path.empty() ? pgbackup::config_from_environment()
+                                              : pgbackup::load_config_file(config_path);
+    return command->second.run(config, opts);
+  } catch (const pgbackup::ConfigError& e) {
+    spdlog::error("{}", e.what());
+    return 2;
+  } catch (const pgbackup::OperationError& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Disk-full tests (and real quotas) must surface as write errors, not kill the agent.
+  ::signal(SIGXFSZ, SIG_IGN);
+  ::signal(SIGPIPE, SIG_IGN);
+  return run(argc, argv);
 }

@@ -13,8 +13,12 @@ struct Unit {
 };
 
 constexpr Unit kDurationUnits[] = {{"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}};
-constexpr Unit kSizeUnits[] = {{"TiB", 1ULL << 40}, {"GiB", 1ULL << 30}, {"MiB", 1ULL << 20},
-                               {"KiB", 1ULL << 10}, {"B", 1},           {"", 1}};
+constexpr Unit kSizeUnits[] = {{"TiB", 1ULL << 40},
+                               {"GiB", 1ULL << 30},
+                               {"MiB", 1ULL << 20},
+                               {"KiB", 1ULL << 10},
+                               {"B", 1},
+                               {"", 1}};
 
 // Reads the leading digits of `text` into `value`; returns how many characters it used.
 std::size_t read_number(std::string_view text, std::uint64_t& value) {
@@ -31,8 +35,9 @@ std::size_t read_number(std::string_view text, std::uint64_t& value) {
 }  // namespace
 
 std::chrono::seconds parse_duration(std::string_view text) {
-  const std::string hint = "invalid duration \"" + std::string(text) +
-                           "\": expected a number with a unit s, m, h or d (e.g. 90s, 45m, 26h, 30d)";
+  const std::string hint =
+      "invalid duration \"" + std::string(text) +
+      "\": expected a number with a unit s, m, h or d (e.g. 90s, 45m, 26h, 30d)";
   if (text.empty()) throw std::invalid_argument(hint);
   std::uint64_t total = 0;
   std::string_view rest = text;

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/config.h"
+
+namespace pgbackup {
+
+// What the command line asked for, after cxxopts (see main.cpp).
+struct CommandOptions {
+  std::string target;
+  std::string output = "text";  // list: text | json
+  std::optional<std::string> file;
+  bool latest = false;
+  bool dry_run = false;
+  std::chrono::seconds max_age{26 * 3600};
+};
+
+// Each returns the process exit code: 0 success, 1 failed (or stale), 2 usage/config.
+int command_backup(const Config& config, const CommandOptions& options);
+int command_list(const Config& config, const CommandOptions& options);
+int command_verify(const Config& config, const CommandOptions& options);
+int command_check(const Config& config, const CommandOptions& options);
+int command_prune(const Config& config, const CommandOptions& options);
+int command_config_check(const Config& config, const CommandOptions& options);
+
+}  // namespace pgbackup

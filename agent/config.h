@@ -1,0 +1,129 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pgbackup {
+
+// A configuration that cannot be used; the message names the key and line and says what to do.
+// Commands exit with status 2 on it.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct DatabaseConfig {
+  std::string host = "localhost";
+  int port = 5432;
+  std::string user;
+  std::string dbname;
+  std::string password_env;  // name of the variable holding the password, never the password
+  std::string passfile;
+  std::chrono::seconds connect_timeout{10};
+};
+
+struct BackupConfig {
+  std::filesystem::path dir;
+  std::string file_prefix;
+  std::string schedule = "0 2 * * *";
+  int compression = 9;
+  std::chrono::seconds timeout{2 * 3600};
+  bool row_counts = true;
+};
+
+struct AnomalyConfig {
+  int window = 7;
+  double min_ratio = 0.5;
+  double max_ratio = 3.0;
+  std::uint64_t min_size = 1024;
+  double table_drop_ratio = 0.5;
+};
+
+struct RetentionConfig {
+  std::chrono::seconds daily{30 * 86400};
+  std::chrono::seconds weekly{90 * 86400};
+  std::chrono::seconds monthly{365 * 86400};
+  int min_keep = 3;
+};
+
+struct RestoreTestConfig {
+  std::string schedule = "0 4 * * 0";
+  std::string pick = "random";  // random | latest
+  std::chrono::seconds max_age{30 * 86400};
+  DatabaseConfig database;
+  int jobs = 2;
+  std::chrono::seconds rto_target{30 * 60};
+  struct Check {
+    std::string name;
+    std::string sql;
+  };
+  std::vector<Check> checks;
+};
+
+struct RestoreConfig {
+  std::vector<std::string> stop_command;
+  std::vector<std::string> start_command;
+};
+
+struct S3Config {
+  std::string endpoint;
+  std::string region = "us-east-1";
+  std::string bucket;
+  std::string prefix;
+  std::string access_key_id_env = "AWS_ACCESS_KEY_ID";
+  std::string secret_access_key_env = "AWS_SECRET_ACCESS_KEY";
+  std::vector<std::string> tiers{"weekly", "monthly"};
+  std::map<std::string, std::string> storage_class;
+  std::string server_side_encryption;
+  std::string kms_key_id;
+  bool path_style = false;
+};
+
+struct TargetConfig {
+  std::string name;
+  DatabaseConfig database;
+  BackupConfig backup;
+  AnomalyConfig anomaly;
+  RetentionConfig retention;
+  std::optional<RestoreTestConfig> restore_test;
+  RestoreConfig restore;
+  std::optional<S3Config> offsite_s3;
+
+  // <backup.dir>/.pgbackup: state, audit log, lock.
+  std::filesystem::path state_dir() const { return backup.dir / ".pgbackup"; }
+};
+
+struct WebSettings {
+  std::vector<std::string> listen_addresses{":10115"};
+  std::string config_file;
+};
+
+struct Config {
+  WebSettings web;
+  std::string audit_log;  // empty: <backup.dir>/.pgbackup/audit.jsonl per target
+  std::vector<TargetConfig> targets;
+  std::string source;  // the file it came from, or "environment"
+
+  // The audit log of a target: the configured one or the default under its backup dir.
+  std::filesystem::path audit_log_for(const TargetConfig& target) const;
+  // The target called `name`, or the only one when `name` is empty. Throws ConfigError.
+  const TargetConfig& find_target(const std::string& name) const;
+};
+
+// Parses YAML config text. `source` names the file in error messages.
+Config parse_config(const std::string& yaml_text, const std::string& source);
+// Reads and parses a config file.
+Config load_config_file(const std::filesystem::path& path);
+// The seed's environment-only mode: POSTGRES_HOST/PORT/USER/DB/PASSWORD and BACKUP_DIR.
+Config config_from_environment();
+
+// The config as YAML with secrets redacted (config-check prints it).
+std::string render_config(const Config& config);
+
+}  // namespace pgbackup

@@ -1,0 +1,104 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/manifest.h"
+#include "agent/timeutil.h"
+
+namespace pgbackup {
+
+namespace fs = std::filesystem;
+
+// One <prefix>_YYYYMMDD_HHMMSS.dump in a backup directory. Good only with a readable manifest.
+struct BackupEntry {
+  fs::path dump;
+  SysTime started_at;
+  std::uint64_t file_size = 0;
+  std::optional<Manifest> manifest;
+  std::string manifest_error;  // why the manifest is missing or unreadable
+
+  bool good() const { return manifest.has_value(); }
+  fs::path manifest_path() const { return fs::path(dump.string() + ".json"); }
+};
+
+struct FilesystemStats {
+  std::uint64_t size_bytes = 0;
+  std::uint64_t avail_bytes = 0;
+};
+
+// The backup directory of one target (DESIGN §4).
+class Repository {
+ public:
+  Repository(fs::path dir, std::string prefix);
+
+  const fs::path& dir() const { return dir_; }
+  fs::path state_dir() const { return dir_ / ".pgbackup"; }
+  fs::path dump_path(SysTime started) const;
+
+  // Creates the directory 0700 when missing (and its parent allows), and checks it is writable.
+  // Throws OperationError with the seed's hint otherwise.
+  void prepare() const;
+  // Every backup of this prefix, oldest first. Reads each manifest.
+  std::vector<BackupEntry> scan() const;
+  // Removes .partial files left by a killed run; returns what it removed.
+  std::vector<fs::path> remove_partials() const;
+  FilesystemStats filesystem() const;
+
+ private:
+  fs::path dir_;
+  std::string prefix_;
+};
+
+// An exclusive flock on <dir>/.pgbackup/lock for as long as it lives: one writer per directory.
+class DirectoryLock {
+ public:
+  // Throws OperationError when another process holds it.
+  explicit DirectoryLock(const fs::path& state_dir);
+  ~DirectoryLock();
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Writes `content` to `path` atomically (temporary file, fsync, rename, fsync of the directory)
+// with the given mode.
+void write_file_atomic(const fs::path& path, const std::string& content, fs::perms mode);
+// Reads a whole file; throws OperationError naming it.
+std::string read_file(const fs::path& path);
+// fsyncs a file or directory.
+void fsync_path(const fs::path& path);
+// Creates a directory (and missing parents) with mode 0700.
+void create_private_dir(const fs::path& path);
+
+// Appends one JSON line to the audit log (created 0600), with a timestamp and the user.
+void append_audit(const fs::path& log, nlohmann::json entry);
+
+// The outcome of the last attempt of one kind of job (backup, restore_test, offsite).
+struct JobAttempt {
+  SysTime started_at;
+  SysTime finished_at;
+  bool success = false;
+  std::string error;
+  std::string file;
+};
+
+// .pgbackup/state.json: the last attempt of each job, so the metrics survive restarts.
+struct TargetState {
+  std::optional<JobAttempt> backup;
+  std::optional<JobAttempt> restore_test;
+  std::optional<JobAttempt> offsite;
+};
+TargetState load_state(const fs::path& state_dir);
+void save_state(const fs::path& state_dir, const TargetState& state);
+// Records one attempt of `job` ("backup", "restore_test", "offsite") in state.json.
+void record_attempt(const fs::path& state_dir, const std::string& job, const JobAttempt& attempt);
+
+}  // namespace pgbackup

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/subprocess.h"
+
+namespace pgtest {
+
+namespace fs = std::filesystem;
+
+// A throwaway PostgreSQL 15 cluster for one test process: initdb in a temp dir (as the
+// `postgres` user when running as root), scram-sha-256 password authentication, TCP on
+// 127.0.0.1 and a random free port, a unix socket in the temp dir. Stopped and removed at exit.
+class PgCluster {
+ public:
+  static constexpr const char* kSuperuser = "postgres";
+  static constexpr const char* kPassword = "s3cret-Pa55word";
+
+  // The cluster of this test process, created on first use.
+  static PgCluster& shared();
+  ~PgCluster();
+
+  int port() const { return port_; }
+  std::string host() const { return "127.0.0.1"; }
+  const fs::path& dir() const { return dir_; }
+
+  // Runs SQL as the superuser (several statements allowed).
+  void exec(const std::string& sql, const std::string& db = "postgres");
+  // The first column of the first row, as text.
+  std::string query_value(const std::string& sql, const std::string& db = "postgres");
+  // A fresh database (dropped first if it exists).
+  void create_database(const std::string& name);
+  // Loads scripts/sql/pnode_pulse.sql into `db` with `scale` metric rows per node.
+  void load_demo_data(const std::string& db, int scale);
+  // Row counts of every ordinary table of `db`, keyed "schema.table".
+  std::map<std::string, long long> table_counts(const std::string& db);
+
+  void stop();
+  void start();
+
+ private:
+  PgCluster();
+  std::string connection_string(const std::string& db) const;
+  pgbackup::ProcessResult as_postgres(std::vector<std::string> argv);
+
+  fs::path dir_;
+  int port_ = 0;
+  bool running_ = false;
+};
+
+// A fresh empty directory under the test temp area, removed at exit.
+fs::path make_temp_dir(const std::string& name);
+
+// Finds a free TCP port on 127.0.0.1.
+int free_port();
+
+}  // namespace pgtest
