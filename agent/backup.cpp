@@ -119,11 +119,15 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
                        const std::vector<BackupEntry>& good, const JobContext& ctx) {
   (void)config;
   const DatabaseEndpoint endpoint(target.database);
-  const SysTime started = ctx.now();
+  SysTime started = ctx.now();
+  // File names have one-second resolution: a second backup within the same second waits.
+  for (int i = 0; i < 3 && fs::exists(repo.dump_path(started)); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    started = ctx.now();
+  }
   const fs::path final_path = repo.dump_path(started);
   if (fs::exists(final_path)) {
-    throw OperationError("a backup named " + final_path.filename().string() +
-                         " already exists (two backups in the same second?); try again");
+    throw OperationError("a backup named " + final_path.filename().string() + " already exists");
   }
 
   Manifest m;

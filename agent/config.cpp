@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "agent/cron.h"
 #include "agent/units.h"
 
 namespace pgbackup {
@@ -36,8 +37,11 @@ class Section {
     }
   }
 
-  bool has(const char* key) const { return node_ && node_[key]; }
-  YAML::Node get(const char* key) const { return node_ ? node_[key] : YAML::Node(); }
+  bool has(const char* key) const { return static_cast<bool>(get(key)); }
+  YAML::Node get(const char* key) const {
+    if (!node_ || !node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    return node_[key];
+  }
   Section section(const char* key) const { return Section(get(key), key_path(key), source_); }
   Section child(const YAML::Node& node, std::string path) const {
     return Section(node, std::move(path), source_);
@@ -115,6 +119,16 @@ class Section {
     } catch (const std::invalid_argument& e) {
       fail(v, key_path(key) + ": " + e.what());
     }
+  }
+
+  std::string schedule(const char* key, std::string fallback) const {
+    std::string value = string(key, fallback);
+    try {
+      CronSchedule::parse(value);
+    } catch (const std::invalid_argument& e) {
+      fail(get(key), key_path(key) + ": " + e.what());
+    }
+    return value;
   }
 
   std::string choice(const char* key, std::string fallback,
@@ -210,7 +224,7 @@ TargetConfig parse_target(const Section& s) {
     b.fail(b.get("file_prefix"),
            b.key_path("file_prefix") + " may only contain A-Z, a-z, 0-9, _, . and -");
   }
-  t.backup.schedule = b.string("schedule", t.backup.schedule);
+  t.backup.schedule = b.schedule("schedule", t.backup.schedule);
   t.backup.compression = static_cast<int>(b.integer("compression", t.backup.compression, 0, 9));
   t.backup.timeout = positive(b, "timeout", t.backup.timeout);
   t.backup.row_counts = b.choice("row_counts", "exact", {"exact", "off"}) == "exact";
@@ -234,7 +248,7 @@ TargetConfig parse_target(const Section& s) {
     const Section rt = s.section("restore_test");
     rt.allow_only({"schedule", "pick", "max_age", "database", "jobs", "rto_target", "checks"});
     RestoreTestConfig c;
-    c.schedule = rt.string("schedule", c.schedule);
+    c.schedule = rt.schedule("schedule", c.schedule);
     c.pick = rt.choice("pick", c.pick, {"random", "latest"});
     c.max_age = positive(rt, "max_age", c.max_age);
     if (!rt.has("database")) rt.fail(rt.node(), rt.key_path("database") + " is required");

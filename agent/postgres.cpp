@@ -171,8 +171,10 @@ std::vector<TableRows> SnapshotSession::count_rows() {
 }
 
 void SnapshotSession::finish() {
+  // The transaction only read; ending it without a commit cannot lose anything, and works
+  // after a cancelled count too.
   if (impl_->tx) {
-    impl_->tx->commit();
+    impl_->tx->abort();
     impl_->tx.reset();
   }
 }

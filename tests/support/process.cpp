@@ -9,9 +9,10 @@ namespace pgtest {
 
 AgentRun run_agent(const std::vector<std::string>& args,
                    const std::vector<std::pair<std::string, std::string>>& env,
-                   const std::string& stdin_data) {
+                   const std::string& stdin_data, long file_size_limit) {
   pgbackup::ProcessSpec spec;
-  spec.argv = {PGBACKUP_AGENT_BINARY};
+  if (file_size_limit > 0) spec.argv = {"prlimit", "--fsize=" + std::to_string(file_size_limit), "--"};
+  spec.argv.push_back(PGBACKUP_AGENT_BINARY);
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.env = env;
   spec.stdin_data = stdin_data;

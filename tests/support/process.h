@@ -14,9 +14,10 @@ struct AgentRun {
 };
 
 // Runs the real pgbackup-agent binary with `args` and extra environment; waits for it.
+// `file_size_limit` > 0 runs it under that RLIMIT_FSIZE (bytes), a stand-in for a full disk.
 AgentRun run_agent(const std::vector<std::string>& args,
                    const std::vector<std::pair<std::string, std::string>>& env = {},
-                   const std::string& stdin_data = "");
+                   const std::string& stdin_data = "", long file_size_limit = 0);
 
 // Writes a file (creating directories).
 void write_text(const std::filesystem::path& path, const std::string& text);

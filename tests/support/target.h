@@ -1,0 +1,43 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tests/support/pg_cluster.h"
+#include "tests/support/process.h"
+
+namespace pgtest {
+
+// One backup target for a test: a database in the shared cluster loaded with demo data, a
+// backup directory and a config file, and a way to run the real agent against them.
+struct TestTarget {
+  static constexpr const char* kPasswordEnv = "PGTEST_PASSWORD";
+
+  std::string name;
+  std::string db;
+  fs::path root;
+  fs::path dir;
+  fs::path config;
+
+  // `scale`: demo rows per node (0: an empty database). `extra_yaml` is appended to the
+  // target's mapping (indented by four spaces).
+  TestTarget(const std::string& name, int scale, const std::string& extra_yaml = "");
+
+  // Rewrites the config file with the given database/backup settings.
+  void write_config(const std::string& database_yaml, const std::string& extra_yaml = "");
+  std::string default_database_yaml() const;
+
+  // Runs the agent with --config and the password variable set.
+  AgentRun agent(std::vector<std::string> args,
+                 std::vector<std::pair<std::string, std::string>> env = {}) const;
+
+  // The good backups' dumps, oldest first.
+  std::vector<fs::path> dumps() const;
+  nlohmann::json manifest_of(const fs::path& dump) const;
+};
+
+}  // namespace pgtest
