@@ -25,8 +25,9 @@ void restore_into(const fs::path& dump, const std::string& db) {
   PgCluster& pg = PgCluster::shared();
   pg.create_database(db);
   pgbackup::ProcessSpec spec;
-  spec.argv = {"pg_restore", "--host=127.0.0.1", "--port=" + std::to_string(pg.port()),
-               "--username=postgres", "--dbname=" + db, "--no-owner", dump.string()};
+  spec.argv = {"pg_restore",          "--host=127.0.0.1", "--port=" + std::to_string(pg.port()),
+               "--username=postgres", "--dbname=" + db,   "--no-owner",
+               dump.string()};
   spec.env = {{"PGPASSWORD", PgCluster::kPassword}};
   const auto r = pgbackup::run_process(spec);
   INFO(r.err);
@@ -135,8 +136,7 @@ TEST_CASE("a backup restores into a new database with exactly the manifest's row
   }
 }
 
-TEST_CASE("rows committed during the dump appear in neither the counts nor the dump",
-          "[backup]") {
+TEST_CASE("rows committed during the dump appear in neither the counts nor the dump", "[backup]") {
   TestTarget t("snapshot", 2000);
   PgCluster& pg = PgCluster::shared();
   std::atomic<bool> done{false};
@@ -146,10 +146,12 @@ TEST_CASE("rows committed during the dump appear in neither the counts nor the d
                           " user=postgres password=" + PgCluster::kPassword + " dbname=" + t.db);
     while (!done) {
       pqxx::work tx(conn);
-      tx.exec("INSERT INTO network_stats SELECT max(time) + interval '1 second', 1, 1, 1, 1 "
-              "FROM network_stats");
-      tx.exec("INSERT INTO nodes (pubkey, address, version) VALUES (md5(random()::text), "
-              "'10.9.9.9', 'x')");
+      tx.exec(
+          "INSERT INTO network_stats SELECT max(time) + interval '1 second', 1, 1, 1, 1 "
+          "FROM network_stats");
+      tx.exec(
+          "INSERT INTO nodes (pubkey, address, version) VALUES (md5(random()::text), "
+          "'10.9.9.9', 'x')");
       tx.commit();
       ++inserted;
     }
@@ -184,8 +186,7 @@ TEST_CASE("row_counts: off skips the counts but still proves the dump", "[backup
   CHECK(t.agent({"verify", "--latest"}).exit_code == 0);
 }
 
-TEST_CASE("a backup after mass deletion flags the shrunk tables and a size anomaly",
-          "[backup]") {
+TEST_CASE("a backup after mass deletion flags the shrunk tables and a size anomaly", "[backup]") {
   TestTarget t("shrink", 400);
   REQUIRE(t.agent({"backup"}).exit_code == 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // file names have 1 s resolution

@@ -100,7 +100,8 @@ TEST_CASE("backup failures name the cause, give a hint and keep every good backu
       for (const auto& e : fs::directory_iterator("/proc")) {
         const std::string cmd = read_text_file(e.path() / "cmdline");
         const std::string argv0 = cmd.substr(0, cmd.find('\0'));
-        const bool is_pg_dump = argv0.size() >= 7 && argv0.compare(argv0.size() - 7, 7, "pg_dump") == 0;
+        const bool is_pg_dump =
+            argv0.size() >= 7 && argv0.compare(argv0.size() - 7, 7, "pg_dump") == 0;
         if (is_pg_dump && cmd.find(t.db) != std::string::npos) {
           dump_pid = std::stoi(e.path().filename().string());
           // Secrets never travel in argv.
@@ -120,8 +121,9 @@ TEST_CASE("backup failures name the cause, give a hint and keep every good backu
                              " user=postgres password=" + PgCluster::kPassword + " dbname=" + t.db);
     pqxx::work lock(blocker);
     lock.exec("LOCK TABLE nodes IN ACCESS EXCLUSIVE MODE");
-    write_text(t.config, "targets:\n  - name: failures\n    database: " + t.default_database_yaml() +
-                             "\n    backup: {dir: " + t.dir.string() + ", timeout: 2s}\n");
+    write_text(t.config,
+               "targets:\n  - name: failures\n    database: " + t.default_database_yaml() +
+                   "\n    backup: {dir: " + t.dir.string() + ", timeout: 2s}\n");
     const AgentRun run = t.agent({"backup"});
     lock.abort();
     CHECK(run.exit_code == 1);
@@ -146,7 +148,8 @@ TEST_CASE("backup failures name the cause, give a hint and keep every good backu
     REQUIRE(!partial.empty());
     for (const auto& e : fs::directory_iterator("/proc")) {
       const std::string cmd = read_text_file(e.path() / "cmdline");
-      if (cmd.find("pgbackup-agent") != std::string::npos && cmd.find(t.config.string()) != std::string::npos) {
+      if (cmd.find("pgbackup-agent") != std::string::npos &&
+          cmd.find(t.config.string()) != std::string::npos) {
         ::kill(std::stoi(e.path().filename().string()), SIGKILL);
       }
     }
@@ -182,14 +185,16 @@ TEST_CASE("the backup directory is created 0700, or refused with the seed's hint
     fs::create_directories(t.dir);
     fs::permissions(t.dir, fs::perms::owner_all);
     fs::permissions(t.root, fs::perms::all);
-    fs::permissions(t.config, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+    fs::permissions(t.config,
+                    fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
     // As an unprivileged user (root writes anywhere).
     std::vector<std::string> args = {"--config", t.config.string(), "backup"};
     if (::geteuid() == 0) {
       args.insert(args.begin(), {"-u", "nobody", "--", PGBACKUP_AGENT_BINARY});
     }
     pgbackup::ProcessSpec spec;
-    spec.argv = ::geteuid() == 0 ? std::vector<std::string>{"runuser"} : std::vector<std::string>{PGBACKUP_AGENT_BINARY};
+    spec.argv = ::geteuid() == 0 ? std::vector<std::string>{"runuser"}
+                                 : std::vector<std::string>{PGBACKUP_AGENT_BINARY};
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     spec.env = {{"PGTEST_PASSWORD", PgCluster::kPassword}};
     const auto r = pgbackup::run_process(spec);

@@ -11,7 +11,8 @@ AgentRun run_agent(const std::vector<std::string>& args,
                    const std::vector<std::pair<std::string, std::string>>& env,
                    const std::string& stdin_data, long file_size_limit) {
   pgbackup::ProcessSpec spec;
-  if (file_size_limit > 0) spec.argv = {"prlimit", "--fsize=" + std::to_string(file_size_limit), "--"};
+  if (file_size_limit > 0)
+    spec.argv = {"prlimit", "--fsize=" + std::to_string(file_size_limit), "--"};
   spec.argv.push_back(PGBACKUP_AGENT_BINARY);
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.env = env;

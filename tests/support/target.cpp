@@ -18,8 +18,9 @@ TestTarget::TestTarget(const std::string& target_name, int scale, const std::str
 
 std::string TestTarget::default_database_yaml() const {
   const PgCluster& pg = PgCluster::shared();
-  return "{host: 127.0.0.1, port: " + std::to_string(pg.port()) + ", user: postgres, dbname: " + db +
-         ", password_env: " + kPasswordEnv + ", connect_timeout: 5s}";
+  return "{host: 127.0.0.1, port: " + std::to_string(pg.port()) +
+         ", user: postgres, dbname: " + db + ", password_env: " + kPasswordEnv +
+         ", connect_timeout: 5s}";
 }
 
 void TestTarget::write_config(const std::string& database_yaml, const std::string& extra_yaml) {
