@@ -103,7 +103,8 @@ int run(int argc, char** argv) {
     } else {
       std::printf("%s", usage_text().c_str());
     }
-    return name.empty() && !parsed.count("help") ? 2 : 0;
+    const bool known = name.empty() || command != commands().end();
+    return known && parsed.count("help") ? 0 : 2;
   }
   if (command == commands().end()) {
     std::fprintf(stderr, "error: unknown command \"%s\"\n\n%s", name.c_str(), usage_text().c_str());
