@@ -163,7 +163,7 @@ int command_check(const Config& config, const CommandOptions& options) {
   }
   const auto age =
       std::chrono::duration_cast<std::chrono::seconds>(now - newest->manifest->finished_at);
-  if (age > options.max_age) {
+  if (age >= options.max_age) {
     std::printf("CRITICAL: the newest good backup of %s is %s old (more than %s): %s\n",
                 target.name.c_str(), format_duration(age).c_str(),
                 format_duration(options.max_age).c_str(), newest->dump.filename().c_str());

@@ -13,6 +13,7 @@
 
 #include "agent/commands.h"
 #include "agent/config.h"
+#include "agent/daemon.h"
 #include "agent/errors.h"
 #include "agent/logging.h"
 #include "agent/units.h"
@@ -26,11 +27,14 @@ using pgbackup::Config;
 struct Command {
   std::string summary;
   std::string usage;
-  std::function<int(const Config&, const CommandOptions&)> run;
+  std::function<int(const Config&, const CommandOptions&)> run;  // empty for `run` (see below)
 };
 
 const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> table = {
+      {"run",
+       {"daemon: schedules every job, serves HTTP",
+        "[--web.listen-address HOST:PORT]... [--web.config.file FILE]", nullptr}},
       {"backup", {"take a backup now", "[--target NAME]", pgbackup::command_backup}},
       {"list",
        {"backups with tier, size, age, checks", "[--target NAME] [--output text|json]",
@@ -77,6 +81,10 @@ int run(int argc, char** argv) {
       ("latest", "verify: the newest good backup")
       ("dry-run", "prune: show what would be deleted")
       ("max-age", "check: oldest acceptable age", cxxopts::value<std::string>()->default_value("26h"))
+      ("web.listen-address", "run: HOST:PORT to serve HTTP on (repeatable)",
+       cxxopts::value<std::vector<std::string>>())
+      ("web.config.file", "run: exporter-toolkit web config (TLS, basic auth)",
+       cxxopts::value<std::string>()->default_value(""))
       ("version", "print the version")
       ("h,help", "print help")
       ("command", "", cxxopts::value<std::string>())
@@ -142,8 +150,17 @@ int run(int argc, char** argv) {
     if (config_path.empty() && std::getenv("PGBACKUP_CONFIG")) {
       config_path = std::getenv("PGBACKUP_CONFIG");
     }
-    const Config config = config_path.empty() ? pgbackup::config_from_environment()
-                                              : pgbackup::load_config_file(config_path);
+    Config config = config_path.empty() ? pgbackup::config_from_environment()
+                                        : pgbackup::load_config_file(config_path);
+    if (name == "run") {
+      pgbackup::DaemonOptions daemon;
+      daemon.config_path = config_path;
+      if (parsed.count("web.listen-address")) {
+        daemon.listen_addresses = parsed["web.listen-address"].as<std::vector<std::string>>();
+      }
+      daemon.web_config_file = parsed["web.config.file"].as<std::string>();
+      return pgbackup::run_daemon(std::move(config), daemon);
+    }
     return command->second.run(config, opts);
   } catch (const pgbackup::ConfigError& e) {
     spdlog::error("{}", e.what());

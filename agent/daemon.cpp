@@ -1,0 +1,357 @@
+#include "agent/daemon.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <spdlog/spdlog.h>
+#include <pqxx/pqxx>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "agent/backup.h"
+#include "agent/errors.h"
+#include "agent/http_server.h"
+#include "agent/postgres.h"
+#include "agent/schedule.h"
+#include "agent/status_page.h"
+#include "agent/target_status.h"
+#include "collectors/collector.h"
+
+namespace pgbackup {
+namespace {
+
+using Clock = std::chrono::system_clock;
+constexpr auto kRefreshInterval = std::chrono::seconds(2);
+constexpr auto kProbeInterval = std::chrono::seconds(30);
+// Workers re-check their schedule at least this often, so a config reload, a manual backup or
+// a machine that slept is noticed without a signal.
+constexpr auto kMaxSleep = std::chrono::seconds(30);
+
+class Daemon {
+ public:
+  Daemon(Config config, DaemonOptions options)
+      : options_(std::move(options)), config_(std::make_shared<const Config>(std::move(config))) {}
+
+  int run();
+
+ private:
+  std::shared_ptr<const Config> config() const {
+    std::lock_guard lock(mu_);
+    return config_;
+  }
+  // The target called `name` in the current config, or nullopt once it was removed.
+  std::optional<TargetConfig> target(const std::string& name) const;
+  void start_workers();
+  void worker(const std::string& name);
+  void refresher();
+  void prober();
+  void refresh_now();
+  void reload();
+  // Waits until `deadline`, a stop, or a notify; returns false when stopping.
+  bool sleep_until(Clock::time_point deadline);
+  std::vector<TargetStatus> statuses() const;
+  void register_handlers(HttpServer& server, CollectorSet& collectors);
+
+  DaemonOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<const Config> config_;
+  std::map<std::string, TargetRuntime> runtime_;
+  std::map<std::string, std::thread> workers_;
+  std::vector<TargetStatus> cached_;  // last read from disk, without runtime facts
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> refresh_requested_{false};
+};
+
+std::optional<TargetConfig> Daemon::target(const std::string& name) const {
+  for (const TargetConfig& t : config()->targets) {
+    if (t.name == name) return t;
+  }
+  return std::nullopt;
+}
+
+bool Daemon::sleep_until(Clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  cv_.wait_until(lock, std::min(deadline, Clock::now() + kMaxSleep),
+                 [&] { return stopping_.load(); });
+  return !stopping_;
+}
+
+std::vector<TargetStatus> Daemon::statuses() const {
+  std::lock_guard lock(mu_);
+  std::vector<TargetStatus> out = cached_;
+  for (TargetStatus& t : out) {
+    const auto it = runtime_.find(t.name);
+    if (it != runtime_.end()) t.runtime = it->second;
+  }
+  return out;
+}
+
+void Daemon::refresh_now() {
+  const auto cfg = config();
+  const SysTime now = Clock::now();
+  std::vector<TargetStatus> fresh;
+  std::vector<TargetStatus> previous;
+  {
+    std::lock_guard lock(mu_);
+    previous = cached_;
+  }
+  for (const TargetConfig& t : cfg->targets) {
+    try {
+      fresh.push_back(read_target_status(t, now));
+    } catch (const std::exception& e) {
+      spdlog::warn("cannot read the status of {}: {}", t.name, e.what());
+      const auto old = std::find_if(previous.begin(), previous.end(),
+                                    [&](const TargetStatus& s) { return s.name == t.name; });
+      if (old != previous.end()) fresh.push_back(*old);
+    }
+  }
+  std::lock_guard lock(mu_);
+  cached_ = std::move(fresh);
+}
+
+void Daemon::refresher() {
+  while (!stopping_) {
+    refresh_now();
+    ready_ = true;
+    const auto next = Clock::now() + kRefreshInterval;
+    std::unique_lock lock(mu_);
+    cv_.wait_until(lock, next, [&] { return stopping_ || refresh_requested_.exchange(false); });
+  }
+}
+
+void Daemon::prober() {
+  while (!stopping_) {
+    for (const TargetConfig& t : config()->targets) {
+      if (stopping_) break;
+      bool up = false;
+      try {
+        DatabaseConfig db = t.database;
+        db.connect_timeout = std::min(db.connect_timeout, std::chrono::seconds(5));
+        const DatabaseEndpoint endpoint(db);
+        auto conn = endpoint.connect();
+        pqxx::nontransaction tx(*conn);
+        tx.exec("SELECT 1");
+        up = true;
+      } catch (const std::exception& e) {
+        spdlog::debug("database probe of {} failed: {}", t.name, e.what());
+      }
+      std::lock_guard lock(mu_);
+      runtime_[t.name].database_up = up;
+    }
+    if (!sleep_until(Clock::now() + kProbeInterval)) break;
+  }
+}
+
+void Daemon::worker(const std::string& name) {
+  int failures = 0;
+  SysTime retry_at{};  // meaningful while failures > 0
+  while (!stopping_) {
+    const std::optional<TargetConfig> t = target(name);
+    if (!t) return;  // removed by a reload
+    const CronSchedule schedule = CronSchedule::parse(t->backup.schedule);
+    const SysTime now = Clock::now();
+    // The last good backup, whoever took it (this daemon or a `backup` run by hand).
+    std::optional<SysTime> last_run;
+    for (const TargetStatus& s : statuses()) {
+      if (s.name == name && s.newest_good()) last_run = s.newest_good()->started_at;
+    }
+    SysTime due = next_run_time(schedule, last_run, now);
+    if (failures > 0) due = std::max(due, retry_at);
+    {
+      std::lock_guard lock(mu_);
+      runtime_[name].next_backup = due;
+    }
+    if (due > now) {
+      if (!sleep_until(due)) return;
+      continue;  // re-evaluate: the config, the disk or the clock may have changed
+    }
+
+    {
+      std::lock_guard lock(mu_);
+      runtime_[name].backup_in_progress = true;
+      runtime_[name].backups_total += 1;
+    }
+    spdlog::info("backup of {} starting", name);
+    JobContext ctx;
+    ctx.cancel = &stopping_;
+    try {
+      const BackupResult r = take_backup(*config(), *t, ctx);
+      spdlog::info("backup of {} done: {} ({} bytes, tier {})", name, r.manifest.file,
+                   r.manifest.size_bytes, tier_name(r.manifest.tier));
+      if (r.manifest.size_anomaly)
+        spdlog::warn("{}: size anomaly: {}", name, r.manifest.size_anomaly_reason);
+      std::lock_guard lock(mu_);
+      runtime_[name].retention_deleted_total += static_cast<double>(r.prune.deleted.size());
+      failures = 0;
+    } catch (const std::exception& e) {
+      ++failures;
+      const auto delay = retry_delay(failures, schedule.interval(Clock::now()));
+      retry_at = Clock::now() + delay;
+      if (stopping_) {
+        spdlog::info("backup of {} stopped for shutdown; its partial file was removed", name);
+      } else {
+        spdlog::error("backup of {} failed (retry in {}s): {}", name, delay.count(), e.what());
+      }
+      std::lock_guard lock(mu_);
+      runtime_[name].backup_failures_total += 1;
+    }
+    {
+      std::lock_guard lock(mu_);
+      runtime_[name].backup_in_progress = false;
+    }
+    refresh_requested_ = true;
+    cv_.notify_all();
+    refresh_now();
+  }
+}
+
+void Daemon::start_workers() {
+  const auto cfg = config();
+  for (const TargetConfig& t : cfg->targets) {
+    if (workers_.count(t.name)) continue;
+    workers_[t.name] = std::thread([this, name = t.name] { worker(name); });
+  }
+}
+
+void Daemon::reload() {
+  Config fresh;
+  try {
+    fresh = options_.config_path.empty() ? config_from_environment()
+                                         : load_config_file(options_.config_path);
+  } catch (const std::exception& e) {
+    spdlog::error("config reload failed, keeping the running config: {}", e.what());
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    config_ = std::make_shared<const Config>(std::move(fresh));
+  }
+  cv_.notify_all();
+  // Workers of removed targets notice on their next wake-up and return; join them.
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (!target(it->first)) {
+      it->second.join();
+      it = workers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  start_workers();
+  refresh_requested_ = true;
+  cv_.notify_all();
+  spdlog::info("config reloaded: {} target(s)", config()->targets.size());
+}
+
+void Daemon::register_handlers(HttpServer& server, CollectorSet& collectors) {
+  server.handle("/metrics", [&collectors](const HttpRequest&) {
+    return HttpResponse{
+        200, "text/plain; version=0.0.4; charset=utf-8", to_exposition(collectors.Collect()), {}};
+  });
+  server.handle("/-/healthy", [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain", "OK\n", {}};
+  });
+  server.handle("/-/ready", [this](const HttpRequest&) {
+    return ready_ ? HttpResponse{200, "text/plain", "Ready\n", {}}
+                  : HttpResponse{503, "text/plain", "Loading state\n", {}};
+  });
+  server.handle("/api/v1/status", [this](const HttpRequest&) {
+    return HttpResponse{200, "application/json", status_json(statuses(), Clock::now()).dump(2), {}};
+  });
+  server.handle("/", [this](const HttpRequest&) {
+    return HttpResponse{
+        200, "text/html; charset=utf-8", render_status_page(statuses(), Clock::now()), {}};
+  });
+}
+
+int Daemon::run() {
+  // Signals are taken synchronously by this thread; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const auto cfg = config();
+  std::vector<std::string> addresses =
+      options_.listen_addresses.empty() ? cfg->web.listen_addresses : options_.listen_addresses;
+  const std::string web_file =
+      options_.web_config_file.empty() ? cfg->web.config_file : options_.web_config_file;
+  WebConfig web;
+  try {
+    if (!web_file.empty()) web = load_web_config(web_file);
+  } catch (const std::exception& e) {
+    throw ConfigError(std::string("--web.config.file: ") + e.what());
+  }
+
+  for (const TargetConfig& t : cfg->targets) {
+    try {
+      const Repository repo(t.backup.dir, t.backup.file_prefix);
+      repo.prepare();
+      const DirectoryLock lock(repo.state_dir());
+      for (const auto& p : repo.remove_partials()) spdlog::warn("removed leftover {}", p.string());
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: {}", t.name, e.what());
+    }
+  }
+
+  CollectorSet collectors(default_collectors(), [this] { return ScrapeInput{statuses()}; });
+  std::unique_ptr<HttpServer> server;
+  try {
+    server = std::make_unique<HttpServer>(addresses, web);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(e.what());
+  } catch (const std::runtime_error& e) {
+    throw OperationError(e.what());
+  }
+  register_handlers(*server, collectors);
+
+  std::thread refresh_thread([this] { refresher(); });
+  std::thread probe_thread([this] { prober(); });
+  while (!ready_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  server->start();
+  std::string where;
+  const auto ports = server->ports();
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    where += (where.empty() ? "" : ", ") + addresses[i] +
+             (i < ports.size() ? " (port " + std::to_string(ports[i]) + ")" : "");
+  }
+  spdlog::info("pgbackup-agent listening on {} with {} target(s)", where, cfg->targets.size());
+  start_workers();
+
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP: reloading the config");
+      reload();
+      continue;
+    }
+    spdlog::info("{}: stopping (running backups are stopped and their partial files removed)",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+    break;
+  }
+  stopping_ = true;
+  cv_.notify_all();
+  for (auto& [name, thread] : workers_) thread.join();
+  refresh_thread.join();
+  probe_thread.join();
+  server->stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int run_daemon(Config config, const DaemonOptions& options) {
+  Daemon daemon(std::move(config), options);
+  return daemon.run();
+}
+
+}  // namespace pgbackup

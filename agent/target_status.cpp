@@ -1,0 +1,41 @@
+#include "agent/target_status.h"
+
+#include "agent/cron.h"
+
+namespace pgbackup {
+
+const BackupEntry* TargetStatus::newest_good() const {
+  for (auto it = backups.rbegin(); it != backups.rend(); ++it) {
+    if (it->good()) return &*it;
+  }
+  return nullptr;
+}
+
+std::vector<const BackupEntry*> TargetStatus::good() const {
+  std::vector<const BackupEntry*> out;
+  for (const BackupEntry& b : backups) {
+    if (b.good()) out.push_back(&b);
+  }
+  return out;
+}
+
+TargetStatus read_target_status(const TargetConfig& target, SysTime now) {
+  TargetStatus s;
+  s.name = target.name;
+  s.backup_dir = target.backup.dir.string();
+  const Repository repo(target.backup.dir, target.backup.file_prefix);
+  s.backups = repo.scan();
+  s.state = load_state(repo.state_dir());
+  s.filesystem = repo.filesystem();
+  s.schedule_interval_seconds =
+      static_cast<double>(CronSchedule::parse(target.backup.schedule).interval(now).count());
+  if (target.restore_test) {
+    s.restore_test_schedule_interval_seconds = static_cast<double>(
+        CronSchedule::parse(target.restore_test->schedule).interval(now).count());
+    s.restore_test_rto_target_seconds =
+        static_cast<double>(target.restore_test->rto_target.count());
+  }
+  return s;
+}
+
+}  // namespace pgbackup

@@ -1,0 +1,95 @@
+// pgbackup_backup_*: the newest good backup, the last attempt and the schedule.
+#include "collectors/collector.h"
+
+namespace pgbackup {
+namespace {
+
+using prometheus::MetricType;
+
+// A field of the newest good backup's manifest, or 0 when there is none.
+double newest(const TargetStatus& t, const std::function<double(const Manifest&)>& field) {
+  const BackupEntry* b = t.newest_good();
+  return b ? field(*b->manifest) : 0;
+}
+
+class BackupsCollector : public Collector {
+ public:
+  std::string name() const override { return "backups"; }
+
+  void collect(const ScrapeInput& in, std::vector<prometheus::MetricFamily>& out) const override {
+    add_per_target(out, in, "pgbackup_backup_last_success_timestamp_seconds",
+                   "Finish time of the newest good backup (0: none).", MetricType::Gauge,
+                   [](const TargetStatus& t) {
+                     return newest(
+                         t, [](const Manifest& m) { return to_unix_seconds(m.finished_at); });
+                   });
+    add_per_target(out, in, "pgbackup_backup_last_attempt_timestamp_seconds",
+                   "Finish time of the last backup attempt, whatever its outcome (0: none).",
+                   MetricType::Gauge, [](const TargetStatus& t) {
+                     return t.state.backup ? to_unix_seconds(t.state.backup->finished_at) : 0;
+                   });
+    add_per_target(out, in, "pgbackup_backup_last_run_success",
+                   "1 if the last backup attempt succeeded.", MetricType::Gauge,
+                   [](const TargetStatus& t) {
+                     if (t.state.backup) return t.state.backup->success ? 1.0 : 0.0;
+                     return t.newest_good() ? 1.0 : 0.0;
+                   });
+    add_per_target(out, in, "pgbackup_backup_last_duration_seconds",
+                   "Duration of the last backup attempt.", MetricType::Gauge,
+                   [](const TargetStatus& t) {
+                     if (!t.state.backup) return 0.0;
+                     return std::chrono::duration<double>(t.state.backup->finished_at -
+                                                          t.state.backup->started_at)
+                         .count();
+                   });
+    add_per_target(out, in, "pgbackup_backup_last_size_bytes", "Size of the newest good backup.",
+                   MetricType::Gauge, [](const TargetStatus& t) {
+                     return newest(t, [](const Manifest& m) { return double(m.size_bytes); });
+                   });
+    add_per_target(out, in, "pgbackup_backup_size_baseline_bytes",
+                   "Median size of the good backups before the newest (its anomaly baseline).",
+                   MetricType::Gauge, [](const TargetStatus& t) {
+                     return newest(t, [](const Manifest& m) { return m.size_baseline_bytes; });
+                   });
+    add_per_target(out, in, "pgbackup_backup_size_anomaly",
+                   "1 if the newest good backup's size is outside the anomaly ratios or under "
+                   "min_size.",
+                   MetricType::Gauge, [](const TargetStatus& t) {
+                     return newest(t, [](const Manifest& m) { return m.size_anomaly ? 1.0 : 0.0; });
+                   });
+    add_per_target(out, in, "pgbackup_backup_shrunk_tables",
+                   "Tables that lost more than table_drop_ratio of their rows since the previous "
+                   "good backup.",
+                   MetricType::Gauge, [](const TargetStatus& t) {
+                     return newest(
+                         t, [](const Manifest& m) { return double(m.shrunk_tables.size()); });
+                   });
+    add_per_target(out, in, "pgbackup_backup_rows", "Rows in the newest good backup.",
+                   MetricType::Gauge, [](const TargetStatus& t) {
+                     return newest(t, [](const Manifest& m) { return double(m.total_rows()); });
+                   });
+    add_per_target(out, in, "pgbackup_backup_in_progress", "1 while a backup runs.",
+                   MetricType::Gauge,
+                   [](const TargetStatus& t) { return t.runtime.backup_in_progress ? 1.0 : 0.0; });
+    add_per_target(out, in, "pgbackup_backup_schedule_interval_seconds",
+                   "Expected interval between backups, from the cron schedule.", MetricType::Gauge,
+                   [](const TargetStatus& t) { return t.schedule_interval_seconds; });
+    add_per_target(out, in, "pgbackup_backup_next_run_timestamp_seconds",
+                   "When the next backup is due (0: not scheduled).", MetricType::Gauge,
+                   [](const TargetStatus& t) {
+                     return t.runtime.next_backup ? to_unix_seconds(*t.runtime.next_backup) : 0;
+                   });
+    add_per_target(out, in, "pgbackup_backups_total", "Backup attempts by this process.",
+                   MetricType::Counter,
+                   [](const TargetStatus& t) { return t.runtime.backups_total; });
+    add_per_target(out, in, "pgbackup_backup_failures_total",
+                   "Failed backup attempts by this process.", MetricType::Counter,
+                   [](const TargetStatus& t) { return t.runtime.backup_failures_total; });
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Collector> make_backups_collector() { return std::make_unique<BackupsCollector>(); }
+
+}  // namespace pgbackup

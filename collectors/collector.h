@@ -1,0 +1,74 @@
+#pragma once
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/target_status.h"
+
+namespace pgbackup {
+
+// The state a scrape reads: one status per target, taken from the daemon's cache.
+struct ScrapeInput {
+  std::vector<TargetStatus> targets;
+};
+
+// One concern's metrics (node_exporter style): builds families from the input; throws on a
+// failure, which the CollectorSet reports as pgbackup_collector_success{collector}=0.
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  virtual std::string name() const = 0;
+  virtual void collect(const ScrapeInput& input,
+                       std::vector<prometheus::MetricFamily>& out) const = 0;
+};
+
+// Builds families: one gauge/counter family with one sample per target.
+class FamilyBuilder {
+ public:
+  FamilyBuilder(std::string name, std::string help, prometheus::MetricType type);
+  // Adds a sample with labels (name, value) pairs.
+  FamilyBuilder& add(double value, std::vector<std::pair<std::string, std::string>> labels = {});
+  prometheus::MetricFamily build() { return std::move(family_); }
+
+ private:
+  prometheus::MetricFamily family_;
+};
+
+// Every collector behind one prometheus::Collectable. Collect() never throws: a failing
+// collector is logged and reported, never a failed scrape.
+class CollectorSet : public prometheus::Collectable {
+ public:
+  CollectorSet(std::vector<std::unique_ptr<Collector>> collectors,
+               std::function<ScrapeInput()> input);
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  std::vector<std::unique_ptr<Collector>> collectors_;
+  std::function<ScrapeInput()> input_;
+};
+
+// One factory per concern, each in its own file.
+std::unique_ptr<Collector> make_backups_collector();
+std::unique_ptr<Collector> make_retention_collector();
+std::unique_ptr<Collector> make_repository_collector();
+std::unique_ptr<Collector> make_database_collector();
+std::unique_ptr<Collector> make_restore_tests_collector();
+std::unique_ptr<Collector> make_build_info_collector();
+
+// The standard set, in that order.
+std::vector<std::unique_ptr<Collector>> default_collectors();
+
+// Adds one family with one sample per target, labelled target=<name>.
+void add_per_target(std::vector<prometheus::MetricFamily>& out, const ScrapeInput& input,
+                    const std::string& name, const std::string& help, prometheus::MetricType type,
+                    const std::function<double(const TargetStatus&)>& value);
+
+// Serializes families in the Prometheus text format (sorted by family name).
+std::string to_exposition(std::vector<prometheus::MetricFamily> families);
+
+}  // namespace pgbackup
