@@ -31,15 +31,18 @@ TEST_CASE("prune deletes expired backups, manifest first, and --dry-run deletes 
           "[retention]") {
   const fs::path root = make_temp_dir("prune");
   const fs::path dir = root / "backups";
-  write_text(root / "c.yml", "targets:\n  - name: synthetic\n    database: {user: u, dbname: d}\n"
-                             "    backup: {dir: " + dir.string() + "}\n");
+  write_text(root / "c.yml",
+             "targets:\n  - name: synthetic\n    database: {user: u, dbname: d}\n"
+             "    backup: {dir: " +
+                 dir.string() + "}\n");
   const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   const fs::path old_monthly = fake_backup(dir, now - 400 * 24h, pgbackup::Tier::monthly);
   const fs::path monthly = fake_backup(dir, now - 200 * 24h, pgbackup::Tier::monthly);
   const fs::path old_weekly = fake_backup(dir, now - 100 * 24h, pgbackup::Tier::weekly);
   const fs::path old_daily = fake_backup(dir, now - 40 * 24h, pgbackup::Tier::daily);
   std::vector<fs::path> recent;
-  for (int d = 3; d >= 1; --d) recent.push_back(fake_backup(dir, now - d * 24h, pgbackup::Tier::daily));
+  for (int d = 3; d >= 1; --d)
+    recent.push_back(fake_backup(dir, now - d * 24h, pgbackup::Tier::daily));
   // A dump without a manifest (a crash between rename and manifest) is not a good backup and
   // retention leaves it for a person to look at.
   write_text(dir / "synthetic_20200101_000000.dump", "orphan");

@@ -35,3 +35,43 @@ std::string read_text_file(const std::filesystem::path& path) {
 }
 
 }  // namespace pgtest
+
+#include <curl/curl.h>
+
+namespace pgtest {
+
+int find_process(const std::vector<std::string>& needles) {
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = read_text_file(e.path() / "cmdline");
+    for (char& c : cmd) {
+      if (c == '\0') c = ' ';
+    }
+    bool all = !cmd.empty();
+    for (const std::string& n : needles) all = all && cmd.find(n) != std::string::npos;
+    if (all) return std::stoi(name);
+  }
+  return 0;
+}
+
+HttpReply http_get(const std::string& url) {
+  HttpReply reply;
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 2000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* out) {
+        static_cast<std::string*>(out)->append(p, s * n);
+        return s * n;
+      });
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
+  if (curl_easy_perform(curl) == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
+  }
+  curl_easy_cleanup(curl);
+  return reply;
+}
+
+}  // namespace pgtest

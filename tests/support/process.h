@@ -24,3 +24,18 @@ void write_text(const std::filesystem::path& path, const std::string& text);
 std::string read_text_file(const std::filesystem::path& path);
 
 }  // namespace pgtest
+
+namespace pgtest {
+
+// The pid of a running process whose command line contains every one of `needles`, or 0.
+int find_process(const std::vector<std::string>& needles);
+
+struct HttpReply {
+  long status = 0;  // 0: no connection
+  std::string body;
+};
+
+// GET over plain HTTP with libcurl (2 s timeout).
+HttpReply http_get(const std::string& url);
+
+}  // namespace pgtest

@@ -1,0 +1,183 @@
+// `pgbackup-agent run` end to end: the real daemon, a real PostgreSQL, real scrapes.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <regex>
+#include <thread>
+
+#include "agent/subprocess.h"
+#include "tests/support/target.h"
+
+using namespace pgtest;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The daemon as a child process of the test, so signals can be sent to it.
+class Daemon {
+ public:
+  Daemon(const fs::path& config, int port) : port_(port) {
+    const std::string binary = PGBACKUP_AGENT_BINARY;
+    const std::string cfg = config.string();
+    const std::string listen = "127.0.0.1:" + std::to_string(port);
+    log_ = config.parent_path() / "daemon.log";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setenv("PGTEST_PASSWORD", PgCluster::kPassword, 1);
+      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::execl(binary.c_str(), binary.c_str(), "--config", cfg.c_str(), "run",
+              "--web.listen-address", listen.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~Daemon() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  // Polls /metrics until `pattern` matches (or fails the test after `timeout`).
+  std::string wait_for_metric(const std::string& pattern,
+                              std::chrono::seconds timeout = 60s) const {
+    const std::regex re(pattern);
+    std::string body;
+    for (auto end = std::chrono::steady_clock::now() + timeout;
+         std::chrono::steady_clock::now() < end;) {
+      body = http_get(url("/metrics")).body;
+      if (std::regex_search(body, re)) return body;
+      std::this_thread::sleep_for(200ms);
+    }
+    FAIL("metric " << pattern << " never appeared; last scrape:\n" << body << "\nlog:\n" << log());
+    return body;
+  }
+  void signal(int sig) const { ::kill(pid_, sig); }
+  // Waits for the exit; returns the exit status, or -1 after `timeout`.
+  int wait_exit(std::chrono::seconds timeout) {
+    for (auto end = std::chrono::steady_clock::now() + timeout;
+         std::chrono::steady_clock::now() < end;) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return -1;
+  }
+  std::string log() const { return read_text_file(log_); }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+  fs::path log_;
+};
+
+std::string target_yaml(const TestTarget& t, const std::string& database_yaml) {
+  return "  - name: " + t.name + "\n    database: " + database_yaml +
+         "\n    backup: {dir: " + t.dir.string() + ", schedule: \"0 2 * * *\"}\n";
+}
+
+}  // namespace
+
+TEST_CASE(
+    "the daemon backs up a healthy target at once while a target whose database is down "
+    "fails on its own",
+    "[daemon]") {
+  TestTarget healthy("healthy", 50);
+  TestTarget down("down", 0);
+  const std::string down_db = "{host: 127.0.0.1, port: " + std::to_string(free_port()) +
+                              ", user: postgres, dbname: x, password_env: PGTEST_PASSWORD, "
+                              "connect_timeout: 2s}";
+  const fs::path config = healthy.root / "two.yml";
+  write_text(config, "targets:\n" + target_yaml(healthy, healthy.default_database_yaml()) +
+                         target_yaml(down, down_db));
+  const int port = free_port();
+  Daemon daemon(config, port);
+
+  daemon.wait_for_metric(R"(pgbackup_backup_failures_total\{target="down"\} [1-9])");
+  const std::string metrics =
+      daemon.wait_for_metric(R"(pgbackup_backup_last_run_success\{target="healthy"\} 1)");
+  INFO(metrics);
+  CHECK_THAT(metrics, Catch::Contains("pgbackup_backup_last_run_success{target=\"down\"} 0"));
+  CHECK_THAT(metrics, Catch::Contains("pgbackup_backups{target=\"healthy\",tier=\"monthly\"} 1"));
+  CHECK_THAT(metrics, Catch::Contains(
+                          "pgbackup_backup_schedule_interval_seconds{target=\"healthy\"} 86400"));
+  CHECK_THAT(metrics, Catch::Contains("pgbackup_backup_rows{target=\"healthy\"} 2558"));
+  CHECK_THAT(metrics, Catch::Contains("pgbackup_build_info{"));
+  CHECK(healthy.dumps().size() == 1);
+  daemon.wait_for_metric(R"(pgbackup_database_up\{target="healthy"\} 1)");
+  daemon.wait_for_metric(R"(pgbackup_database_up\{target="down"\} 0)");
+
+  SECTION("a scrape passes promtool check metrics") {
+    pgbackup::ProcessSpec lint;
+    lint.argv = {"promtool", "check", "metrics"};
+    lint.stdin_data = http_get(daemon.url("/metrics")).body;
+    const auto r = pgbackup::run_process(lint);
+    INFO(r.out << r.err);
+    CHECK(r.ok());
+  }
+  SECTION("a backup run by hand shows up in the metrics within seconds") {
+    const auto before = healthy.dumps();
+    std::this_thread::sleep_for(1100ms);
+    REQUIRE(healthy.agent({"backup"}).exit_code == 0);
+    daemon.wait_for_metric(R"(pgbackup_backups\{target="healthy",tier="daily"\} 1)", 10s);
+  }
+  SECTION("the endpoints answer") {
+    CHECK(http_get(daemon.url("/-/healthy")).status == 200);
+    CHECK(http_get(daemon.url("/-/ready")).status == 200);
+    const HttpReply page = http_get(daemon.url("/"));
+    CHECK(page.status == 200);
+    CHECK_THAT(page.body, Catch::Contains("<h2>healthy</h2>") && Catch::Contains("<h2>down</h2>") &&
+                              Catch::Contains("failed"));
+    const auto status = nlohmann::json::parse(http_get(daemon.url("/api/v1/status")).body);
+    CHECK(status["targets"].size() == 2);
+    CHECK(http_get(daemon.url("/nothing")).status == 404);
+  }
+  SECTION("SIGHUP with a broken config keeps the running one") {
+    write_text(config, "targets: [");
+    daemon.signal(SIGHUP);
+    std::this_thread::sleep_for(1s);
+    CHECK(http_get(daemon.url("/-/healthy")).status == 200);
+    CHECK_THAT(daemon.log(), Catch::Contains("config reload failed, keeping the running config"));
+  }
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit(10s) == 0);
+}
+
+TEST_CASE("SIGTERM during a backup stops it within 10 s and leaves no partial file", "[daemon]") {
+  TestTarget t("sigterm", 50);
+  // A lock held elsewhere keeps pg_dump waiting: the backup is in progress until we stop it.
+  pqxx::connection blocker("host=127.0.0.1 port=" + std::to_string(PgCluster::shared().port()) +
+                           " user=postgres password=" + PgCluster::kPassword + " dbname=" + t.db);
+  pqxx::work lock(blocker);
+  lock.exec("LOCK TABLE nodes IN ACCESS EXCLUSIVE MODE");
+  Daemon daemon(t.config, free_port());
+  daemon.wait_for_metric(R"(pgbackup_backup_in_progress\{target="sigterm"\} 1)");
+  bool partial = false;
+  for (int i = 0; i < 100 && !partial; ++i) {
+    for (const auto& e : fs::directory_iterator(t.dir))
+      partial |= e.path().extension() == ".partial";
+    std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(partial);
+  const auto start = std::chrono::steady_clock::now();
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit(10s) == 0);
+  CHECK(std::chrono::steady_clock::now() - start < 10s);
+  for (const auto& e : fs::directory_iterator(t.dir)) {
+    CHECK(e.path().extension() != ".partial");
+    CHECK(e.path().extension() != ".dump");
+  }
+  lock.abort();
+  CHECK(find_process({"pg_dump", t.db}) == 0);
+}
