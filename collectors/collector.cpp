@@ -76,6 +76,7 @@ std::vector<std::unique_ptr<Collector>> default_collectors() {
   all.push_back(make_repository_collector());
   all.push_back(make_database_collector());
   all.push_back(make_restore_tests_collector());
+  all.push_back(make_offsite_collector());
   all.push_back(make_build_info_collector());
   return all;
 }

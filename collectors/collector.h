@@ -58,6 +58,7 @@ std::unique_ptr<Collector> make_retention_collector();
 std::unique_ptr<Collector> make_repository_collector();
 std::unique_ptr<Collector> make_database_collector();
 std::unique_ptr<Collector> make_restore_tests_collector();
+std::unique_ptr<Collector> make_offsite_collector();
 std::unique_ptr<Collector> make_build_info_collector();
 
 // The standard set, in that order.

@@ -126,6 +126,22 @@ TEST_CASE(
     INFO(r.out << r.err);
     CHECK(r.ok());
   }
+  SECTION("every metric the dashboard and the alert rules query is in a real scrape") {
+    const fs::path scrape = healthy.root / "scrape.prom";
+    write_text(scrape, http_get(daemon.url("/metrics")).body);
+    pgbackup::ProcessSpec lint;
+    const std::string src = PGBACKUP_SOURCE_DIR;
+    lint.argv = {"python3",
+                 src + "/tests/monitoring/lint_dashboard.py",
+                 src + "/grafana/pgbackup-overview.json",
+                 "--rules",
+                 src + "/alerts/pgbackup.rules.yml",
+                 "--metrics",
+                 scrape.string()};
+    const auto r = pgbackup::run_process(lint);
+    INFO(r.out << r.err);
+    CHECK(r.ok());
+  }
   SECTION("a backup run by hand shows up in the metrics within seconds") {
     const auto before = healthy.dumps();
     std::this_thread::sleep_for(1100ms);
