@@ -1,4 +1,6 @@
 // pgbackup_restore_test_*: the last restore test (from state.json) and its targets.
+#include <algorithm>
+
 #include "collectors/collector.h"
 
 namespace pgbackup {
@@ -14,11 +16,21 @@ class RestoreTestsCollector : public Collector {
     auto last = [](const TargetStatus& t) -> const JobAttempt* {
       return t.state.restore_test ? &*t.state.restore_test : nullptr;
     };
+    // state.json keeps only the last attempt, so once a test fails the earlier success is
+    // known only from the restore_test marks in the manifests.
     add_per_target(out, in, "pgbackup_restore_test_last_success_timestamp_seconds",
                    "Finish time of the last successful restore test (0: none).", MetricType::Gauge,
                    [&](const TargetStatus& t) {
                      const JobAttempt* a = last(t);
-                     return a && a->success ? to_unix_seconds(a->finished_at) : 0;
+                     double newest = a && a->success ? to_unix_seconds(a->finished_at) : 0;
+                     for (const BackupEntry* b : t.good()) {
+                       const auto& mark = b->manifest->restore_test;
+                       if (!mark || !mark->success) continue;
+                       if (const auto at = parse_iso8601(mark->tested_at)) {
+                         newest = std::max(newest, to_unix_seconds(*at));
+                       }
+                     }
+                     return newest;
                    });
     add_per_target(out, in, "pgbackup_restore_test_last_attempt_timestamp_seconds",
                    "Finish time of the last restore test (0: none).", MetricType::Gauge,
