@@ -1,6 +1,7 @@
 // Bad input gets a clear error, a non-zero exit, and nothing is lost: the real binary against a
 // real PostgreSQL, one failure at a time.
 #include <signal.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -283,4 +284,23 @@ TEST_CASE("without a config file the seed's environment defines the target", "[e
   const AgentRun missing = run_agent({"backup"}, without);
   CHECK(missing.exit_code == 1);
   CHECK_THAT(missing.err, Catch::Contains("POSTGRES_PASSWORD is not set"));
+}
+
+TEST_CASE("a backup is refused up front when the disk lacks room for 1.5x the previous one",
+          "[errors]") {
+  TestTarget t("preflight", 20);
+  REQUIRE(t.agent({"backup"}).exit_code == 0);
+  const fs::path previous = t.dumps().front();
+  // Make the previous backup look larger than the free space: a sparse file costs no disk.
+  struct statvfs st {};
+  REQUIRE(::statvfs(t.dir.c_str(), &st) == 0);
+  const std::uintmax_t avail = std::uintmax_t(st.f_bavail) * st.f_frsize;
+  fs::resize_file(previous, avail);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const AgentRun run = t.agent({"backup"});
+  CHECK(run.exit_code == 1);
+  CHECK_THAT(run.err, Catch::Contains("not enough free space in " + t.dir.string()) &&
+                          Catch::Contains("hint:"));
+  CHECK(t.dumps() == std::vector<fs::path>{previous});
+  for (const auto& e : fs::directory_iterator(t.dir)) CHECK(e.path().extension() != ".partial");
 }
