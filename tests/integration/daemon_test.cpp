@@ -9,6 +9,8 @@
 #include <regex>
 #include <thread>
 
+#include <crypt.h>
+
 #include "agent/subprocess.h"
 #include "tests/support/target.h"
 
@@ -20,7 +22,9 @@ namespace {
 // The daemon as a child process of the test, so signals can be sent to it.
 class Daemon {
  public:
-  Daemon(const fs::path& config, int port) : port_(port) {
+  Daemon(const fs::path& config, int port, const std::string& web_config = "",
+         const std::string& scheme = "http")
+      : port_(port), scheme_(scheme) {
     const std::string binary = PGBACKUP_AGENT_BINARY;
     const std::string cfg = config.string();
     const std::string listen = "127.0.0.1:" + std::to_string(port);
@@ -31,8 +35,14 @@ class Daemon {
       const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
-      ::execl(binary.c_str(), binary.c_str(), "--config", cfg.c_str(), "run",
-              "--web.listen-address", listen.c_str(), static_cast<char*>(nullptr));
+      if (web_config.empty()) {
+        ::execl(binary.c_str(), binary.c_str(), "--config", cfg.c_str(), "run",
+                "--web.listen-address", listen.c_str(), static_cast<char*>(nullptr));
+      } else {
+        ::execl(binary.c_str(), binary.c_str(), "--config", cfg.c_str(), "run",
+                "--web.listen-address", listen.c_str(), "--web.config.file", web_config.c_str(),
+                static_cast<char*>(nullptr));
+      }
       ::_exit(127);
     }
   }
@@ -43,8 +53,9 @@ class Daemon {
     }
   }
 
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  std::string url(const std::string& path, const std::string& userinfo = "") const {
+    return scheme_ + "://" + (userinfo.empty() ? "" : userinfo + "@") +
+           "127.0.0.1:" + std::to_string(port_) + path;
   }
   // Polls /metrics until `pattern` matches (or fails the test after `timeout`).
   std::string wait_for_metric(const std::string& pattern,
@@ -78,6 +89,7 @@ class Daemon {
 
  private:
   int port_;
+  std::string scheme_;
   pid_t pid_ = -1;
   fs::path log_;
 };
@@ -196,4 +208,40 @@ TEST_CASE("SIGTERM during a backup stops it within 10 s and leaves no partial fi
   }
   lock.abort();
   CHECK(find_process({"pg_dump", t.db}) == 0);
+}
+
+TEST_CASE("with a web config the daemon serves TLS and refuses a wrong password", "[daemon]") {
+  TestTarget t("webauth", 20);
+  REQUIRE(t.agent({"backup"}).exit_code == 0);
+  std::unique_ptr<char, decltype(&free)> salt(crypt_gensalt_ra("$2b$", 5, nullptr, 0), &free);
+  crypt_data data{};
+  const std::string hash = crypt_r("scrape-pass", salt.get(), &data);
+  pgbackup::ProcessSpec cert;
+  cert.argv = {"openssl",  "req",
+               "-x509",    "-newkey",
+               "rsa:2048", "-nodes",
+               "-subj",    "/CN=localhost",
+               "-days",    "1",
+               "-keyout",  (t.root / "key.pem").string(),
+               "-out",     (t.root / "cert.pem").string()};
+  REQUIRE(pgbackup::run_process(cert).ok());
+  write_text(t.root / "web.yml",
+             "tls_server_config: {cert_file: cert.pem, key_file: key.pem}\n"
+             "basic_auth_users:\n  prometheus: " +
+                 hash + "\n");
+  Daemon daemon(t.config, free_port(), (t.root / "web.yml").string(), "https");
+  HttpReply ok;
+  for (int i = 0; i < 100 && ok.status != 200; ++i) {
+    std::this_thread::sleep_for(100ms);
+    ok = http_get(daemon.url("/metrics", "prometheus:scrape-pass"));
+  }
+  INFO(daemon.log());
+  CHECK(ok.status == 200);
+  CHECK_THAT(ok.body, Catch::Contains("pgbackup_backup_last_run_success{target=\"webauth\"} 1"));
+  CHECK(http_get(daemon.url("/metrics", "prometheus:wrong")).status == 401);
+  CHECK(http_get(daemon.url("/metrics")).status == 401);
+  CHECK(http_get(daemon.url("/", "nobody:scrape-pass")).status == 401);
+  CHECK(http_get("http://" + daemon.url("/metrics").substr(8)).status != 200);  // no plain HTTP
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit(10s) == 0);
 }
