@@ -30,9 +30,9 @@ double seconds_between(SysTime a, SysTime b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-std::string pg_dump_version() {
+std::string pg_dump_version(const std::string& program) {
   ProcessSpec spec;
-  spec.argv = {"pg_dump", "--version"};
+  spec.argv = {program, "--version"};
   spec.timeout = std::chrono::seconds(30);
   const ProcessResult r = run_process(spec);
   if (!r.ok()) throw OperationError(describe_failure(spec, r));
@@ -135,11 +135,12 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
   m.file = final_path.filename().string();
   m.started_at = started;
   m.compression = target.backup.compression;
-  m.pg_dump_version = pg_dump_version();
   m.row_counts_exact = target.backup.row_counts;
 
   SnapshotSession session(endpoint, target.backup.timeout);
   m.database = session.database_info();
+  const std::string pg_dump = client_program("pg_dump", m.database.server_version);
+  m.pg_dump_version = pg_dump_version(pg_dump);
 
   PartialFile partial(fs::path(final_path.string() + ".partial"));
   Sha256 hash;
@@ -158,7 +159,7 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
   }
 
   ProcessSpec dump;
-  dump.argv = {"pg_dump", "--format=custom",
+  dump.argv = {pg_dump, "--format=custom",
                "--compress=" + std::to_string(target.backup.compression),
                "--snapshot=" + session.snapshot_id()};
   for (const std::string& arg : endpoint.client_args()) dump.argv.push_back(arg);

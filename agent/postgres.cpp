@@ -2,7 +2,10 @@
 
 #include <pqxx/pqxx>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 
 #include "agent/errors.h"
 
@@ -177,6 +180,26 @@ void SnapshotSession::finish() {
     impl_->tx->abort();
     impl_->tx.reset();
   }
+}
+
+std::string client_program(const std::string& name, const std::string& server_version) {
+  namespace fs = std::filesystem;
+  const fs::path root = "/usr/lib/postgresql";
+  const std::string major = server_version.substr(0, server_version.find('.'));
+  if (!major.empty()) {
+    const fs::path candidate = root / major / "bin" / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    return name;
+  }
+  int newest = -1;
+  std::error_code ec;
+  for (const auto& dir : fs::directory_iterator(root, ec)) {
+    const std::string v = dir.path().filename().string();
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (::access((dir.path() / "bin" / name).c_str(), X_OK) == 0)
+      newest = std::max(newest, std::stoi(v));
+  }
+  return newest < 0 ? name : (root / std::to_string(newest) / "bin" / name).string();
 }
 
 void SnapshotSession::cancel_query() { impl_->conn->cancel_query(); }

@@ -86,6 +86,12 @@ class SnapshotSession {
   std::string snapshot_id_;
 };
 
+// The PostgreSQL client program `name` (pg_dump, pg_restore) matching the server's major
+// version when Debian's per-version directory has it (/usr/lib/postgresql/<major>/bin; with no
+// version, the newest installed), else `name` from PATH. Calling it directly skips Debian's
+// wrapper script, which costs a Perl start per call.
+std::string client_program(const std::string& name, const std::string& server_version = "");
+
 // Row counts of the given tables in a database (used to check restores).
 std::vector<TableRows> count_rows_in(pqxx::connection& conn, const std::vector<TableRows>& tables);
 

@@ -196,7 +196,8 @@ ProcessResult run_process(const ProcessSpec& spec) {
 }
 
 std::string describe_failure(const ProcessSpec& spec, const ProcessResult& result) {
-  const std::string program = spec.argv.empty() ? "process" : spec.argv.front();
+  std::string program = spec.argv.empty() ? "process" : spec.argv.front();
+  program = program.substr(program.rfind('/') + 1);  // "pg_dump", not its directory
   std::string how;
   if (result.timed_out) {
     how = program + " did not finish within " + std::to_string(spec.timeout.count() / 1000) +

@@ -39,7 +39,7 @@ std::vector<std::string> tables_missing_data(const TocSummary& toc,
 
 TocSummary read_toc(const std::string& file) {
   ProcessSpec spec;
-  spec.argv = {"pg_restore", "--list", file};
+  spec.argv = {client_program("pg_restore"), "--list", file};
   spec.timeout = std::chrono::minutes(10);
   const ProcessResult result = run_process(spec);
   if (!result.ok()) {
