@@ -7,6 +7,7 @@
 
 #include "agent/backup.h"
 #include "agent/errors.h"
+#include "agent/offsite.h"
 #include "agent/repository.h"
 #include "agent/units.h"
 #include "agent/verify.h"
@@ -188,6 +189,21 @@ int command_prune(const Config& config, const CommandOptions& options) {
   }
   std::printf("%zu kept, %zu %s\n", r.kept.size(), r.deleted.size(),
               options.dry_run ? "would be deleted (dry run)" : "deleted");
+  return 0;
+}
+
+int command_upload(const Config& config, const CommandOptions& options) {
+  const TargetConfig& target = config.find_target(options.target);
+  const UploadReport r = run_offsite_job(config, target, JobContext{}, options.file);
+  for (const OffsiteCopy& c : r.uploaded) {
+    std::printf("uploaded %s (%s)\n", c.url.c_str(),
+                c.storage_class.empty() ? "default storage class" : c.storage_class.c_str());
+  }
+  for (const std::string& key : r.prune.deleted) {
+    std::printf("deleted %s (off-site retention)\n",
+                format_s3_url(target.offsite_s3->bucket, key).c_str());
+  }
+  if (r.uploaded.empty()) std::printf("nothing to upload: every backup that should be off-site is\n");
   return 0;
 }
 

@@ -16,6 +16,7 @@ struct CommandOptions {
   std::optional<std::string> file;
   bool latest = false;
   bool dry_run = false;
+  bool all_missing = false;  // upload: every backup that should be off-site and is not
   std::chrono::seconds max_age{26 * 3600};
 };
 
@@ -25,6 +26,7 @@ int command_list(const Config& config, const CommandOptions& options);
 int command_verify(const Config& config, const CommandOptions& options);
 int command_check(const Config& config, const CommandOptions& options);
 int command_prune(const Config& config, const CommandOptions& options);
+int command_upload(const Config& config, const CommandOptions& options);
 int command_config_check(const Config& config, const CommandOptions& options);
 
 }  // namespace pgbackup

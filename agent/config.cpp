@@ -286,7 +286,8 @@ TargetConfig parse_target(const Section& s) {
     const Section s3 = o.section("s3");
     s3.allow_only({"endpoint", "region", "bucket", "prefix", "access_key_id_env",
                    "secret_access_key_env", "tiers", "storage_class", "server_side_encryption",
-                   "kms_key_id", "path_style"});
+                   "kms_key_id", "path_style", "multipart_threshold", "part_size",
+                   "list_page_size"});
     S3Config c;
     c.endpoint = s3.required_string("endpoint");
     c.region = s3.string("region", c.region);
@@ -309,6 +310,14 @@ TargetConfig parse_target(const Section& s) {
     c.server_side_encryption = s3.choice("server_side_encryption", "", {"", "AES256", "aws:kms"});
     c.kms_key_id = s3.string("kms_key_id", "");
     c.path_style = s3.choice("path_style", "false", {"true", "false"}) == "true";
+    c.multipart_threshold = s3.size("multipart_threshold", c.multipart_threshold);
+    c.part_size = s3.size("part_size", c.part_size);
+    if (c.part_size < (5ull << 20) || c.part_size > (5ull << 30)) {
+      s3.fail(s3.get("part_size"),
+              s3.key_path("part_size") + " must be between 5MiB and 5GiB (S3's part limits)");
+    }
+    c.list_page_size =
+        static_cast<int>(s3.integer("list_page_size", c.list_page_size, 1, 1000));
     t.offsite_s3 = c;
   }
   return t;
@@ -501,6 +510,11 @@ std::string render_config(const Config& config) {
       out << YAML::Key << "tiers" << YAML::Value << YAML::Flow << s3.tiers;
       out << YAML::Key << "storage_class" << YAML::Value << YAML::Flow << s3.storage_class;
       out << YAML::Key << "server_side_encryption" << YAML::Value << s3.server_side_encryption;
+      if (!s3.kms_key_id.empty()) out << YAML::Key << "kms_key_id" << YAML::Value << s3.kms_key_id;
+      out << YAML::Key << "path_style" << YAML::Value << s3.path_style;
+      out << YAML::Key << "multipart_threshold" << YAML::Value << s3.multipart_threshold;
+      out << YAML::Key << "part_size" << YAML::Value << s3.part_size;
+      out << YAML::Key << "list_page_size" << YAML::Value << s3.list_page_size;
       out << YAML::EndMap << YAML::EndMap;
     }
     out << YAML::EndMap;

@@ -83,6 +83,11 @@ struct S3Config {
   std::string server_side_encryption;
   std::string kms_key_id;
   bool path_style = false;
+  // Transfer knobs: files of multipart_threshold or more are uploaded in parts of part_size
+  // (S3's minimum part is 5 MiB); list_page_size is ListObjectsV2's max-keys.
+  std::uint64_t multipart_threshold = 64ull << 20;
+  std::uint64_t part_size = 16ull << 20;
+  int list_page_size = 1000;
 };
 
 struct TargetConfig {

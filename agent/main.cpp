@@ -46,6 +46,9 @@ const std::map<std::string, Command>& commands() {
        {"exit 0 if the newest good backup is younger than --max-age (default 26h), else 1",
         "[--target NAME] [--max-age 26h]", pgbackup::command_check}},
       {"prune", {"apply retention now", "[--target NAME] [--dry-run]", pgbackup::command_prune}},
+      {"upload",
+       {"copy to S3 what should be off-site, then apply off-site retention",
+        "[--target NAME] [FILE | --all-missing]", pgbackup::command_upload}},
       {"config-check",
        {"validate the config, print it with secrets redacted", "", pgbackup::command_config_check}},
   };
@@ -80,6 +83,7 @@ int run(int argc, char** argv) {
       ("output", "list: text or json", cxxopts::value<std::string>()->default_value("text"))
       ("latest", "verify: the newest good backup")
       ("dry-run", "prune: show what would be deleted")
+      ("all-missing", "upload: every backup that should be off-site and is not (the default)")
       ("max-age", "check: oldest acceptable age", cxxopts::value<std::string>()->default_value("26h"))
       ("web.listen-address", "run: HOST:PORT to serve HTTP on (repeatable)",
        cxxopts::value<std::vector<std::string>>())
@@ -130,6 +134,7 @@ int run(int argc, char** argv) {
     }
     opts.latest = parsed.count("latest") > 0;
     opts.dry_run = parsed.count("dry-run") > 0;
+    opts.all_missing = parsed.count("all-missing") > 0;
     try {
       opts.max_age = pgbackup::parse_duration(parsed["max-age"].as<std::string>());
     } catch (const std::invalid_argument& e) {
@@ -142,7 +147,10 @@ int run(int argc, char** argv) {
     if (name == "verify" && opts.latest == opts.file.has_value()) {
       throw pgbackup::ConfigError("verify needs a FILE or --latest (one of them)");
     }
-    if (name != "verify" && !args.empty()) {
+    if (name == "upload" && opts.all_missing && opts.file) {
+      throw pgbackup::ConfigError("upload takes a FILE or --all-missing, not both");
+    }
+    if (name != "verify" && name != "upload" && !args.empty()) {
       throw pgbackup::ConfigError(name + " takes no FILE argument");
     }
 

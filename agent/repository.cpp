@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "agent/errors.h"
 
@@ -89,16 +90,18 @@ void Repository::prepare() const {
   create_private_dir(state_dir());
 }
 
+std::optional<SysTime> Repository::parse_dump_name(const std::string& name) const {
+  const std::string head = prefix_ + "_";
+  if (name.rfind(head, 0) != 0 || !ends_with(name, kDumpSuffix)) return std::nullopt;
+  return parse_file_stamp(
+      name.substr(head.size(), name.size() - head.size() - std::strlen(kDumpSuffix)));
+}
+
 std::vector<BackupEntry> Repository::scan() const {
   std::vector<BackupEntry> out;
   std::error_code ec;
-  const std::string head = prefix_ + "_";
   for (const auto& item : fs::directory_iterator(dir_, ec)) {
-    const std::string name = item.path().filename().string();
-    if (name.rfind(head, 0) != 0 || !ends_with(name, kDumpSuffix)) continue;
-    const std::string stamp =
-        name.substr(head.size(), name.size() - head.size() - std::strlen(kDumpSuffix));
-    const auto started = parse_file_stamp(stamp);
+    const auto started = parse_dump_name(item.path().filename().string());
     if (!started) continue;
     BackupEntry entry;
     entry.dump = item.path();
@@ -140,11 +143,15 @@ FilesystemStats Repository::filesystem() const {
           static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize};
 }
 
-DirectoryLock::DirectoryLock(const fs::path& state_dir) {
+DirectoryLock::DirectoryLock(const fs::path& state_dir, std::chrono::milliseconds wait) {
   create_private_dir(state_dir);
   const fs::path path = state_dir / "lock";
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0) throw OperationError("cannot open " + path.string() + ": " + errno_text());
+  const auto give_up = std::chrono::steady_clock::now() + wait;
+  while (::flock(fd_, LOCK_EX | LOCK_NB) != 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd_);
     fd_ = -1;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -40,6 +41,8 @@ class Repository {
   const fs::path& dir() const { return dir_; }
   fs::path state_dir() const { return dir_ / ".pgbackup"; }
   fs::path dump_path(SysTime started) const;
+  // The start time encoded in a dump's file name of this prefix, or nullopt for other names.
+  std::optional<SysTime> parse_dump_name(const std::string& file_name) const;
 
   // Creates the directory 0700 when missing (and its parent allows), and checks it is writable.
   // Throws OperationError with the seed's hint otherwise.
@@ -58,8 +61,10 @@ class Repository {
 // An exclusive flock on <dir>/.pgbackup/lock for as long as it lives: one writer per directory.
 class DirectoryLock {
  public:
-  // Throws OperationError when another process holds it.
-  explicit DirectoryLock(const fs::path& state_dir);
+  // Waits up to `wait` for another holder to let go (short waits ride out the off-site job's
+  // brief manifest rewrites), then throws OperationError.
+  explicit DirectoryLock(const fs::path& state_dir,
+                         std::chrono::milliseconds wait = std::chrono::seconds(5));
   ~DirectoryLock();
   DirectoryLock(const DirectoryLock&) = delete;
   DirectoryLock& operator=(const DirectoryLock&) = delete;

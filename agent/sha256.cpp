@@ -13,32 +13,44 @@
 
 namespace pgbackup {
 
-struct Sha256::Impl {
+struct Digest::Impl {
   EVP_MD_CTX* ctx = nullptr;
 };
 
-Sha256::Sha256() : impl_(std::make_unique<Impl>()) {
+Digest::Digest(const void* evp_md) : impl_(std::make_unique<Impl>()) {
   impl_->ctx = EVP_MD_CTX_new();
-  if (impl_->ctx == nullptr || EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("cannot initialise SHA-256");
+  if (impl_->ctx == nullptr ||
+      EVP_DigestInit_ex(impl_->ctx, static_cast<const EVP_MD*>(evp_md), nullptr) != 1) {
+    throw std::runtime_error("cannot initialise a digest");
   }
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(impl_->ctx); }
+Digest::~Digest() { EVP_MD_CTX_free(impl_->ctx); }
 
-void Sha256::update(const void* data, std::size_t size) {
+void Digest::update(const void* data, std::size_t size) {
   EVP_DigestUpdate(impl_->ctx, data, size);
 }
 
-std::string Sha256::hex_digest() {
+std::string Digest::raw_digest() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_DigestFinal_ex(impl_->ctx, digest, &length);
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+std::string Digest::hex_digest() { return hex_encode(raw_digest()); }
+
+Sha256::Sha256() : Digest(EVP_sha256()) {}
+
+Md5::Md5() : Digest(EVP_md5()) {}
+
+std::string hex_encode(const std::string& bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
   }
   return out;
 }

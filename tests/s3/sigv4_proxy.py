@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""A signature-checking front for s3rver, for the [s3] tests.
+
+s3rver accepts any signature, so on its own it would not notice a request the agent signs
+wrongly. This proxy recomputes the AWS Signature Version 4 of every request with botocore's
+signer (the reference implementation) and the known test keys; a mismatch gets S3's 403
+SignatureDoesNotMatch, otherwise the request goes to s3rver unchanged. It also checks that the
+body matches x-amz-content-sha256, as S3 does.
+
+Test hooks:
+  --deny-storage-class CLASS   answer AccessDenied to writes with that x-amz-storage-class
+  --log FILE                   one JSON line per request: method, path, query, x-amz-* headers
+  --fail-next N                answer the next N requests with 503 SlowDown (retry tests)
+
+Run with Debian's /usr/bin/python3 (python3-botocore).
+"""
+import argparse
+import hashlib
+import http.client
+import http.server
+import json
+import re
+import sys
+import threading
+from urllib.parse import urlsplit
+
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+AUTH_RE = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/s3/aws4_request,\s*"
+    r"SignedHeaders=([^,]+),\s*Signature=([0-9a-f]+)")
+
+
+def error_xml(code, message):
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
+            '</Error>' % (code, message)).encode()
+
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    options = None
+    lock = threading.Lock()
+    failures_left = 0
+
+    def log_message(self, fmt, *args):  # quiet: the tests read --log instead
+        pass
+
+    def reply(self, status, body, headers=()):
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def signature_problem(self, body):
+        auth = self.headers.get("Authorization", "")
+        m = AUTH_RE.match(auth)
+        if not m:
+            return "AccessDenied", "no SigV4 Authorization header"
+        key_id, _date, region, signed, signature = m.groups()
+        if key_id != self.options.access_key:
+            return "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist"
+        headers = {}
+        for name in signed.split(";"):
+            value = self.headers.get(name)
+            if value is None:
+                return "AccessDenied", "signed header %s missing" % name
+            headers[name] = value
+        payload = self.headers.get("x-amz-content-sha256")
+        if payload is None:
+            return "InvalidRequest", "missing x-amz-content-sha256"
+        if payload != "UNSIGNED-PAYLOAD" and payload != hashlib.sha256(body).hexdigest():
+            return "XAmzContentSHA256Mismatch", "body does not match x-amz-content-sha256"
+        signer = S3SigV4Auth(Credentials(self.options.access_key, self.options.secret_key), "s3",
+                             region)
+        url = "http://%s%s" % (self.headers.get("Host"), self.path)
+        request = AWSRequest(method=self.command, url=url, headers=headers, data=b"")
+        request.context["timestamp"] = self.headers.get("x-amz-date")
+        canonical = signer.canonical_request(request)
+        expected = signer.signature(signer.string_to_sign(request, canonical), request)
+        if expected != signature:
+            return "SignatureDoesNotMatch", (
+                "The request signature we calculated does not match the signature you provided")
+        return None
+
+    def record(self):
+        if not self.options.log:
+            return
+        parts = urlsplit(self.path)
+        entry = {"method": self.command, "path": parts.path, "query": parts.query,
+                 "headers": {k.lower(): v for k, v in self.headers.items()
+                             if k.lower().startswith("x-amz-") and k.lower() != "x-amz-date"}}
+        with self.lock, open(self.options.log, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.record()
+        with Proxy.lock:
+            fail = Proxy.failures_left > 0
+            Proxy.failures_left -= 1 if fail else 0
+        if fail:
+            return self.reply(503, error_xml("SlowDown", "Please reduce your request rate."))
+        problem = self.signature_problem(body)
+        if problem:
+            return self.reply(403, error_xml(*problem))
+        storage_class = self.headers.get("x-amz-storage-class", "")
+        if storage_class and storage_class in self.options.deny_storage_class:
+            return self.reply(403, error_xml("AccessDenied", "Access Denied"))
+        self.forward(body)
+
+    def forward(self, body):
+        upstream = http.client.HTTPConnection("127.0.0.1", self.options.upstream, timeout=120)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("expect",)}
+        upstream.request(self.command, self.path, body=body, headers=headers)
+        answer = upstream.getresponse()
+        data = answer.read()
+        passed = [(k, v) for k, v in answer.getheaders()
+                  if k.lower() not in ("content-length", "transfer-encoding", "connection")]
+        if self.command == "HEAD":
+            passed.append(("Content-Length", answer.getheader("Content-Length", "0")))
+            self.send_response(answer.status)
+            for name, value in passed:
+                self.send_header(name, value)
+            self.end_headers()
+        else:
+            self.reply(answer.status, data, passed)
+        upstream.close()
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream", type=int, required=True)
+    parser.add_argument("--access-key", required=True)
+    parser.add_argument("--secret-key", required=True)
+    parser.add_argument("--deny-storage-class", action="append", default=[])
+    parser.add_argument("--log", default="")
+    parser.add_argument("--fail-next", type=int, default=0)
+    Proxy.options = parser.parse_args()
+    Proxy.failures_left = Proxy.options.fail_next
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", Proxy.options.port), Proxy)
+    print("listening", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
