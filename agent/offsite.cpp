@@ -130,13 +130,17 @@ bool is_offsite(const Manifest& manifest, const S3Config& s3) {
 }
 
 std::vector<const BackupEntry*> pending_offsite(const std::vector<BackupEntry>& backups,
-                                                const S3Config& s3) {
+                                                const S3Config& s3,
+                                                const RetentionConfig& retention, SysTime now) {
   std::vector<const BackupEntry*> out;
   for (const BackupEntry& b : backups) {
     if (!b.good()) continue;
-    const bool wanted = std::find(s3.tiers.begin(), s3.tiers.end(), tier_name(b.manifest->tier)) !=
-                        s3.tiers.end();
-    if (wanted && !is_offsite(*b.manifest, s3)) out.push_back(&b);
+    const Tier tier = b.manifest->tier;
+    const bool wanted =
+        std::find(s3.tiers.begin(), s3.tiers.end(), tier_name(tier)) != s3.tiers.end();
+    // Off-site retention would delete it at once: a copy past its window is not owed.
+    const bool expired = now - b.started_at >= window_of(tier, retention);
+    if (wanted && !expired && !is_offsite(*b.manifest, s3)) out.push_back(&b);
   }
   return out;
 }
@@ -230,7 +234,8 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
   const Repository repo(target.backup.dir, target.backup.file_prefix);
   const fs::path audit = config.audit_log_for(target);
   const std::vector<BackupEntry> backups = repo.scan();
-  std::vector<const BackupEntry*> todo = pending_offsite(backups, s3);
+  std::vector<const BackupEntry*> todo =
+      pending_offsite(backups, s3, target.retention, ctx.now());
   UploadReport report;
   report.pending_before = todo.size();
   if (only) {
@@ -253,6 +258,7 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
   }();
   try {
     S3Client client(s3, read_s3_credentials(s3), offsite_tuning(s3, ctx.cancel));
+    client.check_access(s3.prefix);
     for (const BackupEntry* b : todo) {
       if (ctx.cancel && *ctx.cancel) break;
       try {

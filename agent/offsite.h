@@ -21,9 +21,11 @@ S3Tuning offsite_tuning(const S3Config& s3, const std::atomic<bool>* cancel);
 
 // Whether this good backup has a recorded copy in the configured bucket.
 bool is_offsite(const Manifest& manifest, const S3Config& s3);
-// Good backups whose tier is in offsite.s3.tiers and that have no recorded copy, oldest first.
+// Good backups whose tier is in offsite.s3.tiers, still inside their tier's retention window,
+// and with no recorded copy: what should be off-site and is not. Oldest first.
 std::vector<const BackupEntry*> pending_offsite(const std::vector<BackupEntry>& backups,
-                                                const S3Config& s3);
+                                                const S3Config& s3,
+                                                const RetentionConfig& retention, SysTime now);
 
 // Uploads one good backup: the dump (with its tier's storage class and the configured
 // encryption), then its manifest; checks both with HEAD (size, ETag) and only then records the

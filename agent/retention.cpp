@@ -25,6 +25,8 @@ long iso_week_key(SysTime t) {
   return shifted >= 0 ? shifted / 7 : (shifted - 6) / 7;
 }
 
+}  // namespace
+
 std::chrono::seconds window_of(Tier tier, const RetentionConfig& policy) {
   switch (tier) {
     case Tier::monthly:
@@ -36,8 +38,6 @@ std::chrono::seconds window_of(Tier tier, const RetentionConfig& policy) {
   }
   return policy.daily;
 }
-
-}  // namespace
 
 Tier assign_tier(SysTime started, const std::vector<SysTime>& earlier_good) {
   bool month_seen = false;

@@ -19,6 +19,9 @@ struct RetainedBackup {
   Tier tier;
 };
 
+// How long a backup of `tier` is kept (retention.daily, weekly or monthly).
+std::chrono::seconds window_of(Tier tier, const RetentionConfig& policy);
+
 // Indices into `backups` (good backups only) that retention deletes at `now`: those whose age
 // reached their tier's window, except the newest `min_keep`, which are always kept.
 std::vector<std::size_t> select_expired(const std::vector<RetainedBackup>& backups,

@@ -632,15 +632,26 @@ void S3Client::remove(const std::string& key) {
   perform(request);
 }
 
+std::string S3Client::list_query(const std::string& prefix, const std::string& token,
+                                 int page_size) const {
+  // Parameters in sorted order: curl signs the query as given.
+  return (token.empty() ? "" : "continuation-token=" + s3_uri_encode(token, false) + "&") +
+         "list-type=2&max-keys=" + std::to_string(page_size) +
+         "&prefix=" + s3_uri_encode(prefix, false);
+}
+
+void S3Client::check_access(const std::string& prefix) {
+  Request request;
+  request.query = list_query(prefix, "", 1);
+  perform(request);
+}
+
 std::vector<S3ObjectInfo> S3Client::list(const std::string& prefix) {
   std::vector<S3ObjectInfo> all;
   std::string token;
   do {
-    // Parameters in sorted order: curl signs the query as given.
     Request request;
-    request.query = (token.empty() ? "" : "continuation-token=" + s3_uri_encode(token, false) + "&") +
-                    "list-type=2&max-keys=" + std::to_string(tuning_.list_page_size) +
-                    "&prefix=" + s3_uri_encode(prefix, false);
+    request.query = list_query(prefix, token, tuning_.list_page_size);
     S3ListPage page = parse_list_page(perform(request).body);
     std::move(page.objects.begin(), page.objects.end(), std::back_inserter(all));
     token = page.next_continuation_token;

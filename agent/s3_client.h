@@ -115,6 +115,9 @@ class S3Client {
   void download(const std::string& key, const std::filesystem::path& file);
   std::string get_bytes(const std::string& key);
   void remove(const std::string& key);
+  // One small listing of `prefix`: proves the endpoint, the keys and the bucket before any
+  // large transfer, with S3's own error code when one of them is wrong.
+  void check_access(const std::string& prefix);
   // Every object under `prefix`, following ListObjectsV2 continuation tokens.
   std::vector<S3ObjectInfo> list(const std::string& prefix);
 
@@ -128,6 +131,7 @@ class S3Client {
   S3Upload put_multipart(const std::string& key, const std::filesystem::path& file,
                          std::uint64_t size, const S3PutOptions& options);
   std::string url_for(const std::string& key, const std::string& query) const;
+  std::string list_query(const std::string& prefix, const std::string& token, int page_size) const;
   [[noreturn]] void fail(const Request& request, const Response& response) const;
 
   S3Config config_;

@@ -3,6 +3,7 @@
 
 #include "agent/manifest.h"
 #include "agent/repository.h"
+#include "tests/support/fake_backup.h"
 #include "tests/support/target.h"
 
 using namespace pgtest;
@@ -10,19 +11,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Writes a dump and its manifest as if a backup of `tier` had run at `started`.
 fs::path fake_backup(const fs::path& dir, pgbackup::SysTime started, pgbackup::Tier tier) {
-  pgbackup::Manifest m;
-  m.target = "synthetic";
-  m.file = "synthetic_" + pgbackup::format_file_stamp(started) + ".dump";
-  m.started_at = started;
-  m.finished_at = started + 1min;
-  m.size_bytes = 4096;
-  m.sha256 = std::string(64, '0');
-  m.tier = tier;
-  write_text(dir / m.file, std::string(4096, 'x'));
-  write_text(dir / (m.file + ".json"), pgbackup::manifest_to_json(m).dump(2));
-  return dir / m.file;
+  return write_fake_backup(dir, "synthetic", started, tier);
 }
 
 }  // namespace

@@ -1,0 +1,304 @@
+// Off-site copies to S3: the real binary against s3rver behind a proxy that checks every
+// request's SigV4 signature with botocore (tests/s3/sigv4_proxy.py).
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include <regex>
+
+#include "agent/offsite.h"
+#include "agent/repository.h"
+#include "agent/s3_client.h"
+#include "agent/sha256.h"
+#include "tests/support/fake_backup.h"
+#include "tests/support/s3_server.h"
+#include "tests/support/target.h"
+
+using namespace pgtest;
+using namespace std::chrono_literals;
+
+namespace {
+
+using pgbackup::Tier;
+
+const auto kNow = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+
+// A target of synthetic backups (no database needed) copied to `s3`.
+struct OffsiteTarget {
+  fs::path root = make_temp_dir("offsite");
+  fs::path dir = root / "backups";
+  fs::path config = root / "pgbackup.yml";
+
+  OffsiteTarget(const S3Server& s3, const std::string& offsite_extra,
+                const std::string& retention = "") {
+    write_config(s3, offsite_extra, retention);
+  }
+  void write_config(const S3Server& s3, const std::string& offsite_extra,
+                    const std::string& retention) const {
+    write_text(config, "targets:\n  - name: synthetic\n    database: {user: u, dbname: d}\n"
+                       "    backup: {dir: " +
+                           dir.string() + "}\n" + retention + s3.offsite_yaml("db1/", offsite_extra));
+  }
+  AgentRun agent(const S3Server& s3, std::vector<std::string> args,
+                 const std::string& secret = S3Server::kSecretKey) const {
+    args.insert(args.begin(), {"--config", config.string()});
+    return run_agent(args, s3.key_env(secret));
+  }
+  nlohmann::json manifest(const fs::path& dump) const {
+    return nlohmann::json::parse(read_text_file(dump.string() + ".json"));
+  }
+  std::string state() const { return read_text_file(dir / ".pgbackup/state.json"); }
+};
+
+pgbackup::S3Client client_for(const S3Server& s3, const std::string& prefix = "db1/") {
+  return pgbackup::S3Client(s3.config(prefix),
+                            {S3Server::kAccessKey, S3Server::kSecretKey});
+}
+
+std::vector<nlohmann::json> requests_matching(const S3Server& s3, const std::string& method,
+                                              const std::string& query_part) {
+  std::vector<nlohmann::json> out;
+  for (const auto& r : s3.requests()) {
+    if (r["method"] == method && r["query"].get<std::string>().find(query_part) != std::string::npos)
+      out.push_back(r);
+  }
+  return out;
+}
+
+std::string sha256_of(const std::string& data) {
+  pgbackup::Sha256 sha;
+  sha.update(data.data(), data.size());
+  return sha.hex_digest();
+}
+
+}  // namespace
+
+TEST_CASE("upload copies the tiers listed, dump then manifest, with the tier's storage class and "
+          "AES256, and records each copy after checking it",
+          "[s3]") {
+  S3Server s3;
+  OffsiteTarget t(s3,
+                  "        tiers: [weekly, monthly]\n"
+                  "        storage_class: {daily: STANDARD_IA, weekly: STANDARD_IA, monthly: GLACIER}\n"
+                  "        server_side_encryption: AES256\n");
+  const fs::path monthly = write_fake_backup(t.dir, "synthetic", kNow - 48h, Tier::monthly);
+  const fs::path weekly = write_fake_backup(t.dir, "synthetic", kNow - 24h, Tier::weekly);
+  const fs::path daily = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily);
+
+  const AgentRun run = t.agent(s3, {"upload"});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  const std::string url = "s3://pgtest-bucket/db1/" + monthly.filename().string();
+  CHECK_THAT(run.out, Catch::Contains("uploaded " + url + " (GLACIER)"));
+
+  auto client = client_for(s3);
+  const auto head = client.head("db1/" + monthly.filename().string());
+  REQUIRE(head);
+  CHECK(head->storage_class == "GLACIER");
+  CHECK(head->size == 4096);
+  CHECK(head->meta("sha256") == t.manifest(monthly)["sha256"]);
+  CHECK(client.head("db1/" + weekly.filename().string())->storage_class == "STANDARD_IA");
+  CHECK(client.head("db1/" + monthly.filename().string() + ".json"));
+  CHECK_FALSE(client.head("db1/" + daily.filename().string()));  // daily is not in tiers
+
+  // The dump goes before its manifest, each PUT with the encryption header.
+  std::vector<std::string> puts;
+  for (const auto& r : requests_matching(s3, "PUT", "")) {
+    puts.push_back(r["path"]);
+    CHECK(r["headers"].value("x-amz-server-side-encryption", "") == "AES256");
+  }
+  REQUIRE(puts.size() == 4);
+  CHECK(puts[0] == "/pgtest-bucket/db1/" + monthly.filename().string());
+  CHECK(puts[1] == "/pgtest-bucket/db1/" + monthly.filename().string() + ".json");
+
+  const auto copy = t.manifest(monthly)["offsite"];
+  REQUIRE(copy.size() == 1);
+  CHECK(copy[0]["url"] == url);
+  CHECK(copy[0]["storage_class"] == "GLACIER");
+  CHECK(copy[0]["etag"] == head->etag);
+  CHECK(t.manifest(daily)["offsite"].empty());
+  CHECK_THAT(t.state(), Catch::Contains("\"offsite\"") && Catch::Contains("\"success\": true"));
+  CHECK_THAT(read_text_file(t.dir / ".pgbackup/audit.jsonl"),
+             Catch::Contains("\"operation\":\"upload\"") && Catch::Contains(url));
+
+  // A second run has nothing left to copy.
+  const AgentRun again = t.agent(s3, {"upload", "--all-missing"});
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.out, Catch::Contains("nothing to upload"));
+}
+
+TEST_CASE("a backup at or above the multipart threshold goes up in parts streamed from disk and "
+          "comes back byte for byte",
+          "[s3]") {
+  S3Server s3;
+  OffsiteTarget t(s3, "        tiers: [daily]\n");
+  const std::string content = random_bytes(12 * 1024 * 1024 + 123);
+  const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, content);
+
+  const AgentRun run = t.agent(s3, {"upload", dump.string()});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(requests_matching(s3, "POST", "uploads=").size() == 1);
+  CHECK(requests_matching(s3, "PUT", "partNumber=").size() == 3);  // 5 + 5 + 2 MiB
+  CHECK(requests_matching(s3, "POST", "uploadId=").size() == 1);   // complete
+
+  auto client = client_for(s3);
+  const fs::path back = t.root / "back.dump";
+  client.download("db1/" + dump.filename().string(), back);
+  CHECK(sha256_of(read_text_file(back)) == sha256_of(content));
+  CHECK(t.manifest(dump)["offsite"].size() == 1);
+}
+
+TEST_CASE("S3 5xx answers are retried with backoff", "[s3]") {
+  S3Server s3({.deny_storage_classes = {}, .fail_next = 2});
+  OffsiteTarget t(s3, "        tiers: [daily]\n");
+  const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily);
+  const AgentRun run = t.agent(s3, {"upload"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 0);
+  CHECK_THAT(run.err, Catch::Contains("retrying"));
+  CHECK(t.manifest(dump)["offsite"].size() == 1);
+}
+
+TEST_CASE("the signature check rejects a wrong secret, and the agent says which keys to check",
+          "[s3]") {
+  S3Server s3;
+  OffsiteTarget t(s3, "        tiers: [daily]\n");
+  const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily);
+  const AgentRun run = t.agent(s3, {"upload"}, "not-the-secret");
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 1);
+  CHECK_THAT(run.err, Catch::Contains("SignatureDoesNotMatch") &&
+                          Catch::Contains("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
+  CHECK_FALSE(run.err.find(S3Server::kSecretKey) != std::string::npos);
+  CHECK(t.manifest(dump)["offsite"].empty());
+  CHECK_THAT(t.state(), Catch::Contains("\"success\": false"));
+}
+
+TEST_CASE("a missing key variable is a configuration error naming it", "[s3]") {
+  S3Server s3;
+  OffsiteTarget t(s3, "        tiers: [daily]\n        access_key_id_env: PGTEST_NO_SUCH_VAR\n");
+  write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily);
+  const AgentRun run = t.agent(s3, {"upload"});
+  CHECK(run.exit_code == 2);
+  CHECK_THAT(run.err, Catch::Contains("PGTEST_NO_SUCH_VAR is not set"));
+}
+
+TEST_CASE("a missing bucket and an endpoint that is down fail with what to fix", "[s3]") {
+  S3Server s3;
+  SECTION("missing bucket") {
+    OffsiteTarget t(s3, "        tiers: [daily]\n");
+    write_text(t.config, std::regex_replace(read_text_file(t.config),
+                                            std::regex("bucket: pgtest-bucket"),
+                                            "bucket: no-such-bucket"));
+    write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily);
+    const AgentRun run = t.agent(s3, {"upload"});
+    CHECK(run.exit_code == 1);
+    CHECK_THAT(run.err, Catch::Contains("NoSuchBucket") &&
+                            Catch::Contains("the bucket \"no-such-bucket\" does not exist"));
+  }
+  SECTION("endpoint down") {
+    OffsiteTarget t(s3, "        tiers: [daily]\n");
+    const std::string down = "http://127.0.0.1:" + std::to_string(free_port());
+    write_text(t.config, std::regex_replace(read_text_file(t.config),
+                                            std::regex(s3.endpoint()), down));
+    write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily);
+    const AgentRun run = t.agent(s3, {"upload"});
+    CHECK(run.exit_code == 1);
+    CHECK_THAT(run.err, Catch::Contains("cannot reach the S3 endpoint " + down) &&
+                            Catch::Contains("4 attempts"));
+  }
+}
+
+TEST_CASE("a storage class the credentials may not use is refused, and nothing counts as "
+          "off-site",
+          "[s3]") {
+  S3Server s3({.deny_storage_classes = {"GLACIER"}, .fail_next = 0});
+  OffsiteTarget t(s3,
+                  "        tiers: [monthly]\n        storage_class: {monthly: GLACIER}\n");
+  SECTION("single PUT") {
+    const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::monthly);
+    const AgentRun run = t.agent(s3, {"upload"});
+    CHECK(run.exit_code == 1);
+    CHECK_THAT(run.err, Catch::Contains("AccessDenied") &&
+                            Catch::Contains("may not write with storage class GLACIER"));
+    CHECK(t.manifest(dump)["offsite"].empty());
+    CHECK_FALSE(client_for(s3).head("db1/" + dump.filename().string()));
+  }
+  SECTION("multipart: the interrupted upload is aborted") {
+    const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::monthly,
+                                            random_bytes(6 * 1024 * 1024));
+    const AgentRun run = t.agent(s3, {"upload"});
+    CHECK(run.exit_code == 1);
+    CHECK(t.manifest(dump)["offsite"].empty());
+    CHECK_FALSE(client_for(s3).head("db1/" + dump.filename().string()));
+  }
+}
+
+TEST_CASE("off-site retention deletes expired copies over paginated listings, never the newest",
+          "[s3]") {
+  S3Server s3;
+  const std::string long_retention = "    retention: {daily: 1000d, min_keep: 3}\n";
+  OffsiteTarget t(s3, "        tiers: [daily, monthly]\n        list_page_size: 2\n",
+                  long_retention);
+  std::vector<fs::path> dailies;
+  for (int age = 45; age >= 40; --age) {
+    dailies.push_back(write_fake_backup(t.dir, "synthetic", kNow - age * 24h, Tier::daily));
+  }
+  const fs::path monthly = write_fake_backup(t.dir, "synthetic", kNow - 200 * 24h, Tier::monthly);
+  REQUIRE(t.agent(s3, {"upload"}).exit_code == 0);
+  auto client = client_for(s3);
+  CHECK(client.list("db1/").size() == 14);  // 7 dumps + 7 manifests
+
+  // The operator shortens daily retention to 30 days: all six dailies are past it, but the
+  // newest three (min_keep) stay; the monthly one is inside its 365 days.
+  t.write_config(s3, "        tiers: [daily, monthly]\n        list_page_size: 2\n",
+                 "    retention: {daily: 30d, min_keep: 3}\n");
+  const AgentRun run = t.agent(s3, {"upload"});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  for (int i = 0; i < 3; ++i) {
+    CHECK_THAT(run.out, Catch::Contains("deleted s3://pgtest-bucket/db1/" +
+                                        dailies[i].filename().string()));
+    CHECK_FALSE(client.head("db1/" + dailies[i].filename().string()));
+    CHECK_FALSE(client.head("db1/" + dailies[i].filename().string() + ".json"));
+  }
+  for (int i = 3; i < 6; ++i) CHECK(client.head("db1/" + dailies[i].filename().string()));
+  CHECK(client.head("db1/" + monthly.filename().string()));
+  CHECK(requests_matching(s3, "GET", "continuation-token=").size() >= 6);
+}
+
+TEST_CASE("a backup fetched from the bucket is checked against its manifest", "[s3]") {
+  S3Server s3;
+  OffsiteTarget t(s3, "        tiers: [daily]\n");
+  const std::string content = random_bytes(300 * 1024);
+  const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, content);
+  REQUIRE(t.agent(s3, {"upload"}).exit_code == 0);
+
+  pgbackup::TargetConfig target;
+  target.name = "synthetic";
+  target.backup.dir = t.root / "elsewhere";
+  target.offsite_s3 = s3.config("db1/");
+  ::setenv("AWS_ACCESS_KEY_ID", S3Server::kAccessKey, 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", S3Server::kSecretKey, 1);
+  const std::string url = "s3://pgtest-bucket/db1/" + dump.filename().string();
+
+  const pgbackup::FetchedBackup fetched =
+      pgbackup::fetch_offsite_backup(target, url, t.root / "tmp", {});
+  CHECK(fetched.entry.good());
+  CHECK(fetched.entry.manifest->sha256 == sha256_of(content));
+  CHECK(read_text_file(fetched.entry.dump) == content);
+  struct stat st {};
+  ::stat(fetched.dir.c_str(), &st);
+  CHECK((st.st_mode & 0777) == 0700);
+
+  // A damaged copy in the bucket is refused, and nothing is left behind.
+  auto client = client_for(s3);
+  client.put_bytes("db1/" + dump.filename().string(), "not the dump", {});
+  CHECK_THROWS_WITH(pgbackup::fetch_offsite_backup(target, url, t.root / "tmp2", {}),
+                    Catch::Contains("is 12 bytes but its manifest says"));
+  CHECK(fs::is_empty(t.root / "tmp2"));
+  CHECK_THROWS_WITH(pgbackup::fetch_offsite_backup(target, "s3://pgtest-bucket/db1/missing.dump",
+                                                   t.root / "tmp3", {}),
+                    Catch::Contains("404"));
+}
