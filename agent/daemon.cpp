@@ -10,11 +10,13 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "agent/backup.h"
 #include "agent/errors.h"
 #include "agent/http_server.h"
+#include "agent/offsite.h"
 #include "agent/postgres.h"
 #include "agent/schedule.h"
 #include "agent/status_page.h"
@@ -30,6 +32,9 @@ constexpr auto kProbeInterval = std::chrono::seconds(30);
 // Workers re-check their schedule at least this often, so a config reload, a manual backup or
 // a machine that slept is noticed without a signal.
 constexpr auto kMaxSleep = std::chrono::seconds(30);
+// Without a new backup, the uploader still looks for pending copies (a backup taken by hand)
+// and applies off-site retention this often.
+constexpr auto kOffsiteInterval = std::chrono::hours(1);
 
 class Daemon {
  public:
@@ -47,6 +52,14 @@ class Daemon {
   std::optional<TargetConfig> target(const std::string& name) const;
   void start_workers();
   void worker(const std::string& name);
+  // Copies a target's backups off-site (DESIGN §3 offsite.s3) in its own thread, so a slow
+  // upload never delays the next backup: after each good backup, at start-up, hourly, and
+  // after failures with backoff.
+  void uploader(const std::string& name);
+  void request_upload(const std::string& name);
+  // Waits until `deadline`, a stop, or an upload request for `name`; false when stopping.
+  bool sleep_until_upload_requested(const std::string& name, Clock::time_point deadline);
+  void count_uploads(const std::string& name, double uploads, double failures, double bytes);
   void refresher();
   void prober();
   void refresh_now();
@@ -65,6 +78,8 @@ class Daemon {
   std::shared_ptr<const Config> config_;
   std::map<std::string, TargetRuntime> runtime_;
   std::map<std::string, std::thread> workers_;
+  std::map<std::string, std::thread> uploaders_;
+  std::set<std::string> upload_requested_;
   std::vector<TargetStatus> cached_;  // last read from disk, without runtime facts
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ready_{false};
@@ -191,6 +206,7 @@ void Daemon::worker(const std::string& name) {
                    r.manifest.size_bytes, tier_name(r.manifest.tier));
       if (r.manifest.size_anomaly)
         spdlog::warn("{}: size anomaly: {}", name, r.manifest.size_anomaly_reason);
+      request_upload(name);
       std::lock_guard lock(mu_);
       runtime_[name].retention_deleted_total += static_cast<double>(r.prune.deleted.size());
       failures = 0;
@@ -215,11 +231,74 @@ void Daemon::worker(const std::string& name) {
   }
 }
 
+void Daemon::request_upload(const std::string& name) {
+  {
+    std::lock_guard lock(mu_);
+    upload_requested_.insert(name);
+  }
+  cv_.notify_all();
+}
+
+bool Daemon::sleep_until_upload_requested(const std::string& name, Clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  cv_.wait_until(lock, std::min(deadline, Clock::now() + kMaxSleep),
+                 [&] { return stopping_.load() || upload_requested_.count(name) > 0; });
+  upload_requested_.erase(name);
+  return !stopping_;
+}
+
+void Daemon::count_uploads(const std::string& name, double uploads, double failures,
+                           double bytes) {
+  std::lock_guard lock(mu_);
+  TargetRuntime& r = runtime_[name];
+  r.offsite_uploads_total += uploads;
+  r.offsite_upload_failures_total += failures;
+  r.offsite_uploaded_bytes_total += bytes;
+}
+
+void Daemon::uploader(const std::string& name) {
+  int failures = 0;
+  SysTime next_pass = Clock::now();  // at start-up: catch up on what is pending
+  while (!stopping_) {
+    const std::optional<TargetConfig> t = target(name);
+    if (!t) return;  // removed by a reload
+    if (!t->offsite_s3 || Clock::now() < next_pass) {
+      if (!sleep_until_upload_requested(name, t->offsite_s3 ? next_pass : Clock::time_point::max()))
+        return;
+      if (t->offsite_s3) next_pass = std::min(next_pass, Clock::now());
+      continue;
+    }
+    JobContext ctx;
+    ctx.cancel = &stopping_;
+    UploadObserver observer;
+    observer.uploaded = [&](std::uint64_t bytes) {
+      count_uploads(name, 1, 0, static_cast<double>(bytes));
+    };
+    observer.failed = [&] { count_uploads(name, 1, 1, 0); };
+    try {
+      const UploadReport r = run_offsite_job(*config(), *t, ctx, std::nullopt, observer);
+      failures = 0;
+      next_pass = Clock::now() + kOffsiteInterval;
+      if (!r.uploaded.empty() || !r.prune.deleted.empty()) {
+        spdlog::info("off-site copy of {}: {} uploaded, {} deleted by retention", name,
+                     r.uploaded.size(), r.prune.deleted.size());
+      }
+    } catch (const std::exception& e) {
+      ++failures;
+      const auto delay = retry_delay(failures, kOffsiteInterval * 2);
+      next_pass = Clock::now() + delay;
+      if (!stopping_) spdlog::error("{} (retry in {}s)", e.what(), delay.count());
+    }
+    refresh_now();
+  }
+}
+
 void Daemon::start_workers() {
   const auto cfg = config();
   for (const TargetConfig& t : cfg->targets) {
     if (workers_.count(t.name)) continue;
     workers_[t.name] = std::thread([this, name = t.name] { worker(name); });
+    uploaders_[t.name] = std::thread([this, name = t.name] { uploader(name); });
   }
 }
 
@@ -237,13 +316,15 @@ void Daemon::reload() {
     config_ = std::make_shared<const Config>(std::move(fresh));
   }
   cv_.notify_all();
-  // Workers of removed targets notice on their next wake-up and return; join them.
-  for (auto it = workers_.begin(); it != workers_.end();) {
-    if (!target(it->first)) {
-      it->second.join();
-      it = workers_.erase(it);
-    } else {
-      ++it;
+  // Threads of removed targets notice on their next wake-up and return; join them.
+  for (auto* threads : {&workers_, &uploaders_}) {
+    for (auto it = threads->begin(); it != threads->end();) {
+      if (!target(it->first)) {
+        it->second.join();
+        it = threads->erase(it);
+      } else {
+        ++it;
+      }
     }
   }
   start_workers();
@@ -343,6 +424,7 @@ int Daemon::run() {
   stopping_ = true;
   cv_.notify_all();
   for (auto& [name, thread] : workers_) thread.join();
+  for (auto& [name, thread] : uploaders_) thread.join();
   refresh_thread.join();
   probe_thread.join();
   server->stop();

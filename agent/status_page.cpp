@@ -40,6 +40,31 @@ std::string age(SysTime t, SysTime now) {
 }
 
 // Sizes of the good backups over time, the anomaly baseline as a dashed line, anomalies in red.
+// The off-site row: the last upload attempt and what is still waiting to be copied.
+std::string offsite_row(const TargetStatus& t, SysTime now) {
+  std::string cell;
+  if (!t.offsite_configured) {
+    cell = "<span class=muted>not configured</span>";
+  } else {
+    const auto& a = t.state.offsite;
+    cell = !a           ? "<span class=muted>no upload yet</span>"
+           : a->success ? "<span class=ok>last upload succeeded</span> · " + age(a->finished_at, now)
+                        : "<span class=bad>last upload failed</span>: " + escape_html(a->error) +
+                              " · " + age(a->finished_at, now);
+    cell += t.offsite_pending ? " · <span class=bad>" + std::to_string(t.offsite_pending) +
+                                    " pending</span>"
+                              : " · nothing pending";
+  }
+  return "<tr><th>off-site (S3)</th><td>" + cell + "</td></tr>";
+}
+
+// Where a backup's off-site copy is, for the backups table.
+std::string offsite_cell(const BackupEntry& b) {
+  if (!b.good() || b.manifest->offsite.empty()) return "-";
+  const OffsiteCopy& c = b.manifest->offsite.back();
+  return escape_html(c.url) + (c.storage_class.empty() ? "" : " (" + escape_html(c.storage_class) + ")");
+}
+
 std::string size_chart(const TargetStatus& t) {
   const auto good = t.good();
   if (good.size() < 2) return "<p class=muted>The size chart appears after two backups.</p>";
@@ -138,9 +163,10 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
          << format_bytes(t.filesystem.avail_bytes) << " of "
          << format_bytes(t.filesystem.size_bytes) << " (" << int(free_ratio * 100) << "%) in "
          << escape_html(t.backup_dir) << "</td></tr>";
+    html << offsite_row(t, now);
     html << "</table>" << size_chart(t);
     html << "<table><tr><th>backup</th><th>tier</th><th>size</th><th>age</th><th>rows</th>"
-            "<th>checks</th></tr>";
+            "<th>checks</th><th>off-site</th></tr>";
     int shown = 0;
     for (auto it = t.backups.rbegin(); it != t.backups.rend() && shown < 15; ++it, ++shown) {
       const BackupEntry& b = *it;
@@ -160,7 +186,7 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
            << (b.good() ? tier_name(b.manifest->tier) : "-") << "</td><td>"
            << format_bytes(b.file_size) << "</td><td>" << age(b.started_at, now) << "</td><td>"
            << (b.good() ? std::to_string(b.manifest->total_rows()) : "-") << "</td><td>" << checks
-           << "</td></tr>";
+           << "</td><td>" << offsite_cell(b) << "</td></tr>";
     }
     html << "</table></div>";
   }
@@ -185,6 +211,8 @@ nlohmann::json status_json(const std::vector<TargetStatus>& targets, SysTime now
         j["rows"] = b.manifest->total_rows();
         j["size_anomaly"] = b.manifest->size_anomaly;
         j["shrunk_tables"] = b.manifest->shrunk_tables.size();
+        j["offsite"] = nlohmann::json::array();
+        for (const OffsiteCopy& c : b.manifest->offsite) j["offsite"].push_back(c.url);
       }
       backups.push_back(j);
     }
@@ -201,6 +229,15 @@ nlohmann::json status_json(const std::vector<TargetStatus>& targets, SysTime now
       target["last_attempt"] = {{"finished_at", format_iso8601(t.state.backup->finished_at)},
                                 {"success", t.state.backup->success},
                                 {"error", t.state.backup->error}};
+    }
+    if (t.offsite_configured) {
+      target["offsite"] = {{"pending_backups", t.offsite_pending}};
+      if (t.state.offsite) {
+        target["offsite"]["last_attempt"] = {
+            {"finished_at", format_iso8601(t.state.offsite->finished_at)},
+            {"success", t.state.offsite->success},
+            {"error", t.state.offsite->error}};
+      }
     }
     out["targets"].push_back(target);
   }

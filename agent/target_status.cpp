@@ -1,6 +1,7 @@
 #include "agent/target_status.h"
 
 #include "agent/cron.h"
+#include "agent/offsite.h"
 
 namespace pgbackup {
 
@@ -35,6 +36,11 @@ TargetStatus read_target_status(const TargetConfig& target, SysTime now) {
         CronSchedule::parse(target.restore_test->schedule).interval(now).count());
     s.restore_test_rto_target_seconds =
         static_cast<double>(target.restore_test->rto_target.count());
+  }
+  if (target.offsite_s3) {
+    s.offsite_configured = true;
+    s.offsite_pending =
+        pending_offsite(s.backups, *target.offsite_s3, target.retention, now).size();
   }
   return s;
 }

@@ -19,6 +19,9 @@ struct TargetRuntime {
   double backups_total = 0;
   double backup_failures_total = 0;
   double retention_deleted_total = 0;
+  double offsite_uploads_total = 0;  // backups whose copy was attempted
+  double offsite_upload_failures_total = 0;
+  double offsite_uploaded_bytes_total = 0;
   std::optional<bool> database_up;  // unset until the first probe
 };
 
@@ -34,6 +37,8 @@ struct TargetStatus {
   double schedule_interval_seconds = 0;
   double restore_test_schedule_interval_seconds = 0;  // 0: no restore tests configured
   double restore_test_rto_target_seconds = 0;
+  bool offsite_configured = false;
+  std::size_t offsite_pending = 0;  // should be off-site and are not (see pending_offsite)
   TargetRuntime runtime;
 
   // A backup runs, in this daemon or in another process.

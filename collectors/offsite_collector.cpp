@@ -1,5 +1,6 @@
-// pgbackup_offsite_*: off-site copies. Until uploads exist (the S3 issue) every target reports
-// "never run": the last attempt from state.json, zero counters, and nothing pending.
+// pgbackup_offsite_*: off-site copies. The last attempt comes from state.json and the pending
+// count from the manifests (both survive restarts); the counters are this process's uploads.
+// A target without offsite.s3 reports zeros.
 #include "collectors/collector.h"
 
 namespace pgbackup {
@@ -25,15 +26,16 @@ class OffsiteCollector : public Collector {
                    });
     add_per_target(out, in, "pgbackup_offsite_pending_backups",
                    "Backups that should be off-site and are not.", MetricType::Gauge,
-                   [](const TargetStatus&) { return 0.0; });
-    add_per_target(out, in, "pgbackup_offsite_uploads_total", "Off-site uploads by this process.",
-                   MetricType::Counter, [](const TargetStatus&) { return 0.0; });
+                   [](const TargetStatus& t) { return static_cast<double>(t.offsite_pending); });
+    add_per_target(out, in, "pgbackup_offsite_uploads_total",
+                   "Backups this process tried to copy off-site.", MetricType::Counter,
+                   [](const TargetStatus& t) { return t.runtime.offsite_uploads_total; });
     add_per_target(out, in, "pgbackup_offsite_upload_failures_total",
-                   "Failed off-site uploads by this process.", MetricType::Counter,
-                   [](const TargetStatus&) { return 0.0; });
+                   "Backups this process failed to copy off-site.", MetricType::Counter,
+                   [](const TargetStatus& t) { return t.runtime.offsite_upload_failures_total; });
     add_per_target(out, in, "pgbackup_offsite_uploaded_bytes_total",
-                   "Bytes uploaded off-site by this process.", MetricType::Counter,
-                   [](const TargetStatus&) { return 0.0; });
+                   "Bytes this process copied off-site.", MetricType::Counter,
+                   [](const TargetStatus& t) { return t.runtime.offsite_uploaded_bytes_total; });
   }
 };
 

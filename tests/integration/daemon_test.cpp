@@ -12,87 +12,13 @@
 #include <crypt.h>
 
 #include "agent/subprocess.h"
+#include "tests/support/daemon.h"
 #include "tests/support/target.h"
 
 using namespace pgtest;
 using namespace std::chrono_literals;
 
 namespace {
-
-// The daemon as a child process of the test, so signals can be sent to it.
-class Daemon {
- public:
-  Daemon(const fs::path& config, int port, const std::string& web_config = "",
-         const std::string& scheme = "http")
-      : port_(port), scheme_(scheme) {
-    const std::string binary = PGBACKUP_AGENT_BINARY;
-    const std::string cfg = config.string();
-    const std::string listen = "127.0.0.1:" + std::to_string(port);
-    log_ = config.parent_path() / "daemon.log";
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::setenv("PGTEST_PASSWORD", PgCluster::kPassword, 1);
-      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      if (web_config.empty()) {
-        ::execl(binary.c_str(), binary.c_str(), "--config", cfg.c_str(), "run",
-                "--web.listen-address", listen.c_str(), static_cast<char*>(nullptr));
-      } else {
-        ::execl(binary.c_str(), binary.c_str(), "--config", cfg.c_str(), "run",
-                "--web.listen-address", listen.c_str(), "--web.config.file", web_config.c_str(),
-                static_cast<char*>(nullptr));
-      }
-      ::_exit(127);
-    }
-  }
-  ~Daemon() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  std::string url(const std::string& path, const std::string& userinfo = "") const {
-    return scheme_ + "://" + (userinfo.empty() ? "" : userinfo + "@") +
-           "127.0.0.1:" + std::to_string(port_) + path;
-  }
-  // Polls /metrics until `pattern` matches (or fails the test after `timeout`).
-  std::string wait_for_metric(const std::string& pattern,
-                              std::chrono::seconds timeout = 60s) const {
-    const std::regex re(pattern);
-    std::string body;
-    for (auto end = std::chrono::steady_clock::now() + timeout;
-         std::chrono::steady_clock::now() < end;) {
-      body = http_get(url("/metrics")).body;
-      if (std::regex_search(body, re)) return body;
-      std::this_thread::sleep_for(200ms);
-    }
-    FAIL("metric " << pattern << " never appeared; last scrape:\n" << body << "\nlog:\n" << log());
-    return body;
-  }
-  void signal(int sig) const { ::kill(pid_, sig); }
-  // Waits for the exit; returns the exit status, or -1 after `timeout`.
-  int wait_exit(std::chrono::seconds timeout) {
-    for (auto end = std::chrono::steady_clock::now() + timeout;
-         std::chrono::steady_clock::now() < end;) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    return -1;
-  }
-  std::string log() const { return read_text_file(log_); }
-
- private:
-  int port_;
-  std::string scheme_;
-  pid_t pid_ = -1;
-  fs::path log_;
-};
 
 std::string target_yaml(const TestTarget& t, const std::string& database_yaml) {
   return "  - name: " + t.name + "\n    database: " + database_yaml +

@@ -10,6 +10,7 @@
 #include "agent/repository.h"
 #include "agent/s3_client.h"
 #include "agent/sha256.h"
+#include "tests/support/daemon.h"
 #include "tests/support/fake_backup.h"
 #include "tests/support/s3_server.h"
 #include "tests/support/target.h"
@@ -301,4 +302,26 @@ TEST_CASE("a backup fetched from the bucket is checked against its manifest", "[
   CHECK_THROWS_WITH(pgbackup::fetch_offsite_backup(target, "s3://pgtest-bucket/db1/missing.dump",
                                                    t.root / "tmp3", {}),
                     Catch::Contains("404"));
+}
+
+TEST_CASE("the daemon copies each new backup off-site and its metrics show it", "[s3]") {
+  S3Server s3;
+  TestTarget t("offsite-daemon", 20,
+               "    offsite:\n      s3: {endpoint: \"" + s3.endpoint() + "\", bucket: " +
+                   S3Server::kBucket +
+                   ", prefix: \"daemon/\", path_style: true, tiers: [daily, weekly, monthly]}\n");
+  for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
+  const Daemon daemon(t.config, free_port());
+  daemon.wait_for_metric(R"(pgbackup_offsite_uploads_total\{target="offsite-daemon"\} 1\n)");
+  const std::string metrics = daemon.wait_for_metric(
+      R"(pgbackup_offsite_pending_backups\{target="offsite-daemon"\} 0\n)");
+  CHECK_THAT(metrics,
+             Catch::Contains("pgbackup_offsite_last_run_success{target=\"offsite-daemon\"} 1") &&
+                 Catch::Contains("pgbackup_offsite_upload_failures_total{target=\"offsite-daemon\"} 0"));
+  const std::vector<fs::path> dumps = t.dumps();
+  REQUIRE(dumps.size() == 1);
+  CHECK(client_for(s3, "daemon/").head("daemon/" + dumps[0].filename().string()));
+  CHECK(t.manifest_of(dumps[0])["offsite"].size() == 1);
+  const std::string page = http_get(daemon.url("/")).body;
+  CHECK_THAT(page, Catch::Contains("s3://pgtest-bucket/daemon/"));
 }

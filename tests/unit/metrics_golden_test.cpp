@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/offsite.h"
 #include "agent/repository.h"
 #include "agent/subprocess.h"
 #include "agent/target_status.h"
@@ -64,6 +65,22 @@ TargetRuntime runtime(const char* next_backup, double total, double failures, do
   return r;
 }
 
+// Off-site copies of weekly and monthly backups, as the seed's strategy wants; pending counted
+// the way read_target_status does, at the fixtures' "now".
+void with_offsite(TargetStatus& t, const std::string& bucket, double uploads, double failures,
+                  double bytes) {
+  S3Config s3;
+  s3.bucket = bucket;
+  s3.prefix = t.name + "/";
+  t.offsite_configured = true;
+  t.offsite_pending =
+      pending_offsite(t.backups, s3, RetentionConfig{}, *parse_iso8601("2026-02-05T00:00:00Z"))
+          .size();
+  t.runtime.offsite_uploads_total = uploads;
+  t.runtime.offsite_upload_failures_total = failures;
+  t.runtime.offsite_uploaded_bytes_total = bytes;
+}
+
 // The fixture of each case, as the daemon would hold it.
 TargetStatus empty_target() {
   return fixture_target("empty", "fresh", runtime("2026-02-05T02:00:00Z", 0, 0, 0, true));
@@ -73,10 +90,14 @@ TargetStatus healthy_target() {
       fixture_target("healthy", "pnode", runtime("2026-02-05T02:00:00Z", 3, 0, 1, true));
   t.restore_test_schedule_interval_seconds = 604800;
   t.restore_test_rto_target_seconds = 3600;
+  with_offsite(t, "pnode-backups", 2, 0, 4200 + 4250);
   return t;
 }
 TargetStatus failing_target() {
-  return fixture_target("failing", "billing", runtime("2026-02-05T01:30:00Z", 1, 1, 0, false));
+  TargetStatus t =
+      fixture_target("failing", "billing", runtime("2026-02-05T01:30:00Z", 1, 1, 0, false));
+  with_offsite(t, "billing-backups", 2, 2, 0);
+  return t;
 }
 TargetStatus anomaly_target() {
   return fixture_target("anomaly", "shop", runtime("2026-02-06T03:00:00Z", 1, 0, 0, true));
