@@ -234,8 +234,7 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
   const Repository repo(target.backup.dir, target.backup.file_prefix);
   const fs::path audit = config.audit_log_for(target);
   const std::vector<BackupEntry> backups = repo.scan();
-  std::vector<const BackupEntry*> todo =
-      pending_offsite(backups, s3, target.retention, ctx.now());
+  std::vector<const BackupEntry*> todo = pending_offsite(backups, s3, target.retention, ctx.now());
   UploadReport report;
   report.pending_before = todo.size();
   if (only) {
@@ -304,8 +303,8 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
   }
 
   // A run with nothing to do is not an attempt, unless it clears an earlier failure.
-  const bool attempted = !todo.empty() || !report.prune.deleted.empty() || had_failed ||
-                         !report.failures.empty();
+  const bool attempted =
+      !todo.empty() || !report.prune.deleted.empty() || had_failed || !report.failures.empty();
   if (attempted) {
     attempt.finished_at = ctx.now();
     attempt.success = report.failures.empty();
@@ -339,7 +338,8 @@ FetchedBackup fetch_offsite_backup(const TargetConfig& target, const std::string
     const std::uint64_t size = fs::file_size(fetched.entry.dump);
     if (size != m.size_bytes) {
       throw OperationError(url + " is " + std::to_string(size) + " bytes but its manifest says " +
-                           std::to_string(m.size_bytes) + " (hint: the copy is damaged; use another backup)");
+                           std::to_string(m.size_bytes) +
+                           " (hint: the copy is damaged; use another backup)");
     }
     const std::string sha = sha256_file(fetched.entry.dump);
     if (sha != m.sha256) {

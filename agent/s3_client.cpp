@@ -120,8 +120,8 @@ struct BodySource {
 
 size_t read_body(char* buffer, size_t size, size_t count, void* user) {
   auto* body = static_cast<BodySource*>(user);
-  const std::size_t n =
-      static_cast<std::size_t>(std::min<std::uint64_t>(size * count, body->length - body->position));
+  const std::size_t n = static_cast<std::size_t>(
+      std::min<std::uint64_t>(size * count, body->length - body->position));
   if (n == 0) return 0;
   try {
     if (body->memory) {
@@ -185,7 +185,8 @@ std::vector<std::string> storage_headers(const S3PutOptions& options) {
       h.push_back("x-amz-server-side-encryption-aws-kms-key-id: " + options.kms_key_id);
     }
   }
-  for (const auto& [name, value] : options.metadata) h.push_back("x-amz-meta-" + name + ": " + value);
+  for (const auto& [name, value] : options.metadata)
+    h.push_back("x-amz-meta-" + name + ": " + value);
   return h;
 }
 
@@ -225,7 +226,8 @@ std::string s3_uri_encode(const std::string& text, bool keep_slash) {
   std::string out;
   for (const char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        (keep_slash && c == '/')) {
       out += ch;
     } else {
       out += '%';
@@ -324,7 +326,8 @@ S3Client::Response S3Client::perform_once(const Request& request, std::string& n
   curl_easy_setopt(curl, CURLOPT_USERNAME, credentials_.access_key_id.c_str());
   curl_easy_setopt(curl, CURLOPT_PASSWORD, credentials_.secret_access_key.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, static_cast<long>(tuning_.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+                   static_cast<long>(tuning_.connect_timeout.count()));
   // A stalled transfer (under 1 KiB/s for a minute) is a network error, retried.
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
@@ -454,8 +457,9 @@ void S3Client::fail(const Request& request, const Response& response) const {
     hint = "the credentials may not write with storage class " + request.storage_class +
            "; allow it in the bucket/IAM policy or change offsite.s3.storage_class";
   } else if (code == "AccessDenied") {
-    hint = "the credentials' policy does not allow this; grant s3:PutObject, GetObject, "
-           "DeleteObject and ListBucket on the bucket and prefix";
+    hint =
+        "the credentials' policy does not allow this; grant s3:PutObject, GetObject, "
+        "DeleteObject and ListBucket on the bucket and prefix";
   } else if (code == "InvalidStorageClass") {
     hint = "fix offsite.s3.storage_class";
   }
@@ -547,7 +551,8 @@ S3Upload S3Client::put_multipart(const std::string& key, const fs::path& file, s
       part.body.length = length;
       part.payload_sha256 = digests.sha256_hex;
       const Response answer = perform(part);
-      const std::string etag = unquote(answer.headers.count("etag") ? answer.headers.at("etag") : "");
+      const std::string etag =
+          unquote(answer.headers.count("etag") ? answer.headers.at("etag") : "");
       complete += "<Part><PartNumber>" + std::to_string(parts) + "</PartNumber><ETag>\"" + etag +
                   "\"</ETag></Part>";
       part_md5s += digests.md5_raw;

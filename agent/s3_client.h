@@ -64,9 +64,9 @@ struct S3ObjectInfo {
 
 // How an object is stored: the tier's storage class and server-side encryption.
 struct S3PutOptions {
-  std::string storage_class;           // empty: the bucket's default
-  std::string server_side_encryption;  // "", "AES256" or "aws:kms"
-  std::string kms_key_id;              // with aws:kms; empty: the account's default key
+  std::string storage_class;                    // empty: the bucket's default
+  std::string server_side_encryption;           // "", "AES256" or "aws:kms"
+  std::string kms_key_id;                       // with aws:kms; empty: the account's default key
   std::map<std::string, std::string> metadata;  // sent as x-amz-meta-NAME
 };
 
@@ -107,8 +107,7 @@ class S3Client {
   S3Upload upload_file(const std::string& key, const std::filesystem::path& file,
                        const S3PutOptions& options);
   // One PUT of an in-memory body (manifests).
-  S3Upload put_bytes(const std::string& key, const std::string& body,
-                     const S3PutOptions& options);
+  S3Upload put_bytes(const std::string& key, const std::string& body, const S3PutOptions& options);
   // The object's size, ETag, storage class and metadata, or nullopt when it does not exist.
   std::optional<S3ObjectInfo> head(const std::string& key);
   // Downloads an object into `file` (created 0600, replaced if present).
@@ -126,8 +125,8 @@ class S3Client {
   struct Response;
   Response perform(const Request& request);
   Response perform_once(const Request& request, std::string& network_error);
-  S3Upload put_single(const std::string& key, const std::filesystem::path& file,
-                      std::uint64_t size, const S3PutOptions& options);
+  S3Upload put_single(const std::string& key, const std::filesystem::path& file, std::uint64_t size,
+                      const S3PutOptions& options);
   S3Upload put_multipart(const std::string& key, const std::filesystem::path& file,
                          std::uint64_t size, const S3PutOptions& options);
   std::string url_for(const std::string& key, const std::string& query) const;

@@ -36,9 +36,10 @@ struct OffsiteTarget {
   }
   void write_config(const S3Server& s3, const std::string& offsite_extra,
                     const std::string& retention) const {
-    write_text(config, "targets:\n  - name: synthetic\n    database: {user: u, dbname: d}\n"
-                       "    backup: {dir: " +
-                           dir.string() + "}\n" + retention + s3.offsite_yaml("db1/", offsite_extra));
+    write_text(config,
+               "targets:\n  - name: synthetic\n    database: {user: u, dbname: d}\n"
+               "    backup: {dir: " +
+                   dir.string() + "}\n" + retention + s3.offsite_yaml("db1/", offsite_extra));
   }
   AgentRun agent(const S3Server& s3, std::vector<std::string> args,
                  const std::string& secret = S3Server::kSecretKey) const {
@@ -52,15 +53,15 @@ struct OffsiteTarget {
 };
 
 pgbackup::S3Client client_for(const S3Server& s3, const std::string& prefix = "db1/") {
-  return pgbackup::S3Client(s3.config(prefix),
-                            {S3Server::kAccessKey, S3Server::kSecretKey});
+  return pgbackup::S3Client(s3.config(prefix), {S3Server::kAccessKey, S3Server::kSecretKey});
 }
 
 std::vector<nlohmann::json> requests_matching(const S3Server& s3, const std::string& method,
                                               const std::string& query_part) {
   std::vector<nlohmann::json> out;
   for (const auto& r : s3.requests()) {
-    if (r["method"] == method && r["query"].get<std::string>().find(query_part) != std::string::npos)
+    if (r["method"] == method &&
+        r["query"].get<std::string>().find(query_part) != std::string::npos)
       out.push_back(r);
   }
   return out;
@@ -74,14 +75,16 @@ std::string sha256_of(const std::string& data) {
 
 }  // namespace
 
-TEST_CASE("upload copies the tiers listed, dump then manifest, with the tier's storage class and "
-          "AES256, and records each copy after checking it",
-          "[s3]") {
+TEST_CASE(
+    "upload copies the tiers listed, dump then manifest, with the tier's storage class and "
+    "AES256, and records each copy after checking it",
+    "[s3]") {
   S3Server s3;
-  OffsiteTarget t(s3,
-                  "        tiers: [weekly, monthly]\n"
-                  "        storage_class: {daily: STANDARD_IA, weekly: STANDARD_IA, monthly: GLACIER}\n"
-                  "        server_side_encryption: AES256\n");
+  OffsiteTarget t(
+      s3,
+      "        tiers: [weekly, monthly]\n"
+      "        storage_class: {daily: STANDARD_IA, weekly: STANDARD_IA, monthly: GLACIER}\n"
+      "        server_side_encryption: AES256\n");
   const fs::path monthly = write_fake_backup(t.dir, "synthetic", kNow - 48h, Tier::monthly);
   const fs::path weekly = write_fake_backup(t.dir, "synthetic", kNow - 24h, Tier::weekly);
   const fs::path daily = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily);
@@ -128,9 +131,10 @@ TEST_CASE("upload copies the tiers listed, dump then manifest, with the tier's s
   CHECK_THAT(again.out, Catch::Contains("nothing to upload"));
 }
 
-TEST_CASE("a backup at or above the multipart threshold goes up in parts streamed from disk and "
-          "comes back byte for byte",
-          "[s3]") {
+TEST_CASE(
+    "a backup at or above the multipart threshold goes up in parts streamed from disk and "
+    "comes back byte for byte",
+    "[s3]") {
   S3Server s3;
   OffsiteTarget t(s3, "        tiers: [daily]\n");
   const std::string content = random_bytes(12 * 1024 * 1024 + 123);
@@ -189,9 +193,9 @@ TEST_CASE("a missing bucket and an endpoint that is down fail with what to fix",
   S3Server s3;
   SECTION("missing bucket") {
     OffsiteTarget t(s3, "        tiers: [daily]\n");
-    write_text(t.config, std::regex_replace(read_text_file(t.config),
-                                            std::regex("bucket: pgtest-bucket"),
-                                            "bucket: no-such-bucket"));
+    write_text(t.config,
+               std::regex_replace(read_text_file(t.config), std::regex("bucket: pgtest-bucket"),
+                                  "bucket: no-such-bucket"));
     write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily);
     const AgentRun run = t.agent(s3, {"upload"});
     CHECK(run.exit_code == 1);
@@ -201,8 +205,8 @@ TEST_CASE("a missing bucket and an endpoint that is down fail with what to fix",
   SECTION("endpoint down") {
     OffsiteTarget t(s3, "        tiers: [daily]\n");
     const std::string down = "http://127.0.0.1:" + std::to_string(free_port());
-    write_text(t.config, std::regex_replace(read_text_file(t.config),
-                                            std::regex(s3.endpoint()), down));
+    write_text(t.config,
+               std::regex_replace(read_text_file(t.config), std::regex(s3.endpoint()), down));
     write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily);
     const AgentRun run = t.agent(s3, {"upload"});
     CHECK(run.exit_code == 1);
@@ -211,12 +215,12 @@ TEST_CASE("a missing bucket and an endpoint that is down fail with what to fix",
   }
 }
 
-TEST_CASE("a storage class the credentials may not use is refused, and nothing counts as "
-          "off-site",
-          "[s3]") {
+TEST_CASE(
+    "a storage class the credentials may not use is refused, and nothing counts as "
+    "off-site",
+    "[s3]") {
   S3Server s3({.deny_storage_classes = {"GLACIER"}, .fail_next = 0});
-  OffsiteTarget t(s3,
-                  "        tiers: [monthly]\n        storage_class: {monthly: GLACIER}\n");
+  OffsiteTarget t(s3, "        tiers: [monthly]\n        storage_class: {monthly: GLACIER}\n");
   SECTION("single PUT") {
     const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::monthly);
     const AgentRun run = t.agent(s3, {"upload"});
@@ -259,8 +263,8 @@ TEST_CASE("off-site retention deletes expired copies over paginated listings, ne
   INFO(run.out << run.err);
   REQUIRE(run.exit_code == 0);
   for (int i = 0; i < 3; ++i) {
-    CHECK_THAT(run.out, Catch::Contains("deleted s3://pgtest-bucket/db1/" +
-                                        dailies[i].filename().string()));
+    CHECK_THAT(run.out,
+               Catch::Contains("deleted s3://pgtest-bucket/db1/" + dailies[i].filename().string()));
     CHECK_FALSE(client.head("db1/" + dailies[i].filename().string()));
     CHECK_FALSE(client.head("db1/" + dailies[i].filename().string() + ".json"));
   }
@@ -307,17 +311,18 @@ TEST_CASE("a backup fetched from the bucket is checked against its manifest", "[
 TEST_CASE("the daemon copies each new backup off-site and its metrics show it", "[s3]") {
   S3Server s3;
   TestTarget t("offsite-daemon", 20,
-               "    offsite:\n      s3: {endpoint: \"" + s3.endpoint() + "\", bucket: " +
-                   S3Server::kBucket +
+               "    offsite:\n      s3: {endpoint: \"" + s3.endpoint() +
+                   "\", bucket: " + S3Server::kBucket +
                    ", prefix: \"daemon/\", path_style: true, tiers: [daily, weekly, monthly]}\n");
   for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
   const Daemon daemon(t.config, free_port());
   daemon.wait_for_metric(R"(pgbackup_offsite_uploads_total\{target="offsite-daemon"\} 1\n)");
-  const std::string metrics = daemon.wait_for_metric(
-      R"(pgbackup_offsite_pending_backups\{target="offsite-daemon"\} 0\n)");
-  CHECK_THAT(metrics,
-             Catch::Contains("pgbackup_offsite_last_run_success{target=\"offsite-daemon\"} 1") &&
-                 Catch::Contains("pgbackup_offsite_upload_failures_total{target=\"offsite-daemon\"} 0"));
+  const std::string metrics =
+      daemon.wait_for_metric(R"(pgbackup_offsite_pending_backups\{target="offsite-daemon"\} 0\n)");
+  CHECK_THAT(
+      metrics,
+      Catch::Contains("pgbackup_offsite_last_run_success{target=\"offsite-daemon\"} 1") &&
+          Catch::Contains("pgbackup_offsite_upload_failures_total{target=\"offsite-daemon\"} 0"));
   const std::vector<fs::path> dumps = t.dumps();
   REQUIRE(dumps.size() == 1);
   CHECK(client_for(s3, "daemon/").head("daemon/" + dumps[0].filename().string()));

@@ -1,8 +1,8 @@
 #include "tests/support/s3_server.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -94,9 +94,8 @@ S3Server::S3Server(const S3ServerOptions& options) {
   }
   proxy_ = std::make_unique<BackgroundProcess>(proxy, root_ / "proxy.log");
   // Readiness probe: the proxy's log line, since any request would consume --fail-next.
-  for (int i = 0; i < 300 && read_text_file(root_ / "proxy.log").find("listening") ==
-                                 std::string::npos;
-       ++i) {
+  for (int i = 0;
+       i < 300 && read_text_file(root_ / "proxy.log").find("listening") == std::string::npos; ++i) {
     if (!proxy_->running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -108,9 +107,7 @@ S3Server::S3Server(const S3ServerOptions& options) {
 
 S3Server::~S3Server() = default;
 
-std::string S3Server::endpoint() const {
-  return "http://127.0.0.1:" + std::to_string(proxy_port_);
-}
+std::string S3Server::endpoint() const { return "http://127.0.0.1:" + std::to_string(proxy_port_); }
 
 std::string S3Server::direct_endpoint() const {
   return "http://127.0.0.1:" + std::to_string(s3rver_port_);
