@@ -49,13 +49,6 @@ nlohmann::json entry_to_json(const BackupEntry& b) {
   return j;
 }
 
-const BackupEntry* newest_good(const std::vector<BackupEntry>& entries) {
-  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
-    if (it->good()) return &*it;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 int command_backup(const Config& config, const CommandOptions& options) {
@@ -119,21 +112,9 @@ int command_list(const Config& config, const CommandOptions& options) {
 int command_verify(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
   const std::vector<BackupEntry> entries = repository_of(target).scan();
-  const BackupEntry* entry = nullptr;
-  if (options.latest) {
-    entry = newest_good(entries);
-    if (!entry) throw OperationError("no good backup of " + target.name + " to verify");
-  } else {
-    const fs::path wanted = fs::weakly_canonical(*options.file);
-    for (const BackupEntry& b : entries) {
-      if (fs::weakly_canonical(b.dump) == wanted) entry = &b;
-    }
-    if (!entry) {
-      throw OperationError(options.file->c_str() + std::string(" is not a backup of target ") +
-                           target.name + " in " + target.backup.dir.string() +
-                           " (hint: pgbackup-agent list)");
-    }
-  }
+  const BackupEntry* entry = &select_backup(
+      entries, options.file ? std::optional<fs::path>(*options.file) : std::nullopt,
+      target.backup.dir);
   const VerifyReport report = verify_backup(*entry);
   for (const VerifyCheck& c : report.checks) {
     std::printf("%-18s %s  %s\n", c.name.c_str(), c.passed ? "ok  " : "FAIL", c.detail.c_str());
