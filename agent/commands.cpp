@@ -8,6 +8,7 @@
 #include "agent/backup.h"
 #include "agent/errors.h"
 #include "agent/repository.h"
+#include "agent/restore_test.h"
 #include "agent/units.h"
 #include "agent/verify.h"
 
@@ -130,6 +131,15 @@ int command_verify(const Config& config, const CommandOptions& options) {
   }
   std::printf("%s is good\n", entry->dump.c_str());
   return 0;
+}
+
+int command_restore_test(const Config& config, const CommandOptions& options) {
+  const TargetConfig& target = config.find_target(options.target);
+  const RestoreTestReport report = run_restore_test(
+      config, target, options.file ? std::optional<fs::path>(*options.file) : std::nullopt,
+      JobContext{});
+  std::printf("%s", summarize(report).c_str());
+  return report.success ? 0 : 1;
 }
 
 int command_check(const Config& config, const CommandOptions& options) {
