@@ -39,8 +39,9 @@ std::vector<std::string> table_args(const std::vector<std::string>& tables) {
 
 // What to do about a pg_restore failure that the endpoint's own hints do not cover.
 std::string restore_hint(const std::string& error, const std::filesystem::path& dump) {
-  if (contains(error, "could not read from input file") || contains(error, "unexpected end of file") ||
-      contains(error, "did not find magic string") || contains(error, "corrupt")) {
+  if (contains(error, "could not read from input file") ||
+      contains(error, "unexpected end of file") || contains(error, "did not find magic string") ||
+      contains(error, "corrupt")) {
     return "the dump is truncated or corrupt: check it with pgbackup-agent verify " +
            dump.string() + " and restore another backup";
   }

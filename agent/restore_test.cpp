@@ -1,7 +1,7 @@
 #include "agent/restore_test.h"
 
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
+#include <pqxx/pqxx>
 
 #include <algorithm>
 #include <random>
@@ -80,8 +80,9 @@ std::optional<std::string> run_check(pqxx::connection& conn, const RestoreTestCo
     const std::string value = r[0][0].c_str();
     if (value == "t") return std::nullopt;
     if (value == "f") return c.name + ": returned false";
-    return c.name + ": returned " + value + ", not a boolean (hint: write the check as a "
-                                            "condition, e.g. SELECT count(*) > 0 FROM nodes)";
+    return c.name + ": returned " + value +
+           ", not a boolean (hint: write the check as a "
+           "condition, e.g. SELECT count(*) > 0 FROM nodes)";
   } catch (const std::exception& e) {
     std::string what = e.what();
     while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
@@ -91,8 +92,8 @@ std::optional<std::string> run_check(pqxx::connection& conn, const RestoreTestCo
 
 // Verify, re-create, restore, count, check: the part of the test that the RTO measures.
 // Fills the report's findings; throws OperationError when a step cannot be done at all.
-void restore_and_check(const TargetConfig& target, const BackupEntry& backup,
-                       const JobContext& ctx, RestoreTestReport& report) {
+void restore_and_check(const TargetConfig& target, const BackupEntry& backup, const JobContext& ctx,
+                       RestoreTestReport& report) {
   const RestoreTestConfig& rt = *target.restore_test;
   const VerifyReport verified = verify_backup(backup);
   if (!verified.ok()) {
@@ -136,14 +137,15 @@ void record_report(const Config& config, const TargetConfig& target, const Repos
   record_attempt(repo.state_dir(), "restore_test",
                  JobAttempt{report.started_at, report.finished_at, report.success,
                             first_problem(report), report.backup});
-  append_audit(config.audit_log_for(target), {{"target", target.name},
-                                              {"operation", "restore_test"},
-                                              {"outcome", report.success ? "success" : "failure"},
-                                              {"file", report.backup},
-                                              {"duration_seconds", report.duration_seconds},
-                                              {"mismatched_tables", report.mismatched_tables.size()},
-                                              {"failed_checks", report.failed_checks.size()},
-                                              {"error", first_problem(report)}});
+  append_audit(config.audit_log_for(target),
+               {{"target", target.name},
+                {"operation", "restore_test"},
+                {"outcome", report.success ? "success" : "failure"},
+                {"file", report.backup},
+                {"duration_seconds", report.duration_seconds},
+                {"mismatched_tables", report.mismatched_tables.size()},
+                {"failed_checks", report.failed_checks.size()},
+                {"error", first_problem(report)}});
 }
 
 std::size_t random_below(std::size_t n) {
@@ -184,9 +186,7 @@ RestoreTestReport report_from_json(const nlohmann::json& j) {
   return r;
 }
 
-fs::path restore_test_log(const fs::path& state_dir) {
-  return state_dir / "restore-tests.jsonl";
-}
+fs::path restore_test_log(const fs::path& state_dir) { return state_dir / "restore-tests.jsonl"; }
 
 std::vector<RestoreTestReport> read_restore_test_history(const fs::path& state_dir,
                                                          std::size_t limit) {
@@ -238,13 +238,12 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
   report.target = target.name;
   report.rto_target_seconds = static_cast<double>(rt.rto_target.count());
   report.started_at = ctx.now();
-  const BackupEntry* backup = file ? &select_backup(entries, file, repo.dir())
-                                   : pick_backup_to_test(entries, rt, report.started_at,
-                                                         random_below);
+  const BackupEntry* backup =
+      file ? &select_backup(entries, file, repo.dir())
+           : pick_backup_to_test(entries, rt, report.started_at, random_below);
   try {
     if (!backup) {
-      throw OperationError("there is no good backup younger than " +
-                           format_duration(rt.max_age) +
+      throw OperationError("there is no good backup younger than " + format_duration(rt.max_age) +
                            " (restore_test.max_age) to test (hint: take one with "
                            "pgbackup-agent backup)");
     }

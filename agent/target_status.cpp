@@ -19,6 +19,10 @@ std::vector<const BackupEntry*> TargetStatus::good() const {
   return out;
 }
 
+const RestoreTestReport* TargetStatus::last_restore_test() const {
+  return restore_tests.empty() ? nullptr : &restore_tests.front();
+}
+
 TargetStatus read_target_status(const TargetConfig& target, SysTime now) {
   TargetStatus s;
   s.name = target.name;
@@ -26,6 +30,7 @@ TargetStatus read_target_status(const TargetConfig& target, SysTime now) {
   const Repository repo(target.backup.dir, target.backup.file_prefix);
   s.backups = repo.scan();
   s.state = load_state(repo.state_dir());
+  s.restore_tests = read_restore_test_history(repo.state_dir(), kRestoreTestHistory);
   s.filesystem = repo.filesystem();
   s.schedule_interval_seconds =
       static_cast<double>(CronSchedule::parse(target.backup.schedule).interval(now).count());

@@ -109,15 +109,16 @@ TEST_CASE("run_pg_restore of a truncated dump fails with pg_restore's error and 
   fs::resize_file(b.dump, fs::file_size(b.dump) / 2);
   PgCluster::shared().create_database("core_truncated_copy");
   const auto endpoint = superuser_endpoint("core_truncated_copy");
-  CHECK_THROWS_WITH(
-      pgbackup::run_pg_restore(endpoint, "core_truncated_copy", b.dump, {}),
-      Catch::Contains("pg_restore exited with status 1") &&
-          Catch::Contains("truncated or corrupt") && !Catch::Contains(PgCluster::kPassword));
+  CHECK_THROWS_WITH(pgbackup::run_pg_restore(endpoint, "core_truncated_copy", b.dump, {}),
+                    Catch::Contains("pg_restore exited with status 1") &&
+                        Catch::Contains("truncated or corrupt") &&
+                        !Catch::Contains(PgCluster::kPassword));
 }
 
-TEST_CASE("pg_restore gets -j, clean, no-owner and one schema for qualified tables, never the "
-          "password",
-          "[restore_core]") {
+TEST_CASE(
+    "pg_restore gets -j, clean, no-owner and one schema for qualified tables, never the "
+    "password",
+    "[restore_core]") {
   const auto endpoint = superuser_endpoint("x");
   pgbackup::RestoreOptions options;
   options.jobs = 3;
@@ -129,8 +130,7 @@ TEST_CASE("pg_restore gets -j, clean, no-owner and one schema for qualified tabl
   CHECK(tail == std::vector<std::string>{"--dbname=db", "--jobs=3", "--host=127.0.0.1",
                                          "--port=" + std::to_string(PgCluster::shared().port()),
                                          "--username=postgres", "--no-password", "--clean",
-                                         "--if-exists", "--no-owner", "--no-acl",
-                                         "--schema=audit", "--table=events", "--table=logins",
-                                         "/b/x.dump"});
+                                         "--if-exists", "--no-owner", "--no-acl", "--schema=audit",
+                                         "--table=events", "--table=logins", "/b/x.dump"});
   for (const std::string& arg : argv) CHECK(arg.find(PgCluster::kPassword) == std::string::npos);
 }

@@ -73,8 +73,7 @@ nlohmann::json expect_failure(const RestoreTestTarget& t, const fs::path& dump,
 
 }  // namespace
 
-TEST_CASE("a good backup passes its restore test, which is recorded everywhere",
-          "[restore_test]") {
+TEST_CASE("a good backup passes its restore test, which is recorded everywhere", "[restore_test]") {
   RestoreTestTarget t("rt-good", kPassingChecks);
   const fs::path dump = t.backup();
   PgCluster::shared().create_database(t.test_db);  // a leftover from an earlier test: replaced
