@@ -32,6 +32,7 @@ TargetStatus read_target_status(const TargetConfig& target, SysTime now) {
   s.state = load_state(repo.state_dir());
   s.restore_tests = read_restore_test_history(repo.state_dir(), kRestoreTestHistory);
   s.filesystem = repo.filesystem();
+  s.backup_running = repo.backup_running();
   s.schedule_interval_seconds =
       static_cast<double>(CronSchedule::parse(target.backup.schedule).interval(now).count());
   if (target.restore_test) {

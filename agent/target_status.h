@@ -39,11 +39,14 @@ struct TargetStatus {
   TargetState state;
   std::vector<RestoreTestReport> restore_tests;  // newest first, at most kRestoreTestHistory
   FilesystemStats filesystem;
+  bool backup_running = false;  // some process is writing a dump (see Repository::backup_running)
   double schedule_interval_seconds = 0;
   double restore_test_schedule_interval_seconds = 0;  // 0: no restore tests configured
   double restore_test_rto_target_seconds = 0;
   TargetRuntime runtime;
 
+  // A backup runs, in this daemon or in another process.
+  bool backup_in_progress() const { return runtime.backup_in_progress || backup_running; }
   // The newest good backup, or nullptr.
   const BackupEntry* newest_good() const;
   std::vector<const BackupEntry*> good() const;
