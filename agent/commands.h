@@ -23,6 +23,7 @@ struct CommandOptions {
 int command_backup(const Config& config, const CommandOptions& options);
 int command_list(const Config& config, const CommandOptions& options);
 int command_verify(const Config& config, const CommandOptions& options);
+int command_restore_test(const Config& config, const CommandOptions& options);
 int command_check(const Config& config, const CommandOptions& options);
 int command_prune(const Config& config, const CommandOptions& options);
 int command_config_check(const Config& config, const CommandOptions& options);

@@ -24,10 +24,14 @@ namespace {
 using pgbackup::CommandOptions;
 using pgbackup::Config;
 
+// Which positional FILE a command takes.
+enum class FileArgument { none, optional, file_or_latest };
+
 struct Command {
   std::string summary;
   std::string usage;
   std::function<int(const Config&, const CommandOptions&)> run;  // empty for `run` (see below)
+  FileArgument file = FileArgument::none;
 };
 
 const std::map<std::string, Command>& commands() {
@@ -41,7 +45,10 @@ const std::map<std::string, Command>& commands() {
         pgbackup::command_list}},
       {"verify",
        {"checksum + pg_restore --list + manifest", "[--target NAME] (FILE | --latest)",
-        pgbackup::command_verify}},
+        pgbackup::command_verify, FileArgument::file_or_latest}},
+      {"restore-test",
+       {"restore a backup into the restore_test database and check it", "[--target NAME] [FILE]",
+        pgbackup::command_restore_test, FileArgument::optional}},
       {"check",
        {"exit 0 if the newest good backup is younger than --max-age (default 26h), else 1",
         "[--target NAME] [--max-age 26h]", pgbackup::command_check}},
@@ -67,6 +74,18 @@ std::string usage_text() {
        "Exit codes: 0 success, 1 the operation failed (or check found the backup stale), "
        "2 usage or configuration error.\n";
   return s;
+}
+
+void check_file_argument(const std::string& name, FileArgument kind, const CommandOptions& opts) {
+  if (kind == FileArgument::file_or_latest && opts.latest == opts.file.has_value()) {
+    throw pgbackup::ConfigError(name + " needs a FILE or --latest (one of them)");
+  }
+  if (kind != FileArgument::file_or_latest && opts.latest) {
+    throw pgbackup::ConfigError(name + " takes no --latest");
+  }
+  if (kind == FileArgument::none && opts.file) {
+    throw pgbackup::ConfigError(name + " takes no FILE argument");
+  }
 }
 
 int run(int argc, char** argv) {
@@ -139,12 +158,7 @@ int run(int argc, char** argv) {
                                            : std::vector<std::string>{};
     if (args.size() > 1) throw pgbackup::ConfigError("too many arguments for " + name);
     if (!args.empty()) opts.file = args.front();
-    if (name == "verify" && opts.latest == opts.file.has_value()) {
-      throw pgbackup::ConfigError("verify needs a FILE or --latest (one of them)");
-    }
-    if (name != "verify" && !args.empty()) {
-      throw pgbackup::ConfigError(name + " takes no FILE argument");
-    }
+    check_file_argument(name, command->second.file, opts);
 
     std::string config_path = parsed.count("config") ? parsed["config"].as<std::string>() : "";
     if (config_path.empty() && std::getenv("PGBACKUP_CONFIG")) {
