@@ -39,7 +39,7 @@ std::vector<std::string> table_args(const std::vector<std::string>& tables) {
 
 // What to do about a pg_restore failure that the endpoint's own hints do not cover.
 std::string restore_hint(const std::string& error, const std::filesystem::path& dump) {
-  if (contains(error, "could not read from input file") || contains(error, "unexpected end of file") ||
+  if (contains(error, "could not read input file") || contains(error, "unexpected end of file") ||
       contains(error, "did not find magic string") || contains(error, "corrupt")) {
     return "the dump is truncated or corrupt: check it with pgbackup-agent verify " +
            dump.string() + " and restore another backup";
@@ -58,19 +58,6 @@ std::string restore_hint(const std::string& error, const std::filesystem::path& 
 std::string server_version_of(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
   return tx.exec1("SELECT current_setting('server_version')")[0].as<std::string>();
-}
-
-// timescaledb_pre_restore() stops TimescaleDB's background workers and marks the database as
-// restoring until timescaledb_post_restore(); both need the extension at the dump's version.
-void timescaledb_pre_restore(pqxx::connection& conn, const std::string& version) {
-  pqxx::nontransaction tx(conn);
-  tx.exec("CREATE EXTENSION IF NOT EXISTS timescaledb VERSION " + tx.quote(version));
-  tx.exec("SELECT timescaledb_pre_restore()");
-}
-
-void timescaledb_post_restore(pqxx::connection& conn) {
-  pqxx::nontransaction tx(conn);
-  tx.exec("SELECT timescaledb_post_restore()");
 }
 
 }  // namespace
@@ -101,14 +88,8 @@ void run_pg_restore(const DatabaseEndpoint& endpoint, const std::string& dbname,
                     const std::filesystem::path& dump, const RestoreOptions& options) {
   const auto conn = endpoint.connect(dbname);
   const std::string what = "restoring " + dump.filename().string() + " into " + dbname;
-  try {
-    if (!options.timescaledb_version.empty()) {
-      timescaledb_pre_restore(*conn, options.timescaledb_version);
-    }
-  } catch (const pqxx::failure& e) {
-    throw OperationError(what + ": cannot prepare TimescaleDB: " + e.what() +
-                         " (hint: install timescaledb " + options.timescaledb_version +
-                         " on this server, the version the backup was taken with)");
+  if (!options.timescaledb_version.empty()) {
+    timescaledb_pre_restore(*conn, options.timescaledb_version);
   }
 
   ProcessSpec spec;
@@ -124,10 +105,29 @@ void run_pg_restore(const DatabaseEndpoint& endpoint, const std::string& dbname,
                                             : error + " (hint: " + restore_hint(error, dump) + ")");
   }
 
+  if (!options.timescaledb_version.empty()) timescaledb_post_restore(*conn);
+}
+
+// timescaledb_pre_restore() stops TimescaleDB's background workers and marks the database as
+// restoring until timescaledb_post_restore(); both need the extension at the dump's version.
+void timescaledb_pre_restore(pqxx::connection& conn, const std::string& version) {
   try {
-    if (!options.timescaledb_version.empty()) timescaledb_post_restore(*conn);
+    pqxx::nontransaction tx(conn);
+    tx.exec("CREATE EXTENSION IF NOT EXISTS timescaledb VERSION " + tx.quote(version));
+    tx.exec("SELECT timescaledb_pre_restore()");
   } catch (const pqxx::failure& e) {
-    throw OperationError(what + ": timescaledb_post_restore() failed: " + e.what());
+    throw OperationError(std::string("cannot prepare TimescaleDB for the restore: ") + e.what() +
+                         " (hint: install timescaledb " + version +
+                         " on this server, the version the backup was taken with)");
+  }
+}
+
+void timescaledb_post_restore(pqxx::connection& conn) {
+  try {
+    pqxx::nontransaction tx(conn);
+    tx.exec("SELECT timescaledb_post_restore()");
+  } catch (const pqxx::failure& e) {
+    throw OperationError(std::string("timescaledb_post_restore() failed: ") + e.what());
   }
 }
 

@@ -43,6 +43,13 @@ std::vector<std::string> pg_restore_argv(const DatabaseEndpoint& endpoint,
 void run_pg_restore(const DatabaseEndpoint& endpoint, const std::string& dbname,
                     const std::filesystem::path& dump, const RestoreOptions& options);
 
+// timescaledb_pre_restore() (creating the extension at `version` first when the database has
+// none) and timescaledb_post_restore(): run_pg_restore calls them around pg_restore when
+// options.timescaledb_version is set; `restore` calls them itself to audit each step. Throw
+// OperationError.
+void timescaledb_pre_restore(pqxx::connection& conn, const std::string& version);
+void timescaledb_post_restore(pqxx::connection& conn);
+
 struct TableMismatch {
   std::string schema;
   std::string name;
