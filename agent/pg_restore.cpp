@@ -68,8 +68,12 @@ std::vector<std::string> pg_restore_argv(const DatabaseEndpoint& endpoint,
                                          const RestoreOptions& options,
                                          const std::string& server_version) {
   std::vector<std::string> argv = {client_program("pg_restore", server_version),
-                                   "--dbname=" + dbname,
-                                   "--jobs=" + std::to_string(std::max(1, options.jobs))};
+                                   "--dbname=" + dbname};
+  if (options.single_transaction) {
+    argv.push_back("--single-transaction");
+  } else {
+    argv.push_back("--jobs=" + std::to_string(std::max(1, options.jobs)));
+  }
   for (const std::string& arg : endpoint.client_args()) argv.push_back(arg);
   if (options.clean) {
     argv.push_back("--clean");
@@ -79,7 +83,11 @@ std::vector<std::string> pg_restore_argv(const DatabaseEndpoint& endpoint,
     argv.push_back("--no-owner");
     argv.push_back("--no-acl");
   }
-  for (const std::string& arg : table_args(options.tables)) argv.push_back(arg);
+  if (!options.use_list.empty()) {
+    argv.push_back("--use-list=" + options.use_list.string());
+  } else {
+    for (const std::string& arg : table_args(options.tables)) argv.push_back(arg);
+  }
   argv.push_back(dump.string());
   return argv;
 }

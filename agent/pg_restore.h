@@ -26,6 +26,10 @@ struct RestoreOptions {
   // The TimescaleDB version recorded in the manifest, empty when the source had none: the
   // restore then runs between timescaledb_pre_restore() and timescaledb_post_restore().
   std::string timescaledb_version;
+  // pg_restore --use-list: only the archive entries this file lists (then `tables` is unused).
+  std::filesystem::path use_list;
+  // --single-transaction: all or nothing (implies jobs = 1).
+  bool single_transaction = false;
   std::chrono::seconds timeout{0};  // 0: no limit
   const std::atomic<bool>* cancel = nullptr;
 };

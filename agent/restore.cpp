@@ -12,6 +12,7 @@
 #include "agent/pg_restore.h"
 #include "agent/postgres.h"
 #include "agent/subprocess.h"
+#include "agent/toc.h"
 #include "agent/units.h"
 #include "agent/verify.h"
 
@@ -95,6 +96,15 @@ std::string age_of(SysTime t) {
   return format_duration(std::chrono::duration_cast<std::chrono::minutes>(age));
 }
 
+// Removes a file when it goes out of scope.
+struct TemporaryFile {
+  fs::path path;
+  ~TemporaryFile() {
+    std::error_code ec;
+    if (!path.empty()) fs::remove(path, ec);
+  }
+};
+
 // One production restore, step by step; members carry what the steps share.
 class ProductionRestore {
  public:
@@ -126,6 +136,9 @@ class ProductionRestore {
   void take_safety_backup();
   void run_command(const std::string& step, const std::vector<std::string>& argv);
   void restore_data(const BackupEntry& backup);
+  fs::path write_partial_list(const BackupEntry& backup);
+  std::string pg_restore_text() const;
+  std::string database_state(const std::string& step) const;
   void compare_counts();
   int fail(const std::string& step, const std::string& error, const BackupEntry& backup);
 
@@ -141,6 +154,7 @@ class ProductionRestore {
   std::optional<fs::path> safety_backup_;
   bool stopped_ = false;           // stop_command ran: the application is down
   bool database_touched_ = false;  // pg_restore (or TimescaleDB's pre-restore) started
+  bool partial() const { return !request_.tables.empty(); }
 };
 
 void ProductionRestore::audit(const std::string& step, const std::string& outcome,
@@ -226,7 +240,7 @@ void ProductionRestore::print_plan(const BackupEntry& backup) {
                 "timescaledb_post_restore() after\n",
                 timescaledb_.c_str());
   }
-  std::printf("  pg_restore     --clean --if-exists --jobs=%d\n", request_.jobs);
+  std::printf("  restore        %s\n", pg_restore_text().c_str());
   std::printf("  start command  %s (only when the restore and its row counts succeed)\n",
               command_text(target_.restore.start_command).c_str());
   std::fflush(stdout);
@@ -305,20 +319,40 @@ void ProductionRestore::restore_data(const BackupEntry& backup) {
   RestoreOptions options;
   options.jobs = request_.jobs;
   options.clean = true;
-  for (const TableRows& t : tables_) {
-    if (!request_.tables.empty()) options.tables.push_back(qualified(t));
-  }
   options.timeout = target_.backup.timeout;
-  std::printf("pg_restore --clean --if-exists --jobs=%d into %s...\n", request_.jobs,
-              endpoint_.describe().c_str());
+  TemporaryFile list;
+  if (partial()) {
+    list.path = write_partial_list(backup);
+    options.use_list = list.path;
+    options.single_transaction = true;
+  }
+  std::printf("%s into %s...\n", pg_restore_text().c_str(), endpoint_.describe().c_str());
   std::fflush(stdout);
   run_pg_restore(endpoint_, dbname(), backup.dump, options);
   audit("pg_restore", "success",
-        {{"file", backup.dump.filename().string()}, {"tables", options.tables}});
+        {{"file", backup.dump.filename().string()}, {"partial", partial()}});
   if (!timescaledb_.empty()) {
     timescaledb_post_restore(*conn);
     audit("timescaledb_post_restore", "success");
   }
+}
+
+// pg_restore --table alone would re-create a table without its primary key, indexes or
+// sequences, so a partial restore lists exactly the entries it needs: each table with its data,
+// constraints, defaults, triggers, indexes and owned sequences.
+fs::path ProductionRestore::write_partial_list(const BackupEntry& backup) {
+  const std::string dump = backup.dump.string();
+  const std::string entries =
+      select_toc_entries(read_toc_text(dump), tables_, objects_of_tables(read_schema_sql(dump), tables_));
+  const fs::path path = target_.state_dir() / "restore.list";
+  write_file_atomic(path, entries, fs::perms::owner_read | fs::perms::owner_write);
+  return path;
+}
+
+std::string ProductionRestore::pg_restore_text() const {
+  return partial() ? "pg_restore --clean --if-exists --single-transaction (the tables with their "
+                     "indexes, constraints and sequences; all or nothing)"
+                   : "pg_restore --clean --if-exists --jobs=" + std::to_string(request_.jobs);
 }
 
 void ProductionRestore::compare_counts() {
@@ -337,6 +371,17 @@ void ProductionRestore::compare_counts() {
   audit("row_counts", "success", {{"tables", tables_.size()}, {"rows", rows}});
 }
 
+// What a failure at `step` left of the database.
+std::string ProductionRestore::database_state(const std::string& step) const {
+  const std::string db = "the database " + endpoint_.describe();
+  if (!database_touched_) return db + " was not changed (the restore did not start)";
+  if (partial() && step == "pg_restore") {
+    return "the partial restore ran in one transaction, which was rolled back: " + db +
+           " is as it was before";
+  }
+  return db + " may be PARTIALLY RESTORED: do not start the application on it as it is";
+}
+
 // After stop_command ran, a failure leaves the application down and the database possibly
 // half restored: say so, where the safety backup is and how to go back.
 int ProductionRestore::fail(const std::string& step, const std::string& error,
@@ -345,11 +390,7 @@ int ProductionRestore::fail(const std::string& step, const std::string& error,
   const std::string target_arg = " --target " + target_.name;
   const std::string db_arg = into_own_database() ? "" : " --dbname " + dbname();
   std::string text = "restore FAILED at " + step + ": " + error + "\n";
-  text += database_touched_ ? "  the database " + endpoint_.describe() +
-                                  " may be PARTIALLY RESTORED: do not start the application on "
-                                  "it as it is\n"
-                            : "  the database " + endpoint_.describe() +
-                                  " was not changed (the restore did not start)\n";
+  text += "  " + database_state(step) + "\n";
   text += "  start_command was NOT run";
   if (stopped_ || step == "stop_command") {
     text += "; the application is (partly) stopped";
@@ -365,8 +406,10 @@ int ProductionRestore::fail(const std::string& step, const std::string& error,
   } else {
     text += "  there is no safety backup (" + no_safety_reason_ + ")\n";
   }
+  std::string table_args;
+  for (const std::string& table : request_.tables) table_args += " --table " + table;
   text += "  to retry this restore once the cause is fixed: pgbackup-agent restore" + target_arg +
-          db_arg + " " + backup.dump.string() + "\n";
+          db_arg + table_args + " " + backup.dump.string() + "\n";
   std::fprintf(stderr, "%s", text.c_str());
   audit("restore", "failure",
         {{"file", backup.dump.filename().string()},

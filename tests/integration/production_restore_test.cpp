@@ -137,6 +137,9 @@ TEST_CASE("a partial restore restores only its table; other tables keep their ch
   CHECK(rows_in(t, "network_stats") == manifest_rows(t.manifest_of(dump), "network_stats"));
   CHECK(pg.query_value("SELECT count(*) FROM nodes WHERE version <> 'changed-after-backup'",
                        t.db) == "0");
+  // pg_restore --table alone would have re-created the table without its primary key.
+  CHECK(pg.query_value("SELECT count(*) FROM pg_constraint WHERE conname = 'network_stats_pkey'",
+                       t.db) == "1");
 }
 
 TEST_CASE("--dbname restores into another database of the same server, which must exist",
@@ -185,19 +188,26 @@ TEST_CASE("a failing pg_restore leaves start not run and says how to go back", "
   TestTarget t("restorefails", 20);
   t.write_config(t.default_database_yaml(), restore_target_yaml(t.root));
   const fs::path dump = backup_of(t);
+  PgCluster& pg = PgCluster::shared();
+  pg.exec("UPDATE nodes SET version = 'changed-after-backup'", t.db);
 
-  // node_metrics references nodes, so pg_restore --clean cannot drop and re-create nodes alone.
+  // node_metrics references nodes, so pg_restore --clean cannot drop and re-create nodes alone;
+  // the partial restore runs in one transaction, rolled back as a whole.
   const AgentRun run = t.agent({"restore", dump.string(), "--yes", "--table", "nodes"});
   INFO(run.out << run.err);
   CHECK(run.exit_code == 1);
   const fs::path safety = t.dumps().back();
   CHECK(safety != dump);
   CHECK_THAT(run.err, Catch::Contains("restore FAILED at pg_restore") &&
-                          Catch::Contains("PARTIALLY RESTORED") &&
+                          Catch::Contains("other objects depend on it") &&
+                          Catch::Contains("rolled back") &&
                           Catch::Contains("pgbackup-agent restore --target restorefails " +
-                                          safety.string()));
+                                          safety.string()) &&
+                          Catch::Contains("--table nodes " + dump.string()));
+  CHECK(pg.query_value("SELECT count(DISTINCT version) FROM nodes", t.db) == "1");
   CHECK(fs::exists(t.root / "stopped"));
   CHECK_FALSE(fs::exists(t.root / "started"));
+  CHECK_FALSE(fs::exists(t.dir / ".pgbackup/restore.list"));
 }
 
 TEST_CASE("a backup whose checksum or manifest is wrong is refused before anything changes",
