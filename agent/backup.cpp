@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -147,6 +148,7 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
 
   // Row counts run on the snapshot's own connection while pg_dump reads the same snapshot.
   std::exception_ptr count_error;
+  std::atomic<bool> counting_done{false};
   std::thread counter;
   if (target.backup.row_counts) {
     counter = std::thread([&] {
@@ -155,6 +157,7 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
       } catch (...) {
         count_error = std::current_exception();
       }
+      counting_done = true;
     });
   }
 
@@ -181,7 +184,10 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
   if (counter.joinable()) {
     // A failed dump makes the counts pointless; do not wait for them (they may be blocked on
     // the same lock that held pg_dump up).
-    if (dump_error || !result->ok()) session.cancel_query();
+    while ((dump_error || !result->ok()) && !counting_done) {
+      session.cancel_query();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     counter.join();
   }
   session.finish();

@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include "agent/cron.h"
 #include "agent/units.h"
@@ -66,33 +67,28 @@ class Section {
   }
 
   long integer(const char* key, long fallback, long min, long max) const {
-    const YAML::Node v = get(key);
-    if (!v) return fallback;
-    long value = 0;
-    try {
-      std::size_t used = 0;
-      value = std::stol(v.Scalar(), &used);
-      if (used != v.Scalar().size()) throw std::invalid_argument("trailing characters");
-    } catch (const std::exception&) {
-      fail(v, key_path(key) + " must be a whole number, got \"" + v.Scalar() + "\"");
-    }
-    if (value < min || value > max) {
-      fail(v, key_path(key) + " must be between " + std::to_string(min) + " and " +
-                  std::to_string(max) + ", got " + std::to_string(value));
-    }
-    return value;
+    return number<long>(key, fallback, min, max);
   }
 
-  double number(const char* key, double fallback, double min, double max) const {
+  // A number in [min, max]; with an integral Number only whole numbers are accepted.
+  template <typename Number>
+  Number number(const char* key, Number fallback, std::type_identity_t<Number> min,
+                std::type_identity_t<Number> max) const {
+    constexpr bool whole = std::is_integral_v<Number>;
     const YAML::Node v = get(key);
     if (!v) return fallback;
-    double value = 0;
+    Number value{};
     try {
       std::size_t used = 0;
-      value = std::stod(v.Scalar(), &used);
+      if constexpr (whole) {
+        value = std::stol(v.Scalar(), &used);
+      } else {
+        value = std::stod(v.Scalar(), &used);
+      }
       if (used != v.Scalar().size()) throw std::invalid_argument("trailing characters");
     } catch (const std::exception&) {
-      fail(v, key_path(key) + " must be a number, got \"" + v.Scalar() + "\"");
+      fail(v, key_path(key) + (whole ? " must be a whole number" : " must be a number") +
+                  ", got \"" + v.Scalar() + "\"");
     }
     if (value < min || value > max) {
       fail(v, key_path(key) + " must be between " + format_number(min) + " and " +
@@ -163,7 +159,8 @@ class Section {
   const std::string& path() const { return path_; }
 
  private:
-  static std::string format_number(double v) {
+  template <typename Number>
+  static std::string format_number(Number v) {
     std::ostringstream out;
     out << v;
     return out.str();

@@ -54,6 +54,9 @@ class Daemon {
   // Waits until `deadline`, a stop, or a notify; returns false when stopping.
   bool sleep_until(Clock::time_point deadline);
   std::vector<TargetStatus> statuses() const;
+  // When the newest good backup of `name` started, whoever took it (this daemon or a `backup`
+  // run by hand), without copying every target's status.
+  std::optional<SysTime> newest_good_start(const std::string& name) const;
   void register_handlers(HttpServer& server, CollectorSet& collectors);
 
   DaemonOptions options_;
@@ -65,7 +68,6 @@ class Daemon {
   std::vector<TargetStatus> cached_;  // last read from disk, without runtime facts
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ready_{false};
-  std::atomic<bool> refresh_requested_{false};
 };
 
 std::optional<TargetConfig> Daemon::target(const std::string& name) const {
@@ -90,6 +92,14 @@ std::vector<TargetStatus> Daemon::statuses() const {
     if (it != runtime_.end()) t.runtime = it->second;
   }
   return out;
+}
+
+std::optional<SysTime> Daemon::newest_good_start(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  for (const TargetStatus& t : cached_) {
+    if (t.name == name && t.newest_good()) return t.newest_good()->started_at;
+  }
+  return std::nullopt;
 }
 
 void Daemon::refresh_now() {
@@ -121,7 +131,7 @@ void Daemon::refresher() {
     ready_ = true;
     const auto next = Clock::now() + kRefreshInterval;
     std::unique_lock lock(mu_);
-    cv_.wait_until(lock, next, [&] { return stopping_ || refresh_requested_.exchange(false); });
+    cv_.wait_until(lock, next, [&] { return stopping_.load(); });
   }
 }
 
@@ -156,12 +166,7 @@ void Daemon::worker(const std::string& name) {
     if (!t) return;  // removed by a reload
     const CronSchedule schedule = CronSchedule::parse(t->backup.schedule);
     const SysTime now = Clock::now();
-    // The last good backup, whoever took it (this daemon or a `backup` run by hand).
-    std::optional<SysTime> last_run;
-    for (const TargetStatus& s : statuses()) {
-      if (s.name == name && s.newest_good()) last_run = s.newest_good()->started_at;
-    }
-    SysTime due = next_run_time(schedule, last_run, now);
+    SysTime due = next_run_time(schedule, newest_good_start(name), now);
     if (failures > 0) due = std::max(due, retry_at);
     {
       std::lock_guard lock(mu_);
@@ -205,8 +210,7 @@ void Daemon::worker(const std::string& name) {
       std::lock_guard lock(mu_);
       runtime_[name].backup_in_progress = false;
     }
-    refresh_requested_ = true;
-    cv_.notify_all();
+    // The scrape must show the new backup now, and the schedule above must see it.
     refresh_now();
   }
 }
@@ -243,8 +247,7 @@ void Daemon::reload() {
     }
   }
   start_workers();
-  refresh_requested_ = true;
-  cv_.notify_all();
+  refresh_now();
   spdlog::info("config reloaded: {} target(s)", config()->targets.size());
 }
 

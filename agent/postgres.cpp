@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 
@@ -125,6 +126,7 @@ std::string DatabaseEndpoint::explain_error(const std::string& error) const {
 struct SnapshotSession::Impl {
   std::unique_ptr<pqxx::connection> conn;
   std::unique_ptr<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>> tx;
+  std::atomic<bool> cancelled{false};
 };
 
 SnapshotSession::SnapshotSession(const DatabaseEndpoint& endpoint,
@@ -165,6 +167,7 @@ std::vector<TableRows> SnapshotSession::count_rows() {
     tables.push_back({r[0].as<std::string>(), r[1].as<std::string>(), 0});
   }
   for (TableRows& t : tables) {
+    if (impl_->cancelled) throw OperationError("row counting was cancelled");
     t.rows = impl_->tx
                  ->exec1("SELECT count(*) FROM ONLY " + impl_->tx->quote_name(t.schema) + "." +
                          impl_->tx->quote_name(t.name))[0]
@@ -202,7 +205,10 @@ std::string client_program(const std::string& name, const std::string& server_ve
   return newest < 0 ? name : (root / std::to_string(newest) / "bin" / name).string();
 }
 
-void SnapshotSession::cancel_query() { impl_->conn->cancel_query(); }
+void SnapshotSession::cancel_query() {
+  impl_->cancelled = true;
+  impl_->conn->cancel_query();
+}
 
 std::vector<TableRows> count_rows_in(pqxx::connection& conn, const std::vector<TableRows>& tables) {
   pqxx::read_transaction tx(conn);

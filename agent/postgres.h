@@ -77,7 +77,9 @@ class SnapshotSession {
   // Ends the transaction (releasing the snapshot).
   void finish();
   // Asks the server to cancel the running query (from another thread), e.g. when pg_dump failed
-  // while the counts still run.
+  // while the counts still run; count_rows() then stops before its next query. A cancel that
+  // reaches the server between two queries is lost, so callers repeat it until count_rows()
+  // returns.
   void cancel_query();
 
  private:

@@ -4,11 +4,13 @@
 #include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -146,16 +148,29 @@ std::vector<BackupEntry> Repository::scan() const {
   return out;
 }
 
-std::vector<fs::path> Repository::remove_partials() const {
-  std::vector<fs::path> removed;
+std::vector<fs::path> Repository::partials() const {
+  std::vector<fs::path> out;
   std::error_code ec;
   for (const auto& item : fs::directory_iterator(dir_, ec)) {
     const std::string name = item.path().filename().string();
     if (name.rfind(prefix_ + "_", 0) == 0 && ends_with(name, kPartialSuffix)) {
-      if (fs::remove(item.path(), ec)) removed.push_back(item.path());
+      out.push_back(item.path());
     }
   }
+  return out;
+}
+
+std::vector<fs::path> Repository::remove_partials() const {
+  std::vector<fs::path> removed;
+  std::error_code ec;
+  for (const fs::path& p : partials()) {
+    if (fs::remove(p, ec)) removed.push_back(p);
+  }
   return removed;
+}
+
+bool Repository::backup_running() const {
+  return !partials().empty() && directory_lock_held(state_dir());
 }
 
 FilesystemStats Repository::filesystem() const {
@@ -177,6 +192,25 @@ DirectoryLock::DirectoryLock(const fs::path& state_dir) {
                          state_dir.parent_path().string() + " (it holds " + path.string() +
                          "); hint: wait for it to finish, one writer per directory");
   }
+}
+
+bool directory_lock_held(const fs::path& state_dir) {
+  // Trying the flock ourselves could make a starting job fail with "another pgbackup-agent is
+  // working"; /proc/locks lists held locks as "N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE ...".
+  struct stat st {};
+  if (::stat((state_dir / "lock").c_str(), &st) != 0) return false;
+  char wanted[64];
+  std::snprintf(wanted, sizeof wanted, "%02x:%02x:%lu", major(st.st_dev), minor(st.st_dev),
+                static_cast<unsigned long>(st.st_ino));
+  std::ifstream locks("/proc/locks");
+  std::string line;
+  while (std::getline(locks, line)) {
+    std::istringstream fields(line);
+    std::string id, kind, mode, access, pid, file;
+    fields >> id >> kind >> mode >> access >> pid >> file;
+    if (kind == "FLOCK" && file == wanted) return true;
+  }
+  return false;
 }
 
 DirectoryLock::~DirectoryLock() {

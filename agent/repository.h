@@ -57,9 +57,14 @@ class Repository {
   std::vector<BackupEntry> scan() const;
   // Removes .partial files left by a killed run; returns what it removed.
   std::vector<fs::path> remove_partials() const;
+  // True while some process (a daemon or a `backup` run by hand) is writing a dump here: a
+  // .partial exists and the directory lock is held. A killed run's leftover does not count.
+  bool backup_running() const;
   FilesystemStats filesystem() const;
 
  private:
+  std::vector<fs::path> partials() const;
+
   fs::path dir_;
   std::string prefix_;
 };
@@ -76,6 +81,10 @@ class DirectoryLock {
  private:
   int fd_ = -1;
 };
+
+// Whether any process holds the DirectoryLock of `state_dir` (read from /proc/locks, without
+// taking the lock).
+bool directory_lock_held(const fs::path& state_dir);
 
 // Writes `content` to `path` atomically (temporary file, fsync, rename, fsync of the directory)
 // with the given mode.

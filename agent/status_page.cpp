@@ -123,7 +123,7 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
     } else {
       html << (last_ok ? "" : "<span class=muted>never</span>");
     }
-    if (t.runtime.backup_in_progress) html << " · <b>backup running</b>";
+    if (t.backup_in_progress()) html << " · <b>backup running</b>";
     html << "</td></tr><tr><th>next run</th><td>"
          << (t.runtime.next_backup ? format_iso8601(*t.runtime.next_backup) : "-") << "</td></tr>";
     html << "<tr><th>database</th><td>"
@@ -191,7 +191,7 @@ nlohmann::json status_json(const std::vector<TargetStatus>& targets, SysTime now
     nlohmann::json target = {
         {"name", t.name},
         {"backup_dir", t.backup_dir},
-        {"backup_in_progress", t.runtime.backup_in_progress},
+        {"backup_in_progress", t.backup_in_progress()},
         {"next_backup", t.runtime.next_backup ? format_iso8601(*t.runtime.next_backup) : ""},
         {"database_up", t.runtime.database_up.value_or(false)},
         {"repository",

@@ -27,6 +27,7 @@ TargetStatus read_target_status(const TargetConfig& target, SysTime now) {
   s.backups = repo.scan();
   s.state = load_state(repo.state_dir());
   s.filesystem = repo.filesystem();
+  s.backup_running = repo.backup_running();
   s.schedule_interval_seconds =
       static_cast<double>(CronSchedule::parse(target.backup.schedule).interval(now).count());
   if (target.restore_test) {

@@ -30,11 +30,14 @@ struct TargetStatus {
   std::vector<BackupEntry> backups;  // oldest first, good and not
   TargetState state;
   FilesystemStats filesystem;
+  bool backup_running = false;  // some process is writing a dump (see Repository::backup_running)
   double schedule_interval_seconds = 0;
   double restore_test_schedule_interval_seconds = 0;  // 0: no restore tests configured
   double restore_test_rto_target_seconds = 0;
   TargetRuntime runtime;
 
+  // A backup runs, in this daemon or in another process.
+  bool backup_in_progress() const { return runtime.backup_in_progress || backup_running; }
   // The newest good backup, or nullptr.
   const BackupEntry* newest_good() const;
   std::vector<const BackupEntry*> good() const;

@@ -70,7 +70,7 @@ class BackupsCollector : public Collector {
                    });
     add_per_target(out, in, "pgbackup_backup_in_progress", "1 while a backup runs.",
                    MetricType::Gauge,
-                   [](const TargetStatus& t) { return t.runtime.backup_in_progress ? 1.0 : 0.0; });
+                   [](const TargetStatus& t) { return t.backup_in_progress() ? 1.0 : 0.0; });
     add_per_target(out, in, "pgbackup_backup_schedule_interval_seconds",
                    "Expected interval between backups, from the cron schedule.", MetricType::Gauge,
                    [](const TargetStatus& t) { return t.schedule_interval_seconds; });

@@ -155,10 +155,19 @@ TEST_CASE(
     CHECK(r.ok());
   }
   SECTION("a backup run by hand shows up in the metrics within seconds") {
-    const auto before = healthy.dumps();
     std::this_thread::sleep_for(1100ms);
-    REQUIRE(healthy.agent({"backup"}).exit_code == 0);
+    // While it runs (held up by a lock), the daemon reports it in progress; then the new
+    // backup appears.
+    TableLock lock(healthy.db);
+    AgentRun manual;
+    std::thread agent([&] { manual = healthy.agent({"backup"}); });
+    REQUIRE(!wait_for_partial(healthy.dir).empty());
+    daemon.wait_for_metric(R"(pgbackup_backup_in_progress\{target="healthy"\} 1)", 10s);
+    lock.release();
+    agent.join();
+    REQUIRE(manual.exit_code == 0);
     daemon.wait_for_metric(R"(pgbackup_backups\{target="healthy",tier="daily"\} 1)", 10s);
+    daemon.wait_for_metric(R"(pgbackup_backup_in_progress\{target="healthy"\} 0)", 10s);
   }
   SECTION("the endpoints answer") {
     CHECK(http_get(daemon.url("/-/healthy")).status == 200);
@@ -185,19 +194,10 @@ TEST_CASE(
 TEST_CASE("SIGTERM during a backup stops it within 10 s and leaves no partial file", "[daemon]") {
   TestTarget t("sigterm", 50);
   // A lock held elsewhere keeps pg_dump waiting: the backup is in progress until we stop it.
-  pqxx::connection blocker("host=127.0.0.1 port=" + std::to_string(PgCluster::shared().port()) +
-                           " user=postgres password=" + PgCluster::kPassword + " dbname=" + t.db);
-  pqxx::work lock(blocker);
-  lock.exec("LOCK TABLE nodes IN ACCESS EXCLUSIVE MODE");
+  TableLock lock(t.db);
   Daemon daemon(t.config, free_port());
   daemon.wait_for_metric(R"(pgbackup_backup_in_progress\{target="sigterm"\} 1)");
-  bool partial = false;
-  for (int i = 0; i < 100 && !partial; ++i) {
-    for (const auto& e : fs::directory_iterator(t.dir))
-      partial |= e.path().extension() == ".partial";
-    std::this_thread::sleep_for(50ms);
-  }
-  REQUIRE(partial);
+  REQUIRE(!wait_for_partial(t.dir).empty());
   const auto start = std::chrono::steady_clock::now();
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit(10s) == 0);
@@ -206,7 +206,7 @@ TEST_CASE("SIGTERM during a backup stops it within 10 s and leaves no partial fi
     CHECK(e.path().extension() != ".partial");
     CHECK(e.path().extension() != ".dump");
   }
-  lock.abort();
+  lock.release();
   CHECK(find_process({"pg_dump", t.db}) == 0);
 }
 

@@ -89,10 +89,7 @@ TEST_CASE("backup failures name the cause, give a hint and keep every good backu
   }
   SECTION("pg_dump is killed") {
     // A lock held elsewhere makes pg_dump wait; then it is killed.
-    pqxx::connection blocker("host=127.0.0.1 port=" + std::to_string(port) +
-                             " user=postgres password=" + PgCluster::kPassword + " dbname=" + t.db);
-    pqxx::work lock(blocker);
-    lock.exec("LOCK TABLE nodes IN ACCESS EXCLUSIVE MODE");
+    TableLock lock(t.db);
     AgentRun run;
     std::thread agent([&] { run = t.agent({"backup"}); });
     pid_t dump_pid = 0;
@@ -113,39 +110,27 @@ TEST_CASE("backup failures name the cause, give a hint and keep every good backu
     REQUIRE(dump_pid != 0);
     ::kill(dump_pid, SIGKILL);
     agent.join();
-    lock.abort();
+    lock.release();
     CHECK(run.exit_code == 1);
     CHECK_THAT(run.err, Catch::Contains("pg_dump was killed by signal 9"));
   }
   SECTION("pg_dump runs past backup.timeout") {
-    pqxx::connection blocker("host=127.0.0.1 port=" + std::to_string(port) +
-                             " user=postgres password=" + PgCluster::kPassword + " dbname=" + t.db);
-    pqxx::work lock(blocker);
-    lock.exec("LOCK TABLE nodes IN ACCESS EXCLUSIVE MODE");
+    TableLock lock(t.db);
     write_text(t.config,
                "targets:\n  - name: failures\n    database: " + t.default_database_yaml() +
                    "\n    backup: {dir: " + t.dir.string() + ", timeout: 2s}\n");
     const AgentRun run = t.agent({"backup"});
-    lock.abort();
+    lock.release();
     CHECK(run.exit_code == 1);
     CHECK_THAT(run.err, Catch::Contains("did not finish within 2s"));
   }
   SECTION("the agent itself is killed mid-dump; the next run cleans up") {
-    pqxx::connection blocker("host=127.0.0.1 port=" + std::to_string(port) +
-                             " user=postgres password=" + PgCluster::kPassword + " dbname=" + t.db);
-    auto lock = std::make_unique<pqxx::work>(blocker);
-    lock->exec("LOCK TABLE nodes IN ACCESS EXCLUSIVE MODE");
+    TableLock lock(t.db);
     std::thread agent([&] {
       run_agent({"--config", t.config.string(), "backup"},
                 {{"PGTEST_PASSWORD", PgCluster::kPassword}});
     });
-    fs::path partial;
-    for (int i = 0; i < 200 && partial.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      for (const auto& e : fs::directory_iterator(t.dir)) {
-        if (e.path().extension() == ".partial") partial = e.path();
-      }
-    }
+    const fs::path partial = wait_for_partial(t.dir);
     REQUIRE(!partial.empty());
     for (const auto& e : fs::directory_iterator("/proc")) {
       const std::string cmd = read_text_file(e.path() / "cmdline");
@@ -155,8 +140,7 @@ TEST_CASE("backup failures name the cause, give a hint and keep every good backu
       }
     }
     agent.join();
-    lock->abort();
-    lock.reset();
+    lock.release();
     CHECK(fs::exists(partial));  // a .partial never looks like a backup
     CHECK(t.dumps().size() == 1);
     const AgentRun next = t.agent({"backup"});
@@ -207,15 +191,12 @@ TEST_CASE("the backup directory is created 0700, or refused with the seed's hint
 TEST_CASE("a second agent cannot write to a directory in use", "[errors]") {
   TestTarget t("lock", 20);
   REQUIRE(t.agent({"backup"}).exit_code == 0);
-  pqxx::connection blocker("host=127.0.0.1 port=" + std::to_string(PgCluster::shared().port()) +
-                           " user=postgres password=" + PgCluster::kPassword + " dbname=" + t.db);
-  pqxx::work lock(blocker);
-  lock.exec("LOCK TABLE nodes IN ACCESS EXCLUSIVE MODE");
+  TableLock lock(t.db);
   AgentRun first;
   std::thread agent([&] { first = t.agent({"backup"}); });
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   const AgentRun second = t.agent({"backup"});
-  lock.abort();
+  lock.release();
   agent.join();
   CHECK(second.exit_code == 1);
   CHECK_THAT(second.err, Catch::Contains("another pgbackup-agent is working in"));

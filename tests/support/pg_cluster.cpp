@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace pgtest {
 namespace {
@@ -170,6 +171,30 @@ std::map<std::string, long long> PgCluster::table_counts(const std::string& db) 
                                    .as<long long>();
   }
   return out;
+}
+
+TableLock::TableLock(const std::string& db, const std::string& table)
+    : conn_(PgCluster::shared().connection_string(db)), tx_(std::make_unique<pqxx::work>(conn_)) {
+  tx_->exec("LOCK TABLE " + conn_.quote_name(table) + " IN ACCESS EXCLUSIVE MODE");
+}
+
+TableLock::~TableLock() { release(); }
+
+void TableLock::release() {
+  if (!tx_) return;
+  tx_->abort();
+  tx_.reset();
+}
+
+fs::path wait_for_partial(const fs::path& dir) {
+  for (int i = 0; i < 200; ++i) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.path().extension() == ".partial") return e.path();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return {};
 }
 
 }  // namespace pgtest

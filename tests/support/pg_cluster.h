@@ -43,16 +43,37 @@ class PgCluster {
 
   void stop();
   void start();
+  // A libpq connection string for `db` as the superuser.
+  std::string connection_string(const std::string& db) const;
 
  private:
   PgCluster();
-  std::string connection_string(const std::string& db) const;
   pgbackup::ProcessResult as_postgres(std::vector<std::string> argv);
 
   fs::path dir_;
   int port_ = 0;
   bool running_ = false;
 };
+
+// Holds ACCESS EXCLUSIVE on `table` of `db` in the shared cluster until release() (or
+// destruction): a pg_dump of that database then waits, which is how tests keep a backup in
+// progress for as long as they need.
+class TableLock {
+ public:
+  explicit TableLock(const std::string& db, const std::string& table = "nodes");
+  ~TableLock();
+  TableLock(const TableLock&) = delete;
+  TableLock& operator=(const TableLock&) = delete;
+  void release();
+
+ private:
+  pqxx::connection conn_;
+  std::unique_ptr<pqxx::work> tx_;
+};
+
+// Waits up to 10 s for a .partial file (a dump being written) to appear in `dir`; returns it,
+// or an empty path.
+fs::path wait_for_partial(const fs::path& dir);
 
 // A fresh empty directory under the test temp area, removed at exit.
 fs::path make_temp_dir(const std::string& name);

@@ -65,6 +65,37 @@ TEST_CASE("a restore-test database equal to production is refused") {
                     Catch::Contains("t.yml:6:") && Catch::Contains("is the production database"));
 }
 
+TEST_CASE("numbers out of range or of the wrong kind name the key and line") {
+  struct Case {
+    std::string setting;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"backup: {dir: /tmp/a, compression: 10}",
+       "t.yml:3: targets[0].backup.compression must be between 0 and 9, got 10"},
+      {"backup: {dir: /tmp/a, compression: 9.5}",
+       "targets[0].backup.compression must be a whole number, got \"9.5\""},
+      {"backup: {dir: /tmp/a}\n    anomaly: {min_ratio: 1.5}",
+       "t.yml:4: targets[0].anomaly.min_ratio must be between 0 and 1, got 1.5"},
+      {"backup: {dir: /tmp/a}\n    anomaly: {max_ratio: lots}",
+       "targets[0].anomaly.max_ratio must be a number, got \"lots\""},
+  };
+  for (const Case& c : cases) {
+    INFO(c.setting);
+    CHECK_THROWS_WITH(
+        parse_config("targets:\n  - name: a\n    " + c.setting +
+                         "\n    database: {user: u, dbname: d}\n",
+                     "t.yml"),
+        Catch::Contains(c.message));
+  }
+  const Config ok = parse_config(
+      "targets:\n  - {name: a, database: {user: u, dbname: d}, backup: {dir: /tmp/a, "
+      "compression: 0}, anomaly: {max_ratio: 2.5}}\n",
+      "t.yml");
+  CHECK(ok.targets.front().backup.compression == 0);
+  CHECK(ok.targets.front().anomaly.max_ratio == 2.5);
+}
+
 TEST_CASE("two targets may not share a backup directory or a name") {
   const std::string shared_dir = R"(targets:
   - {name: a, database: {user: u, dbname: a}, backup: {dir: /tmp/x}}
