@@ -8,6 +8,7 @@
 #include "agent/backup.h"
 #include "agent/errors.h"
 #include "agent/repository.h"
+#include "agent/restore.h"
 #include "agent/restore_test.h"
 #include "agent/units.h"
 #include "agent/verify.h"
@@ -180,6 +181,17 @@ int command_prune(const Config& config, const CommandOptions& options) {
   std::printf("%zu kept, %zu %s\n", r.kept.size(), r.deleted.size(),
               options.dry_run ? "would be deleted (dry run)" : "deleted");
   return 0;
+}
+
+int command_restore(const Config& config, const CommandOptions& options) {
+  RestoreRequest request;
+  request.file = options.file;
+  request.tables = options.tables;
+  request.dbname = options.dbname;
+  request.jobs = options.jobs;
+  request.assume_yes = options.assume_yes;
+  request.safety_backup = options.safety_backup;
+  return restore_production(config, config.find_target(options.target), request, std::cin);
 }
 
 int command_config_check(const Config& config, const CommandOptions&) {

@@ -17,6 +17,12 @@ struct CommandOptions {
   bool latest = false;
   bool dry_run = false;
   std::chrono::seconds max_age{26 * 3600};
+  // restore
+  std::vector<std::string> tables;
+  std::string dbname;
+  int jobs = 2;
+  bool assume_yes = false;
+  bool safety_backup = true;
 };
 
 // Each returns the process exit code: 0 success, 1 failed (or stale), 2 usage/config.
@@ -26,6 +32,7 @@ int command_verify(const Config& config, const CommandOptions& options);
 int command_restore_test(const Config& config, const CommandOptions& options);
 int command_check(const Config& config, const CommandOptions& options);
 int command_prune(const Config& config, const CommandOptions& options);
+int command_restore(const Config& config, const CommandOptions& options);
 int command_config_check(const Config& config, const CommandOptions& options);
 
 }  // namespace pgbackup

@@ -53,6 +53,11 @@ const std::map<std::string, Command>& commands() {
        {"exit 0 if the newest good backup is younger than --max-age (default 26h), else 1",
         "[--target NAME] [--max-age 26h]", pgbackup::command_check}},
       {"prune", {"apply retention now", "[--target NAME] [--dry-run]", pgbackup::command_prune}},
+      {"restore",
+       {"restore production from a backup (asks for YES; takes a safety backup first)",
+        "[--target NAME] (FILE | --latest) [--table NAME]... [--dbname DB] [--jobs N] [--yes] "
+        "[--no-safety-backup]",
+        pgbackup::command_restore, FileArgument::file_or_latest}},
       {"config-check",
        {"validate the config, print it with secrets redacted", "", pgbackup::command_config_check}},
   };
@@ -97,7 +102,12 @@ int run(int argc, char** argv) {
       ("log.format", "text or json", cxxopts::value<std::string>()->default_value("text"))
       ("target", "target name", cxxopts::value<std::string>()->default_value(""))
       ("output", "list: text or json", cxxopts::value<std::string>()->default_value("text"))
-      ("latest", "verify: the newest good backup")
+      ("latest", "verify, restore: the newest good backup")
+      ("table", "restore: only this table (repeatable)", cxxopts::value<std::vector<std::string>>())
+      ("dbname", "restore: into this database of the same server", cxxopts::value<std::string>()->default_value(""))
+      ("jobs", "restore: parallel pg_restore jobs", cxxopts::value<int>()->default_value("2"))
+      ("yes", "restore: do not ask for confirmation")
+      ("no-safety-backup", "restore: skip the backup of the current database")
       ("dry-run", "prune: show what would be deleted")
       ("max-age", "check: oldest acceptable age", cxxopts::value<std::string>()->default_value("26h"))
       ("web.listen-address", "run: HOST:PORT to serve HTTP on (repeatable)",
@@ -159,6 +169,12 @@ int run(int argc, char** argv) {
     if (args.size() > 1) throw pgbackup::ConfigError("too many arguments for " + name);
     if (!args.empty()) opts.file = args.front();
     check_file_argument(name, command->second.file, opts);
+    if (parsed.count("table")) opts.tables = parsed["table"].as<std::vector<std::string>>();
+    opts.dbname = parsed["dbname"].as<std::string>();
+    opts.jobs = parsed["jobs"].as<int>();
+    if (opts.jobs < 1) throw pgbackup::ConfigError("--jobs must be 1 or more");
+    opts.assume_yes = parsed.count("yes") > 0;
+    opts.safety_backup = parsed.count("no-safety-backup") == 0;
 
     std::string config_path = parsed.count("config") ? parsed["config"].as<std::string>() : "";
     if (config_path.empty() && std::getenv("PGBACKUP_CONFIG")) {

@@ -40,8 +40,8 @@ std::vector<std::string> table_args(const std::vector<std::string>& tables) {
 // What to do about a pg_restore failure that the endpoint's own hints do not cover.
 std::string restore_hint(const std::string& error, const std::filesystem::path& dump) {
   if (contains(error, "could not read from input file") ||
-      contains(error, "unexpected end of file") || contains(error, "did not find magic string") ||
-      contains(error, "corrupt")) {
+      contains(error, "could not read input file") || contains(error, "unexpected end of file") ||
+      contains(error, "did not find magic string") || contains(error, "corrupt")) {
     return "the dump is truncated or corrupt: check it with pgbackup-agent verify " +
            dump.string() + " and restore another backup";
   }
@@ -61,19 +61,6 @@ std::string server_version_of(pqxx::connection& conn) {
   return tx.exec1("SELECT current_setting('server_version')")[0].as<std::string>();
 }
 
-// timescaledb_pre_restore() stops TimescaleDB's background workers and marks the database as
-// restoring until timescaledb_post_restore(); both need the extension at the dump's version.
-void timescaledb_pre_restore(pqxx::connection& conn, const std::string& version) {
-  pqxx::nontransaction tx(conn);
-  tx.exec("CREATE EXTENSION IF NOT EXISTS timescaledb VERSION " + tx.quote(version));
-  tx.exec("SELECT timescaledb_pre_restore()");
-}
-
-void timescaledb_post_restore(pqxx::connection& conn) {
-  pqxx::nontransaction tx(conn);
-  tx.exec("SELECT timescaledb_post_restore()");
-}
-
 }  // namespace
 
 std::vector<std::string> pg_restore_argv(const DatabaseEndpoint& endpoint,
@@ -82,8 +69,12 @@ std::vector<std::string> pg_restore_argv(const DatabaseEndpoint& endpoint,
                                          const RestoreOptions& options,
                                          const std::string& server_version) {
   std::vector<std::string> argv = {client_program("pg_restore", server_version),
-                                   "--dbname=" + dbname,
-                                   "--jobs=" + std::to_string(std::max(1, options.jobs))};
+                                   "--dbname=" + dbname};
+  if (options.single_transaction) {
+    argv.push_back("--single-transaction");
+  } else {
+    argv.push_back("--jobs=" + std::to_string(std::max(1, options.jobs)));
+  }
   for (const std::string& arg : endpoint.client_args()) argv.push_back(arg);
   if (options.clean) {
     argv.push_back("--clean");
@@ -93,7 +84,11 @@ std::vector<std::string> pg_restore_argv(const DatabaseEndpoint& endpoint,
     argv.push_back("--no-owner");
     argv.push_back("--no-acl");
   }
-  for (const std::string& arg : table_args(options.tables)) argv.push_back(arg);
+  if (!options.use_list.empty()) {
+    argv.push_back("--use-list=" + options.use_list.string());
+  } else {
+    for (const std::string& arg : table_args(options.tables)) argv.push_back(arg);
+  }
   argv.push_back(dump.string());
   return argv;
 }
@@ -102,14 +97,8 @@ void run_pg_restore(const DatabaseEndpoint& endpoint, const std::string& dbname,
                     const std::filesystem::path& dump, const RestoreOptions& options) {
   const auto conn = endpoint.connect(dbname);
   const std::string what = "restoring " + dump.filename().string() + " into " + dbname;
-  try {
-    if (!options.timescaledb_version.empty()) {
-      timescaledb_pre_restore(*conn, options.timescaledb_version);
-    }
-  } catch (const pqxx::failure& e) {
-    throw OperationError(what + ": cannot prepare TimescaleDB: " + e.what() +
-                         " (hint: install timescaledb " + options.timescaledb_version +
-                         " on this server, the version the backup was taken with)");
+  if (!options.timescaledb_version.empty()) {
+    timescaledb_pre_restore(*conn, options.timescaledb_version);
   }
 
   ProcessSpec spec;
@@ -125,10 +114,29 @@ void run_pg_restore(const DatabaseEndpoint& endpoint, const std::string& dbname,
                                             : error + " (hint: " + restore_hint(error, dump) + ")");
   }
 
+  if (!options.timescaledb_version.empty()) timescaledb_post_restore(*conn);
+}
+
+// timescaledb_pre_restore() stops TimescaleDB's background workers and marks the database as
+// restoring until timescaledb_post_restore(); both need the extension at the dump's version.
+void timescaledb_pre_restore(pqxx::connection& conn, const std::string& version) {
   try {
-    if (!options.timescaledb_version.empty()) timescaledb_post_restore(*conn);
+    pqxx::nontransaction tx(conn);
+    tx.exec("CREATE EXTENSION IF NOT EXISTS timescaledb VERSION " + tx.quote(version));
+    tx.exec("SELECT timescaledb_pre_restore()");
   } catch (const pqxx::failure& e) {
-    throw OperationError(what + ": timescaledb_post_restore() failed: " + e.what());
+    throw OperationError(std::string("cannot prepare TimescaleDB for the restore: ") + e.what() +
+                         " (hint: install timescaledb " + version +
+                         " on this server, the version the backup was taken with)");
+  }
+}
+
+void timescaledb_post_restore(pqxx::connection& conn) {
+  try {
+    pqxx::nontransaction tx(conn);
+    tx.exec("SELECT timescaledb_post_restore()");
+  } catch (const pqxx::failure& e) {
+    throw OperationError(std::string("timescaledb_post_restore() failed: ") + e.what());
   }
 }
 

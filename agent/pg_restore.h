@@ -26,6 +26,10 @@ struct RestoreOptions {
   // The TimescaleDB version recorded in the manifest, empty when the source had none: the
   // restore then runs between timescaledb_pre_restore() and timescaledb_post_restore().
   std::string timescaledb_version;
+  // pg_restore --use-list: only the archive entries this file lists (then `tables` is unused).
+  std::filesystem::path use_list;
+  // --single-transaction: all or nothing (implies jobs = 1).
+  bool single_transaction = false;
   std::chrono::seconds timeout{0};  // 0: no limit
   const std::atomic<bool>* cancel = nullptr;
 };
@@ -42,6 +46,13 @@ std::vector<std::string> pg_restore_argv(const DatabaseEndpoint& endpoint,
 // pg_restore stderr tail and a hint on failure.
 void run_pg_restore(const DatabaseEndpoint& endpoint, const std::string& dbname,
                     const std::filesystem::path& dump, const RestoreOptions& options);
+
+// timescaledb_pre_restore() (creating the extension at `version` first when the database has
+// none) and timescaledb_post_restore(): run_pg_restore calls them around pg_restore when
+// options.timescaledb_version is set; `restore` calls them itself to audit each step. Throw
+// OperationError.
+void timescaledb_pre_restore(pqxx::connection& conn, const std::string& version);
+void timescaledb_post_restore(pqxx::connection& conn);
 
 struct TableMismatch {
   std::string schema;
