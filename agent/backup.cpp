@@ -291,10 +291,12 @@ PruneResult prune_locked(const Config& config, const TargetConfig& target, const
 
 }  // namespace
 
-BackupResult take_backup(const Config& config, const TargetConfig& target, const JobContext& ctx) {
+BackupResult take_backup(const Config& config, const TargetConfig& target, const JobContext& ctx,
+                         const BackupOptions& options) {
   const Repository repo(target.backup.dir, target.backup.file_prefix);
   repo.prepare();
-  const DirectoryLock lock(repo.state_dir());
+  std::optional<DirectoryLock> lock;
+  if (!options.lock_held) lock.emplace(repo.state_dir());
   const fs::path audit = config.audit_log_for(target);
   JobAttempt attempt;
   attempt.started_at = ctx.now();
@@ -316,7 +318,7 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
     attempt.file = result.manifest.file;
     record_attempt(repo.state_dir(), "backup", attempt);
     append_audit(audit, {{"target", target.name},
-                         {"operation", "backup"},
+                         {"operation", options.purpose},
                          {"outcome", "success"},
                          {"file", result.manifest.file},
                          {"size_bytes", result.manifest.size_bytes},
@@ -325,7 +327,11 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
                          {"duration_seconds", result.manifest.duration_seconds},
                          {"size_anomaly", result.manifest.size_anomaly},
                          {"shrunk_tables", result.manifest.shrunk_tables.size()}});
-    result.prune = prune_locked(config, target, repo, ctx.now(), false);
+    if (options.apply_retention) {
+      result.prune = prune_locked(config, target, repo, ctx.now(), false);
+    } else {
+      result.prune.skipped_reason = "retention is not applied to a " + options.purpose;
+    }
     return result;
   } catch (const std::exception& e) {
     attempt.finished_at = ctx.now();
@@ -334,7 +340,7 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
     try {
       record_attempt(repo.state_dir(), "backup", attempt);
       append_audit(audit, {{"target", target.name},
-                           {"operation", "backup"},
+                           {"operation", options.purpose},
                            {"outcome", "failure"},
                            {"error", attempt.error}});
     } catch (const std::exception& inner) {

@@ -9,6 +9,8 @@
 #include "agent/errors.h"
 #include "agent/offsite.h"
 #include "agent/repository.h"
+#include "agent/restore.h"
+#include "agent/restore_test.h"
 #include "agent/units.h"
 #include "agent/verify.h"
 
@@ -48,13 +50,6 @@ nlohmann::json entry_to_json(const BackupEntry& b) {
     j["problem"] = b.manifest_error;
   }
   return j;
-}
-
-const BackupEntry* newest_good(const std::vector<BackupEntry>& entries) {
-  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
-    if (it->good()) return &*it;
-  }
-  return nullptr;
 }
 
 }  // namespace
@@ -120,21 +115,9 @@ int command_list(const Config& config, const CommandOptions& options) {
 int command_verify(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
   const std::vector<BackupEntry> entries = repository_of(target).scan();
-  const BackupEntry* entry = nullptr;
-  if (options.latest) {
-    entry = newest_good(entries);
-    if (!entry) throw OperationError("no good backup of " + target.name + " to verify");
-  } else {
-    const fs::path wanted = fs::weakly_canonical(*options.file);
-    for (const BackupEntry& b : entries) {
-      if (fs::weakly_canonical(b.dump) == wanted) entry = &b;
-    }
-    if (!entry) {
-      throw OperationError(options.file->c_str() + std::string(" is not a backup of target ") +
-                           target.name + " in " + target.backup.dir.string() +
-                           " (hint: pgbackup-agent list)");
-    }
-  }
+  const BackupEntry* entry = &select_backup(
+      entries, options.file ? std::optional<fs::path>(*options.file) : std::nullopt,
+      target.backup.dir);
   const VerifyReport report = verify_backup(*entry);
   for (const VerifyCheck& c : report.checks) {
     std::printf("%-18s %s  %s\n", c.name.c_str(), c.passed ? "ok  " : "FAIL", c.detail.c_str());
@@ -150,6 +133,15 @@ int command_verify(const Config& config, const CommandOptions& options) {
   }
   std::printf("%s is good\n", entry->dump.c_str());
   return 0;
+}
+
+int command_restore_test(const Config& config, const CommandOptions& options) {
+  const TargetConfig& target = config.find_target(options.target);
+  const RestoreTestReport report = run_restore_test(
+      config, target, options.file ? std::optional<fs::path>(*options.file) : std::nullopt,
+      JobContext{});
+  std::printf("%s", summarize(report).c_str());
+  return report.success ? 0 : 1;
 }
 
 int command_check(const Config& config, const CommandOptions& options) {
@@ -205,6 +197,17 @@ int command_upload(const Config& config, const CommandOptions& options) {
   }
   if (r.uploaded.empty()) std::printf("nothing to upload: every backup that should be off-site is\n");
   return 0;
+}
+
+int command_restore(const Config& config, const CommandOptions& options) {
+  RestoreRequest request;
+  request.file = options.file;
+  request.tables = options.tables;
+  request.dbname = options.dbname;
+  request.jobs = options.jobs;
+  request.assume_yes = options.assume_yes;
+  request.safety_backup = options.safety_backup;
+  return restore_production(config, config.find_target(options.target), request, std::cin);
 }
 
 int command_config_check(const Config& config, const CommandOptions&) {

@@ -18,15 +18,23 @@ struct CommandOptions {
   bool dry_run = false;
   bool all_missing = false;  // upload: every backup that should be off-site and is not
   std::chrono::seconds max_age{26 * 3600};
+  // restore
+  std::vector<std::string> tables;
+  std::string dbname;
+  int jobs = 2;
+  bool assume_yes = false;
+  bool safety_backup = true;
 };
 
 // Each returns the process exit code: 0 success, 1 failed (or stale), 2 usage/config.
 int command_backup(const Config& config, const CommandOptions& options);
 int command_list(const Config& config, const CommandOptions& options);
 int command_verify(const Config& config, const CommandOptions& options);
+int command_restore_test(const Config& config, const CommandOptions& options);
 int command_check(const Config& config, const CommandOptions& options);
 int command_prune(const Config& config, const CommandOptions& options);
 int command_upload(const Config& config, const CommandOptions& options);
+int command_restore(const Config& config, const CommandOptions& options);
 int command_config_check(const Config& config, const CommandOptions& options);
 
 }  // namespace pgbackup

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -18,6 +19,7 @@
 #include "agent/http_server.h"
 #include "agent/offsite.h"
 #include "agent/postgres.h"
+#include "agent/restore_test.h"
 #include "agent/schedule.h"
 #include "agent/status_page.h"
 #include "agent/target_status.h"
@@ -35,6 +37,21 @@ constexpr auto kMaxSleep = std::chrono::seconds(30);
 // Without a new backup, the uploader still looks for pending copies (a backup taken by hand)
 // and applies off-site retention this often.
 constexpr auto kOffsiteInterval = std::chrono::hours(1);
+
+// Consecutive failures of a job and when it may run again.
+struct RetryState {
+  int failures = 0;
+  SysTime retry_at{};  // meaningful while failures > 0
+};
+
+// Counts a failure of a job on `schedule` and sets when it may run again; returns the delay.
+std::chrono::seconds back_off(RetryState& retry, const std::string& schedule) {
+  ++retry.failures;
+  const auto delay =
+      retry_delay(retry.failures, CronSchedule::parse(schedule).interval(Clock::now()));
+  retry.retry_at = Clock::now() + delay;
+  return delay;
+}
 
 class Daemon {
  public:
@@ -69,7 +86,16 @@ class Daemon {
   std::vector<TargetStatus> statuses() const;
   // When the newest good backup of `name` started, whoever took it (this daemon or a `backup`
   // run by hand), without copying every target's status.
-  std::optional<SysTime> newest_good_start(const std::string& name) const;
+  // A time read from the cached status of target `name` (nullopt when not cached yet).
+  std::optional<SysTime> cached_time(
+      const std::string& name,
+      const std::function<std::optional<SysTime>(const TargetStatus&)>& fact) const;
+  SysTime next_backup_time(const TargetConfig& t, const RetryState& retry, SysTime now) const;
+  // nullopt when the target has no restore_test.
+  std::optional<SysTime> next_restore_test_time(const TargetConfig& t, const RetryState& retry,
+                                                SysTime now) const;
+  void run_backup(const TargetConfig& t, RetryState& retry);
+  void run_restore_test_job(const TargetConfig& t, RetryState& retry);
   void register_handlers(HttpServer& server, CollectorSet& collectors);
 
   DaemonOptions options_;
@@ -109,10 +135,12 @@ std::vector<TargetStatus> Daemon::statuses() const {
   return out;
 }
 
-std::optional<SysTime> Daemon::newest_good_start(const std::string& name) const {
+std::optional<SysTime> Daemon::cached_time(
+    const std::string& name,
+    const std::function<std::optional<SysTime>(const TargetStatus&)>& fact) const {
   std::lock_guard lock(mu_);
   for (const TargetStatus& t : cached_) {
-    if (t.name == name && t.newest_good()) return t.newest_good()->started_at;
+    if (t.name == name) return fact(t);
   }
   return std::nullopt;
 }
@@ -174,59 +202,30 @@ void Daemon::prober() {
 }
 
 void Daemon::worker(const std::string& name) {
-  int failures = 0;
-  SysTime retry_at{};  // meaningful while failures > 0
+  RetryState backup_retry;
+  RetryState test_retry;  // only for tests that could not even start
   while (!stopping_) {
     const std::optional<TargetConfig> t = target(name);
     if (!t) return;  // removed by a reload
-    const CronSchedule schedule = CronSchedule::parse(t->backup.schedule);
     const SysTime now = Clock::now();
-    SysTime due = next_run_time(schedule, newest_good_start(name), now);
-    if (failures > 0) due = std::max(due, retry_at);
+    const SysTime backup_due = next_backup_time(*t, backup_retry, now);
+    const std::optional<SysTime> test_due = next_restore_test_time(*t, test_retry, now);
     {
       std::lock_guard lock(mu_);
-      runtime_[name].next_backup = due;
+      runtime_[name].next_backup = backup_due;
+      runtime_[name].next_restore_test = test_due;
     }
-    if (due > now) {
-      if (!sleep_until(due)) return;
+    // One job at a time per target, the backup first: a restore test due at the same moment
+    // then tests the newest backup too.
+    if (backup_due <= now) {
+      run_backup(*t, backup_retry);
+    } else if (test_due && *test_due <= now) {
+      run_restore_test_job(*t, test_retry);
+    } else {
+      if (!sleep_until(std::min(backup_due, test_due.value_or(backup_due)))) return;
       continue;  // re-evaluate: the config, the disk or the clock may have changed
     }
-
-    {
-      std::lock_guard lock(mu_);
-      runtime_[name].backup_in_progress = true;
-      runtime_[name].backups_total += 1;
-    }
-    spdlog::info("backup of {} starting", name);
-    JobContext ctx;
-    ctx.cancel = &stopping_;
-    try {
-      const BackupResult r = take_backup(*config(), *t, ctx);
-      spdlog::info("backup of {} done: {} ({} bytes, tier {})", name, r.manifest.file,
-                   r.manifest.size_bytes, tier_name(r.manifest.tier));
-      if (r.manifest.size_anomaly)
-        spdlog::warn("{}: size anomaly: {}", name, r.manifest.size_anomaly_reason);
-      request_upload(name);
-      std::lock_guard lock(mu_);
-      runtime_[name].retention_deleted_total += static_cast<double>(r.prune.deleted.size());
-      failures = 0;
-    } catch (const std::exception& e) {
-      ++failures;
-      const auto delay = retry_delay(failures, schedule.interval(Clock::now()));
-      retry_at = Clock::now() + delay;
-      if (stopping_) {
-        spdlog::info("backup of {} stopped for shutdown; its partial file was removed", name);
-      } else {
-        spdlog::error("backup of {} failed (retry in {}s): {}", name, delay.count(), e.what());
-      }
-      std::lock_guard lock(mu_);
-      runtime_[name].backup_failures_total += 1;
-    }
-    {
-      std::lock_guard lock(mu_);
-      runtime_[name].backup_in_progress = false;
-    }
-    // The scrape must show the new backup now, and the schedule above must see it.
+    // The scrape must show the job's result now, and the schedule above must see it.
     refresh_now();
   }
 }
@@ -291,6 +290,97 @@ void Daemon::uploader(const std::string& name) {
     }
     refresh_now();
   }
+}
+
+SysTime Daemon::next_backup_time(const TargetConfig& t, const RetryState& retry,
+                                 SysTime now) const {
+  // The last good backup, whoever took it (this daemon or a `backup` run by hand).
+  const std::optional<SysTime> last = cached_time(t.name, [](const TargetStatus& s) {
+    return s.newest_good() ? std::optional<SysTime>(s.newest_good()->started_at) : std::nullopt;
+  });
+  const SysTime due = next_run_time(CronSchedule::parse(t.backup.schedule), last, now);
+  return retry.failures > 0 ? std::max(due, retry.retry_at) : due;
+}
+
+std::optional<SysTime> Daemon::next_restore_test_time(const TargetConfig& t,
+                                                      const RetryState& retry, SysTime now) const {
+  if (!t.restore_test) return std::nullopt;
+  // The last attempt, whatever its outcome: a failed restore test is a finding to alert on, not
+  // a transient error to retry, and each try restores a whole database. So one per slot.
+  const std::optional<SysTime> last = cached_time(t.name, [](const TargetStatus& s) {
+    return s.state.restore_test ? std::optional<SysTime>(s.state.restore_test->started_at)
+                                : std::nullopt;
+  });
+  const CronSchedule schedule = CronSchedule::parse(t.restore_test->schedule);
+  const SysTime due = next_run_time(schedule, last, now);
+  return retry.failures > 0 ? std::max(due, retry.retry_at) : due;
+}
+
+void Daemon::run_backup(const TargetConfig& t, RetryState& retry) {
+  const std::string& name = t.name;
+  {
+    std::lock_guard lock(mu_);
+    runtime_[name].backup_in_progress = true;
+    runtime_[name].backups_total += 1;
+  }
+  spdlog::info("backup of {} starting", name);
+  JobContext ctx;
+  ctx.cancel = &stopping_;
+  try {
+    const BackupResult r = take_backup(*config(), t, ctx);
+    spdlog::info("backup of {} done: {} ({} bytes, tier {})", name, r.manifest.file,
+                 r.manifest.size_bytes, tier_name(r.manifest.tier));
+    if (r.manifest.size_anomaly)
+      spdlog::warn("{}: size anomaly: {}", name, r.manifest.size_anomaly_reason);
+    request_upload(name);
+    std::lock_guard lock(mu_);
+    runtime_[name].retention_deleted_total += static_cast<double>(r.prune.deleted.size());
+    retry.failures = 0;
+  } catch (const std::exception& e) {
+    const auto delay = back_off(retry, t.backup.schedule);
+    if (stopping_) {
+      spdlog::info("backup of {} stopped for shutdown; its partial file was removed", name);
+    } else {
+      spdlog::error("backup of {} failed (retry in {}s): {}", name, delay.count(), e.what());
+    }
+    std::lock_guard lock(mu_);
+    runtime_[name].backup_failures_total += 1;
+  }
+  std::lock_guard lock(mu_);
+  runtime_[name].backup_in_progress = false;
+}
+
+void Daemon::run_restore_test_job(const TargetConfig& t, RetryState& retry) {
+  const std::string& name = t.name;
+  {
+    std::lock_guard lock(mu_);
+    runtime_[name].restore_test_in_progress = true;
+    runtime_[name].restore_tests_total += 1;
+  }
+  spdlog::info("restore test of {} starting", name);
+  JobContext ctx;
+  ctx.cancel = &stopping_;
+  bool passed = false;
+  try {
+    const RestoreTestReport r = run_restore_test(*config(), t, std::nullopt, ctx);
+    passed = r.success;
+    retry.failures = 0;
+    if (passed) {
+      spdlog::info("restore test of {} passed: {} in {:.1f}s (RTO target {:.0f}s)", name, r.backup,
+                   r.duration_seconds, r.rto_target_seconds);
+    } else {
+      spdlog::error("restore test of {} failed: {}", name, summarize(r));
+    }
+  } catch (const std::exception& e) {
+    // Not even recorded (another agent holds the directory): state.json keeps the old attempt,
+    // so it is still due; back off as backups do.
+    const auto delay = back_off(retry, t.restore_test->schedule);
+    spdlog::error("restore test of {} could not run (retry in {}s): {}", name, delay.count(),
+                  e.what());
+  }
+  std::lock_guard lock(mu_);
+  runtime_[name].restore_test_in_progress = false;
+  if (!passed) runtime_[name].restore_test_failures_total += 1;
 }
 
 void Daemon::start_workers() {

@@ -435,6 +435,16 @@ HttpServer::HttpServer(std::vector<std::string> listen_addresses, const WebConfi
       "no",  // no document_root either: nothing but our handlers
       "request_timeout_ms",
       "10000",
+      // CivetWeb gives each connection a thread for its lifetime: with keep-alive, scrapers
+      // reuse their connection (no TCP handshake per scrape), and enough threads keep one busy
+      // client from queueing the others. Without TCP_NODELAY the body, written after the
+      // headers, waits for the delayed ACK of the first segment (~40 ms).
+      "enable_keep_alive",
+      "yes",
+      "keep_alive_timeout_ms",
+      "2000",
+      "tcp_nodelay",
+      "1",
   };
   CivetCallbacks callbacks;
   callbacks.log_message = &Impl::on_log_message;

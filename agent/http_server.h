@@ -41,7 +41,8 @@ class HttpServer {
   // Listens at once on `listen_addresses` (":10115" is every IPv4 interface, "127.0.0.1:0" a
   // free port); requests get 503 until start(). Throws std::invalid_argument for a malformed
   // address and std::runtime_error naming the address when it cannot listen or TLS fails.
-  HttpServer(std::vector<std::string> listen_addresses, const WebConfig& web, int threads = 4);
+  // `threads` bounds the connections served at once (each kept-alive connection holds one).
+  HttpServer(std::vector<std::string> listen_addresses, const WebConfig& web, int threads = 32);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -24,10 +24,14 @@ namespace {
 using pgbackup::CommandOptions;
 using pgbackup::Config;
 
+// Which positional FILE a command takes.
+enum class FileArgument { none, optional, file_or_latest };
+
 struct Command {
   std::string summary;
   std::string usage;
   std::function<int(const Config&, const CommandOptions&)> run;  // empty for `run` (see below)
+  FileArgument file = FileArgument::none;
 };
 
 const std::map<std::string, Command>& commands() {
@@ -41,14 +45,22 @@ const std::map<std::string, Command>& commands() {
         pgbackup::command_list}},
       {"verify",
        {"checksum + pg_restore --list + manifest", "[--target NAME] (FILE | --latest)",
-        pgbackup::command_verify}},
+        pgbackup::command_verify, FileArgument::file_or_latest}},
+      {"restore-test",
+       {"restore a backup into the restore_test database and check it", "[--target NAME] [FILE]",
+        pgbackup::command_restore_test, FileArgument::optional}},
       {"check",
        {"exit 0 if the newest good backup is younger than --max-age (default 26h), else 1",
         "[--target NAME] [--max-age 26h]", pgbackup::command_check}},
       {"prune", {"apply retention now", "[--target NAME] [--dry-run]", pgbackup::command_prune}},
       {"upload",
        {"copy to S3 what should be off-site, then apply off-site retention",
-        "[--target NAME] [FILE | --all-missing]", pgbackup::command_upload}},
+        "[--target NAME] [FILE | --all-missing]", pgbackup::command_upload, FileArgument::optional}},
+      {"restore",
+       {"restore production from a backup (asks for YES; takes a safety backup first)",
+        "[--target NAME] (FILE | --latest) [--table NAME]... [--dbname DB] [--jobs N] [--yes] "
+        "[--no-safety-backup]",
+        pgbackup::command_restore, FileArgument::file_or_latest}},
       {"config-check",
        {"validate the config, print it with secrets redacted", "", pgbackup::command_config_check}},
   };
@@ -72,6 +84,18 @@ std::string usage_text() {
   return s;
 }
 
+void check_file_argument(const std::string& name, FileArgument kind, const CommandOptions& opts) {
+  if (kind == FileArgument::file_or_latest && opts.latest == opts.file.has_value()) {
+    throw pgbackup::ConfigError(name + " needs a FILE or --latest (one of them)");
+  }
+  if (kind != FileArgument::file_or_latest && opts.latest) {
+    throw pgbackup::ConfigError(name + " takes no --latest");
+  }
+  if (kind == FileArgument::none && opts.file) {
+    throw pgbackup::ConfigError(name + " takes no FILE argument");
+  }
+}
+
 int run(int argc, char** argv) {
   cxxopts::Options options("pgbackup-agent", "Scheduled, proven PostgreSQL backups");
   // clang-format off
@@ -81,7 +105,12 @@ int run(int argc, char** argv) {
       ("log.format", "text or json", cxxopts::value<std::string>()->default_value("text"))
       ("target", "target name", cxxopts::value<std::string>()->default_value(""))
       ("output", "list: text or json", cxxopts::value<std::string>()->default_value("text"))
-      ("latest", "verify: the newest good backup")
+      ("latest", "verify, restore: the newest good backup")
+      ("table", "restore: only this table (repeatable)", cxxopts::value<std::vector<std::string>>())
+      ("dbname", "restore: into this database of the same server", cxxopts::value<std::string>()->default_value(""))
+      ("jobs", "restore: parallel pg_restore jobs", cxxopts::value<int>()->default_value("2"))
+      ("yes", "restore: do not ask for confirmation")
+      ("no-safety-backup", "restore: skip the backup of the current database")
       ("dry-run", "prune: show what would be deleted")
       ("all-missing", "upload: every backup that should be off-site and is not (the default)")
       ("max-age", "check: oldest acceptable age", cxxopts::value<std::string>()->default_value("26h"))
@@ -144,14 +173,15 @@ int run(int argc, char** argv) {
                                            : std::vector<std::string>{};
     if (args.size() > 1) throw pgbackup::ConfigError("too many arguments for " + name);
     if (!args.empty()) opts.file = args.front();
-    if (name == "verify" && opts.latest == opts.file.has_value()) {
-      throw pgbackup::ConfigError("verify needs a FILE or --latest (one of them)");
-    }
+    check_file_argument(name, command->second.file, opts);
+    if (parsed.count("table")) opts.tables = parsed["table"].as<std::vector<std::string>>();
+    opts.dbname = parsed["dbname"].as<std::string>();
+    opts.jobs = parsed["jobs"].as<int>();
+    if (opts.jobs < 1) throw pgbackup::ConfigError("--jobs must be 1 or more");
+    opts.assume_yes = parsed.count("yes") > 0;
+    opts.safety_backup = parsed.count("no-safety-backup") == 0;
     if (name == "upload" && opts.all_missing && opts.file) {
       throw pgbackup::ConfigError("upload takes a FILE or --all-missing, not both");
-    }
-    if (name != "verify" && name != "upload" && !args.empty()) {
-      throw pgbackup::ConfigError(name + " takes no FILE argument");
     }
 
     std::string config_path = parsed.count("config") ? parsed["config"].as<std::string>() : "";

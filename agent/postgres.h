@@ -94,7 +94,8 @@ class SnapshotSession {
 // wrapper script, which costs a Perl start per call.
 std::string client_program(const std::string& name, const std::string& server_version = "");
 
-// Row counts of the given tables in a database (used to check restores).
+// Row counts of the given tables in a database (used to check restores); rows is -1 for a
+// table that does not exist there.
 std::vector<TableRows> count_rows_in(pqxx::connection& conn, const std::vector<TableRows>& tables);
 
 }  // namespace pgbackup

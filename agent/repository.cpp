@@ -61,6 +61,31 @@ std::optional<JobAttempt> attempt_from_json(const nlohmann::json& j, const char*
 
 }  // namespace
 
+const BackupEntry* newest_good(const std::vector<BackupEntry>& entries) {
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (it->good()) return &*it;
+  }
+  return nullptr;
+}
+
+const BackupEntry& select_backup(const std::vector<BackupEntry>& entries,
+                                 const std::optional<fs::path>& file, const fs::path& dir) {
+  if (!file) {
+    const BackupEntry* newest = newest_good(entries);
+    if (!newest) {
+      throw OperationError("there is no good backup in " + dir.string() +
+                           " (hint: take one with pgbackup-agent backup)");
+    }
+    return *newest;
+  }
+  const fs::path wanted = fs::weakly_canonical(*file);
+  for (const BackupEntry& b : entries) {
+    if (fs::weakly_canonical(b.dump) == wanted) return b;
+  }
+  throw OperationError(file->string() + " is not a backup in " + dir.string() +
+                       " (hint: pgbackup-agent list shows the backups)");
+}
+
 Repository::Repository(fs::path dir, std::string prefix)
     : dir_(std::move(dir)), prefix_(std::move(prefix)) {}
 
@@ -255,21 +280,24 @@ std::string read_file(const fs::path& path) {
   return s.str();
 }
 
-void append_audit(const fs::path& log, nlohmann::json entry) {
-  entry["ts"] = format_iso8601(std::chrono::system_clock::now());
-  entry["user"] = current_user();
-  entry["pid"] = ::getpid();
+void append_json_line(const fs::path& path, const nlohmann::json& entry) {
   const std::string line = entry.dump() + "\n";
-  create_private_dir(log.parent_path());
-  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0)
-    throw OperationError("cannot write the audit log " + log.string() + ": " + errno_text());
+  create_private_dir(path.parent_path());
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) throw OperationError("cannot write " + path.string() + ": " + errno_text());
   // One write() of one line with O_APPEND: lines from concurrent writers do not interleave.
   const ssize_t n = ::write(fd, line.data(), line.size());
   ::close(fd);
   if (n != static_cast<ssize_t>(line.size())) {
-    throw OperationError("cannot write the audit log " + log.string() + ": " + errno_text());
+    throw OperationError("cannot write " + path.string() + ": " + errno_text());
   }
+}
+
+void append_audit(const fs::path& log, nlohmann::json entry) {
+  entry["ts"] = format_iso8601(std::chrono::system_clock::now());
+  entry["user"] = current_user();
+  entry["pid"] = ::getpid();
+  append_json_line(log, entry);
 }
 
 TargetState load_state(const fs::path& state_dir) {

@@ -28,6 +28,15 @@ struct BackupEntry {
   fs::path manifest_path() const { return fs::path(dump.string() + ".json"); }
 };
 
+// The newest good backup of `entries` (oldest first, as Repository::scan returns them), or
+// nullptr.
+const BackupEntry* newest_good(const std::vector<BackupEntry>& entries);
+// The command line's "FILE or --latest" (`file` empty): the entry whose dump is `file` (any
+// spelling of its path), or the newest good one. Throws OperationError saying what is there
+// when there is no such backup.
+const BackupEntry& select_backup(const std::vector<BackupEntry>& entries,
+                                 const std::optional<fs::path>& file, const fs::path& dir);
+
 struct FilesystemStats {
   std::uint64_t size_bytes = 0;
   std::uint64_t avail_bytes = 0;
@@ -92,6 +101,8 @@ void fsync_path(const fs::path& path);
 // Creates a directory (and missing parents) with mode 0700.
 void create_private_dir(const fs::path& path);
 
+// Appends one JSON line to a .jsonl file (created 0600) in a single write.
+void append_json_line(const fs::path& path, const nlohmann::json& entry);
 // Appends one JSON line to the audit log (created 0600), with a timestamp and the user.
 void append_audit(const fs::path& log, nlohmann::json entry);
 

@@ -114,6 +114,46 @@ std::string size_chart(const TargetStatus& t) {
   return svg.str();
 }
 
+// "12m 30s of 30m" with the class saying whether the measured RTO met its target.
+std::string rto_cell(const RestoreTestReport& r) {
+  char text[96];
+  std::snprintf(text, sizeof text, "%.1fs of %.0fs", r.duration_seconds, r.rto_target_seconds);
+  const bool met = r.duration_seconds <= r.rto_target_seconds;
+  return std::string("<td class='") + (met ? "ok" : "bad") + "'>" + text +
+         (met ? "" : " (over target)") + "</td>";
+}
+
+// The restore-test history, newest first: when, which backup, the result, the measured RTO
+// against its target, and what went wrong.
+std::string restore_test_history(const TargetStatus& t) {
+  std::ostringstream html;
+  html << "<h3>Restore tests</h3>";
+  if (t.runtime.restore_test_in_progress) html << "<p><b>restore test running</b></p>";
+  if (t.runtime.next_restore_test) {
+    html << "<p class=muted>next: " << format_iso8601(*t.runtime.next_restore_test) << "</p>";
+  }
+  if (t.restore_tests.empty()) {
+    html << "<p class=muted>No restore test has run yet"
+         << (t.restore_test_rto_target_seconds > 0 ? "." : " (no restore_test configured).")
+         << "</p>";
+    return html.str();
+  }
+  html << "<table><tr><th>finished</th><th>backup</th><th>result</th><th>measured RTO</th>"
+          "<th>findings</th></tr>";
+  for (const RestoreTestReport& r : t.restore_tests) {
+    std::string findings;
+    if (!r.error.empty()) findings += escape_html(r.error) + "<br>";
+    for (const std::string& m : r.mismatched_tables) findings += escape_html(m) + "<br>";
+    for (const std::string& c : r.failed_checks) findings += "check " + escape_html(c) + "<br>";
+    html << "<tr><td>" << format_iso8601(r.finished_at) << "</td><td>"
+         << escape_html(r.backup.empty() ? "-" : r.backup) << "</td><td>"
+         << (r.success ? "<span class=ok>passed</span>" : "<span class=bad>failed</span>")
+         << "</td>" << rto_cell(r) << "<td>" << (findings.empty() ? "-" : findings) << "</td></tr>";
+  }
+  html << "</table>";
+  return html.str();
+}
+
 }  // namespace
 
 std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime now) {
@@ -188,7 +228,7 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
            << (b.good() ? std::to_string(b.manifest->total_rows()) : "-") << "</td><td>" << checks
            << "</td><td>" << offsite_cell(b) << "</td></tr>";
     }
-    html << "</table></div>";
+    html << "</table>" << restore_test_history(t) << "</div>";
   }
   html << "</body></html>\n";
   return html.str();
@@ -225,6 +265,12 @@ nlohmann::json status_json(const std::vector<TargetStatus>& targets, SysTime now
         {"repository",
          {{"avail_bytes", t.filesystem.avail_bytes}, {"size_bytes", t.filesystem.size_bytes}}},
         {"backups", backups}};
+    nlohmann::json restore_tests = nlohmann::json::array();
+    for (const RestoreTestReport& r : t.restore_tests) restore_tests.push_back(report_to_json(r));
+    target["restore_tests"] = restore_tests;
+    target["restore_test_in_progress"] = t.runtime.restore_test_in_progress;
+    target["next_restore_test"] =
+        t.runtime.next_restore_test ? format_iso8601(*t.runtime.next_restore_test) : "";
     if (t.state.backup) {
       target["last_attempt"] = {{"finished_at", format_iso8601(t.state.backup->finished_at)},
                                 {"success", t.state.backup->success},

@@ -11,7 +11,7 @@ namespace pgbackup {
 
 // The `/` page: a self-contained HTML overview per target (newest backups, ages, sizes over
 // time as an inline SVG chart with the baseline, anomalies and shrunk tables highlighted, free
-// space, next run).
+// space, next run, the restore-test history with measured RTO against its target).
 std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime now);
 
 // `/api/v1/status`: the same facts as JSON.

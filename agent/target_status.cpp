@@ -20,6 +20,10 @@ std::vector<const BackupEntry*> TargetStatus::good() const {
   return out;
 }
 
+const RestoreTestReport* TargetStatus::last_restore_test() const {
+  return restore_tests.empty() ? nullptr : &restore_tests.front();
+}
+
 TargetStatus read_target_status(const TargetConfig& target, SysTime now) {
   TargetStatus s;
   s.name = target.name;
@@ -27,6 +31,7 @@ TargetStatus read_target_status(const TargetConfig& target, SysTime now) {
   const Repository repo(target.backup.dir, target.backup.file_prefix);
   s.backups = repo.scan();
   s.state = load_state(repo.state_dir());
+  s.restore_tests = read_restore_test_history(repo.state_dir(), kRestoreTestHistory);
   s.filesystem = repo.filesystem();
   s.backup_running = repo.backup_running();
   s.schedule_interval_seconds =

@@ -8,6 +8,7 @@
 
 #include "agent/config.h"
 #include "agent/repository.h"
+#include "agent/restore_test.h"
 #include "agent/timeutil.h"
 
 namespace pgbackup {
@@ -23,7 +24,14 @@ struct TargetRuntime {
   double offsite_upload_failures_total = 0;
   double offsite_uploaded_bytes_total = 0;
   std::optional<bool> database_up;  // unset until the first probe
+  bool restore_test_in_progress = false;
+  std::optional<SysTime> next_restore_test;  // unset when no restore tests are configured
+  double restore_tests_total = 0;
+  double restore_test_failures_total = 0;
 };
+
+// How many restore-test reports the status keeps (the status page shows them all).
+constexpr std::size_t kRestoreTestHistory = 10;
 
 // Everything the collectors and the status page need about one target, read from disk by
 // read_target_status() and combined with the runtime facts. Plain data: cheap to copy.
@@ -32,6 +40,7 @@ struct TargetStatus {
   std::string backup_dir;
   std::vector<BackupEntry> backups;  // oldest first, good and not
   TargetState state;
+  std::vector<RestoreTestReport> restore_tests;  // newest first, at most kRestoreTestHistory
   FilesystemStats filesystem;
   bool backup_running = false;  // some process is writing a dump (see Repository::backup_running)
   double schedule_interval_seconds = 0;
@@ -46,6 +55,8 @@ struct TargetStatus {
   // The newest good backup, or nullptr.
   const BackupEntry* newest_good() const;
   std::vector<const BackupEntry*> good() const;
+  // The newest restore-test report, or nullptr.
+  const RestoreTestReport* last_restore_test() const;
 };
 
 // Reads a target's backups, state.json and filesystem: the I/O half; everything downstream is

@@ -1,5 +1,7 @@
-// pgbackup_restore_test_*: the last restore test (from state.json) and its targets.
+// pgbackup_restore_test_*: the last restore test (state.json, restore-tests.jsonl, manifest
+// marks), its targets, and the tests this process ran.
 #include <algorithm>
+#include <cmath>
 
 #include "collectors/collector.h"
 
@@ -13,44 +15,24 @@ class RestoreTestsCollector : public Collector {
   std::string name() const override { return "restore_tests"; }
 
   void collect(const ScrapeInput& in, std::vector<prometheus::MetricFamily>& out) const override {
-    auto last = [](const TargetStatus& t) -> const JobAttempt* {
-      return t.state.restore_test ? &*t.state.restore_test : nullptr;
-    };
-    // state.json keeps only the last attempt, so once a test fails the earlier success is
-    // known only from the restore_test marks in the manifests.
     add_per_target(out, in, "pgbackup_restore_test_last_success_timestamp_seconds",
                    "Finish time of the last successful restore test (0: none).", MetricType::Gauge,
-                   [&](const TargetStatus& t) {
-                     const JobAttempt* a = last(t);
-                     double newest = a && a->success ? to_unix_seconds(a->finished_at) : 0;
-                     for (const BackupEntry* b : t.good()) {
-                       const auto& mark = b->manifest->restore_test;
-                       if (!mark || !mark->success) continue;
-                       if (const auto at = parse_iso8601(mark->tested_at)) {
-                         newest = std::max(newest, to_unix_seconds(*at));
-                       }
-                     }
-                     return newest;
-                   });
+                   last_success);
     add_per_target(out, in, "pgbackup_restore_test_last_attempt_timestamp_seconds",
                    "Finish time of the last restore test (0: none).", MetricType::Gauge,
-                   [&](const TargetStatus& t) {
-                     const JobAttempt* a = last(t);
+                   [](const TargetStatus& t) {
+                     const JobAttempt* a = last_attempt(t);
                      return a ? to_unix_seconds(a->finished_at) : 0;
                    });
     add_per_target(out, in, "pgbackup_restore_test_last_run_success",
                    "1 if the last restore test passed.", MetricType::Gauge,
-                   [&](const TargetStatus& t) {
-                     const JobAttempt* a = last(t);
+                   [](const TargetStatus& t) {
+                     const JobAttempt* a = last_attempt(t);
                      return a && a->success ? 1.0 : 0.0;
                    });
-    add_per_target(
-        out, in, "pgbackup_restore_test_last_duration_seconds",
-        "Duration of the last restore test: the measured recovery time.", MetricType::Gauge,
-        [&](const TargetStatus& t) {
-          const JobAttempt* a = last(t);
-          return a ? std::chrono::duration<double>(a->finished_at - a->started_at).count() : 0.0;
-        });
+    add_per_target(out, in, "pgbackup_restore_test_last_duration_seconds",
+                   "Duration of the last restore test: the measured recovery time.",
+                   MetricType::Gauge, last_duration);
     add_per_target(out, in, "pgbackup_restore_test_rto_target_seconds",
                    "The configured recovery time objective (0: no restore tests).",
                    MetricType::Gauge,
@@ -60,15 +42,58 @@ class RestoreTestsCollector : public Collector {
                    [](const TargetStatus& t) { return t.restore_test_schedule_interval_seconds; });
     add_per_target(out, in, "pgbackup_restore_test_last_mismatched_tables",
                    "Tables whose restored row count differed from the manifest.", MetricType::Gauge,
-                   [](const TargetStatus&) { return 0.0; });
+                   [](const TargetStatus& t) {
+                     const RestoreTestReport* r = t.last_restore_test();
+                     return r ? static_cast<double>(r->mismatched_tables.size()) : 0.0;
+                   });
     add_per_target(out, in, "pgbackup_restore_test_last_failed_checks",
                    "Check queries that failed in the last restore test.", MetricType::Gauge,
-                   [](const TargetStatus&) { return 0.0; });
+                   [](const TargetStatus& t) {
+                     const RestoreTestReport* r = t.last_restore_test();
+                     return r ? static_cast<double>(r->failed_checks.size()) : 0.0;
+                   });
     add_per_target(out, in, "pgbackup_restore_tests_total", "Restore tests run by this process.",
-                   MetricType::Counter, [](const TargetStatus&) { return 0.0; });
+                   MetricType::Counter,
+                   [](const TargetStatus& t) { return t.runtime.restore_tests_total; });
     add_per_target(out, in, "pgbackup_restore_test_failures_total",
                    "Failed restore tests run by this process.", MetricType::Counter,
-                   [](const TargetStatus&) { return 0.0; });
+                   [](const TargetStatus& t) { return t.runtime.restore_test_failures_total; });
+  }
+
+ private:
+  // state.json holds the last attempt, whoever ran it (the daemon or restore-test by hand).
+  static const JobAttempt* last_attempt(const TargetStatus& t) {
+    return t.state.restore_test ? &*t.state.restore_test : nullptr;
+  }
+
+  // The last attempt keeps only the newest outcome, so once a test fails the earlier success is
+  // known from the report history and the restore_test marks in the manifests.
+  static double last_success(const TargetStatus& t) {
+    const JobAttempt* a = last_attempt(t);
+    double newest = a && a->success ? to_unix_seconds(a->finished_at) : 0;
+    for (const RestoreTestReport& r : t.restore_tests) {
+      if (r.success) newest = std::max(newest, to_unix_seconds(r.finished_at));
+    }
+    for (const BackupEntry* b : t.good()) {
+      const auto& mark = b->manifest->restore_test;
+      if (!mark || !mark->success) continue;
+      if (const auto at = parse_iso8601(mark->tested_at)) {
+        newest = std::max(newest, to_unix_seconds(*at));
+      }
+    }
+    return newest;
+  }
+
+  // The report's own measurement when it has one (fractions of a second), else the attempt's.
+  static double last_duration(const TargetStatus& t) {
+    const JobAttempt* a = last_attempt(t);
+    const RestoreTestReport* r = t.last_restore_test();
+    // Reports keep whole seconds, state.json fractions: the same test is within a second.
+    if (r &&
+        (!a || std::abs(to_unix_seconds(r->finished_at) - to_unix_seconds(a->finished_at)) < 1.0)) {
+      return r->duration_seconds;
+    }
+    return a ? std::chrono::duration<double>(a->finished_at - a->started_at).count() : 0.0;
   }
 };
 

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -170,4 +171,53 @@ TEST_CASE("with a web config the daemon serves TLS and refuses a wrong password"
   CHECK(http_get("http://" + daemon.url("/metrics").substr(8)).status != 200);  // no plain HTTP
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit(10s) == 0);
+}
+
+TEST_CASE("the daemon runs a due restore test after the backup and exports its result",
+          "[restore_test]") {
+  TestTarget t("rt-daemon", 30);
+  const PgCluster& pg = PgCluster::shared();
+  t.write_config(t.default_database_yaml(),
+                 "    restore_test:\n      schedule: \"0 4 * * 0\"\n      rto_target: 5m\n"
+                 "      database: {host: 127.0.0.1, port: " +
+                     std::to_string(pg.port()) + ", user: postgres, dbname: " + t.db +
+                     "_rt, password_env: PGTEST_PASSWORD}\n"
+                     "      checks: [{name: nodes_present, sql: \"SELECT count(*) > 0 FROM "
+                     "nodes\"}]\n");
+  Daemon daemon(t.config, free_port());
+
+  // Never tested: due at once (catch-up), right after the first backup.
+  const std::string metrics =
+      daemon.wait_for_metric(R"(pgbackup_restore_test_last_run_success\{target="rt-daemon"\} 1)");
+  INFO(metrics);
+  CHECK_THAT(
+      metrics,
+      Catch::Contains("pgbackup_restore_tests_total{target=\"rt-daemon\"} 1") &&
+          Catch::Contains("pgbackup_restore_test_failures_total{target=\"rt-daemon\"} 0") &&
+          Catch::Contains("pgbackup_restore_test_rto_target_seconds{target=\"rt-daemon\"} 300") &&
+          Catch::Contains("pgbackup_restore_test_last_mismatched_tables{target=\"rt-daemon\"} 0"));
+  CHECK_THAT(metrics,
+             !Catch::Contains(
+                 "pgbackup_restore_test_last_success_timestamp_seconds{target=\"rt-daemon\"} 0\n"));
+  const auto status = nlohmann::json::parse(http_get(daemon.url("/api/v1/status")).body);
+  const auto& target = status["targets"][0];
+  REQUIRE(target["restore_tests"].size() == 1);
+  CHECK(target["restore_tests"][0]["backup"] == t.dumps().front().filename().string());
+  CHECK(target["next_restore_test"].get<std::string>() > status["time"].get<std::string>());
+  CHECK_THAT(http_get(daemon.url("/")).body,
+             Catch::Contains("Restore tests") && Catch::Contains("passed"));
+
+  SECTION("a restart does not test again, and the last result comes back from disk") {
+    daemon.signal(SIGTERM);
+    REQUIRE(daemon.wait_exit(10s) == 0);
+    Daemon again(t.config, free_port());
+    const std::string after =
+        again.wait_for_metric(R"(pgbackup_restore_test_last_run_success\{target="rt-daemon"\} 1)");
+    CHECK_THAT(after, Catch::Contains("pgbackup_restore_tests_total{target=\"rt-daemon\"} 0"));
+    std::this_thread::sleep_for(2s);
+    std::ifstream log(t.dir / ".pgbackup" / "restore-tests.jsonl");
+    int lines = 0;
+    for (std::string line; std::getline(log, line);) ++lines;
+    CHECK(lines == 1);
+  }
 }

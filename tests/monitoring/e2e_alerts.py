@@ -42,14 +42,6 @@ DASHBOARD_DEADLINE = 20  # seconds of retries for dashboard queries without data
 # Dashboard queries that cannot return data in this setup, keyed by (panel title, refId).
 # Keep this minimal; each entry says why.
 DASHBOARD_SKIP = {
-    # The RTO target series is filtered with `> 0`; no restore_test is configured (restore
-    # tests are not implemented in this agent version), so the RTO target is 0 and the
-    # filtered series is empty by design.
-    ("Restore-test duration vs RTO target", "B"):
-        "RTO target is 0 without a restore_test configuration (filtered with > 0)",
-    # `1000 * (last_success_timestamp > 0)`: a restore test never ran, timestamp is 0.
-    ("Last successful restore test", "A"):
-        "no restore test has ever succeeded (timestamp 0, filtered with > 0)",
     # `(time() - offsite_last_success) and ... > 0`: off-site copies are not configured.
     ("Off-site state", "C"):
         "no off-site upload has ever succeeded (timestamp 0, filtered with > 0)",
@@ -288,6 +280,10 @@ targets:
     backup:
       dir: {tmp}/backups/healthy
       schedule: "0 2 * * *"
+    restore_test:                     # never tested: runs right after the first backup
+      schedule: "0 4 * * 0"
+      database: {{host: 127.0.0.1, port: {pg_port}, user: postgres, dbname: e2e_restore_test,
+                 password_env: E2E_PGPASSWORD, connect_timeout: 3s}}
   - name: down
     database: {{host: 127.0.0.1, port: {down_port}, user: postgres, dbname: e2e,
                password_env: E2E_PGPASSWORD, connect_timeout: 3s}}
@@ -418,9 +414,16 @@ def check_chain(P, hook, *procs):
                       f"{BACKUP_DEADLINE}s")
     log("Prometheus: pgbackup_backup_last_run_success{target=\"healthy\"} == 1")
 
+    end = time.monotonic() + BACKUP_DEADLINE
+    while not P.query('pgbackup_restore_test_last_run_success{job="pgbackup",target="healthy"} == 1'):
+        if time.monotonic() > end:
+            raise Failure(f"target healthy has no passed restore test within {BACKUP_DEADLINE}s")
+        time.sleep(0.5)
+    log("Prometheus: pgbackup_restore_test_last_run_success{target=\"healthy\"} == 1")
+
     # The alerts of the time before the first backup (PgBackupTooOld: never backed up) must
-    # resolve within a few evaluation cycles; no restore test is configured, so
-    # PgBackupRestoreTestOverdue (interval > 0 only) must not fire either.
+    # resolve within a few evaluation cycles, and so must the restore-test alerts of the time
+    # before its first restore test.
     # HOST_DEPENDENT alerts are ignored: they judge the filesystem of the temp dir, i.e. the
     # test machine's disk, not the target. PgBackupRepositoryFillingUp in particular fires on a
     # busy machine whose disk is < 40 % free: predict_linear over the few seconds of history

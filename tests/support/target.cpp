@@ -29,10 +29,11 @@ void TestTarget::write_config(const std::string& database_yaml, const std::strin
 }
 
 AgentRun TestTarget::agent(std::vector<std::string> args,
-                           std::vector<std::pair<std::string, std::string>> env) const {
+                           std::vector<std::pair<std::string, std::string>> env,
+                           const std::string& stdin_data) const {
   args.insert(args.begin(), {"--config", config.string()});
   env.insert(env.begin(), {kPasswordEnv, PgCluster::kPassword});
-  return run_agent(args, env);
+  return run_agent(args, env, stdin_data);
 }
 
 std::vector<fs::path> TestTarget::dumps() const {

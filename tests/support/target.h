@@ -31,9 +31,10 @@ struct TestTarget {
   void write_config(const std::string& database_yaml, const std::string& extra_yaml = "");
   std::string default_database_yaml() const;
 
-  // Runs the agent with --config and the password variable set.
+  // Runs the agent with --config and the password variable set, `stdin_data` on its stdin.
   AgentRun agent(std::vector<std::string> args,
-                 std::vector<std::pair<std::string, std::string>> env = {}) const;
+                 std::vector<std::pair<std::string, std::string>> env = {},
+                 const std::string& stdin_data = "") const;
 
   // The good backups' dumps, oldest first.
   std::vector<fs::path> dumps() const;

@@ -256,6 +256,26 @@ TEST_CASE("the http server serves exact paths with GET and HEAD, 404 elsewhere, 
   CHECK(fetch(base + "/hello").code == CURLE_COULDNT_CONNECT);
 }
 
+TEST_CASE("a scraper's connection is kept alive between requests") {
+  HttpServer server({"127.0.0.1:0"}, WebConfig{});
+  server.handle("/hello", hello);
+  server.start();
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.ports()[0]) + "/hello";
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
+  std::string body;
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, append);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, 10L);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(curl_easy_perform(curl.get()) == CURLE_OK);
+    long new_connections = -1;
+    curl_easy_getinfo(curl.get(), CURLINFO_NUM_CONNECTS, &new_connections);
+    CHECK(new_connections == (i == 0 ? 1 : 0));
+  }
+  CHECK(body == "hello \nhello \nhello \n");
+}
+
 TEST_CASE("a handler that throws gives 500 and the server keeps serving") {
   HttpServer server({"127.0.0.1:0"}, WebConfig{}, 2);
   server.handle("/boom",

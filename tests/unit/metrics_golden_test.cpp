@@ -48,6 +48,7 @@ TargetStatus fixture_target(const std::string& fixture, const std::string& name,
   t.backup_dir = dir.string();
   t.backups = Repository(dir, name).scan();
   t.state = load_state(dir / ".pgbackup");
+  t.restore_tests = read_restore_test_history(dir / ".pgbackup", kRestoreTestHistory);
   t.filesystem = {100 * kGiB, 30 * kGiB};
   t.schedule_interval_seconds = 86400;
   t.runtime = runtime;
@@ -97,6 +98,15 @@ TargetStatus failing_target() {
   TargetStatus t =
       fixture_target("failing", "billing", runtime("2026-02-05T01:30:00Z", 1, 1, 0, false));
   with_offsite(t, "billing-backups", 2, 2, 0);
+  return t;
+}
+TargetStatus restore_tested_target() {
+  TargetRuntime r = runtime("2026-02-09T02:00:00Z", 2, 0, 0, true);
+  r.restore_tests_total = 2;
+  r.restore_test_failures_total = 1;
+  TargetStatus t = fixture_target("restore_tested", "pulse", r);
+  t.restore_test_schedule_interval_seconds = 604800;
+  t.restore_test_rto_target_seconds = 1800;
   return t;
 }
 TargetStatus anomaly_target() {
@@ -150,6 +160,14 @@ TEST_CASE("a size anomaly with shrunk tables is exposed and a dump without manif
   check_golden("anomaly", scrape({anomaly_target()}));
 }
 
+TEST_CASE("a failed restore test shows its mismatches, failed checks and measured duration, "
+          "while the last success comes from the history") {
+  const TargetStatus t = restore_tested_target();
+  REQUIRE(t.restore_tests.size() == 3);
+  CHECK(t.restore_tests.front().backup == "pulse_20260208_020000.dump");
+  check_golden("restore_tested", scrape({t}));
+}
+
 TEST_CASE("two targets in one scrape share each family, one sample per target") {
   check_golden("two_targets", scrape({healthy_target(), failing_target()}));
 }
@@ -172,7 +190,7 @@ TEST_CASE("every golden exposition passes promtool check metrics") {
     WARN("skipped: " << promtool << " is not installed");
     return;
   }
-  for (const char* name : {"empty", "healthy", "failing", "anomaly", "two_targets"}) {
+  for (const char* name : {"empty", "healthy", "failing", "anomaly", "restore_tested", "two_targets"}) {
     const fs::path golden = kFixtures / (std::string(name) + ".prom");
     INFO(golden.string());
     REQUIRE(fs::exists(golden));

@@ -1,0 +1,293 @@
+// `restore` (DESIGN §6) end to end: the real binary restores into a real PostgreSQL 15 cluster.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "agent/timeutil.h"
+#include "tests/support/target.h"
+#include "tests/support/timescaledb_standin.h"
+
+using namespace pgtest;
+using namespace std::chrono_literals;
+
+namespace {
+
+long long rows_in(const TestTarget& t, const std::string& table, const std::string& db = "") {
+  return std::stoll(
+      PgCluster::shared().query_value("SELECT count(*) FROM " + table, db.empty() ? t.db : db));
+}
+
+// Takes one backup of `t` and returns its dump.
+fs::path backup_of(const TestTarget& t) {
+  const AgentRun run = t.agent({"backup"});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  return t.dumps().back();
+}
+
+long long manifest_rows(const nlohmann::json& manifest, const std::string& table) {
+  for (const auto& t : manifest["tables"]) {
+    if (t["name"] == table) return t["rows"].get<long long>();
+  }
+  FAIL("no table " << table << " in the manifest");
+  return -1;
+}
+
+// The audit log's restore steps, in order, as "step:outcome".
+std::vector<std::string> restore_steps(const TestTarget& t) {
+  std::ifstream in(t.dir / ".pgbackup/audit.jsonl");
+  std::vector<std::string> steps;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.value("operation", "") == "restore") {
+      steps.push_back(j["step"].get<std::string>() + ":" + j["outcome"].get<std::string>());
+    }
+  }
+  return steps;
+}
+
+std::string restore_target_yaml(const fs::path& root) {
+  return "    restore:\n      stop_command: [touch, " + (root / "stopped").string() +
+         "]\n      start_command: [touch, " + (root / "started").string() + "]\n";
+}
+
+}  // namespace
+
+TEST_CASE("a confirmed restore brings deleted rows back, runs stop and start, keeps a safety "
+          "backup and audits every step",
+          "[restore]") {
+  TestTarget t("prod", 40);
+  t.write_config(t.default_database_yaml(), restore_target_yaml(t.root));
+  const fs::path dump = backup_of(t);
+  PgCluster::shared().exec("DELETE FROM network_stats; DELETE FROM node_metrics", t.db);
+
+  const AgentRun run = t.agent({"restore", dump.string()}, {}, "YES\n");
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK_THAT(run.out, Catch::Contains("postgres@127.0.0.1:" +
+                                      std::to_string(PgCluster::shared().port()) + "/" + t.db) &&
+                          Catch::Contains(dump.string()) && Catch::Contains("tier monthly") &&
+                          Catch::Contains("public.network_stats") &&
+                          Catch::Contains("safety backup  yes"));
+  const auto manifest = t.manifest_of(dump);
+  for (const auto& table : manifest["tables"]) {
+    const std::string name =
+        table["schema"].get<std::string>() + "." + table["name"].get<std::string>();
+    CHECK(rows_in(t, "ONLY " + name) == table["rows"].get<long long>());
+  }
+  CHECK(rows_in(t, "network_stats") > 0);
+  CHECK(fs::exists(t.root / "stopped"));
+  CHECK(fs::exists(t.root / "started"));
+
+  // The safety backup holds the data as it was just before the restore: no network_stats.
+  REQUIRE(t.dumps().size() == 2);
+  const auto safety = t.manifest_of(t.dumps().back());
+  CHECK(manifest_rows(safety, "network_stats") == 0);
+  CHECK_THAT(run.out, Catch::Contains("safety backup: " + t.dumps().back().string()));
+  CHECK(restore_steps(t) ==
+        std::vector<std::string>{"verify:success", "plan:shown", "confirmation:given",
+                                 "safety_backup:success", "stop_command:success",
+                                 "pg_restore:success", "row_counts:success",
+                                 "start_command:success", "restore:success"});
+}
+
+TEST_CASE("a restore that is not confirmed with YES changes nothing", "[restore]") {
+  TestTarget t("unconfirmed", 20);
+  t.write_config(t.default_database_yaml(), restore_target_yaml(t.root));
+  const fs::path dump = backup_of(t);
+  PgCluster::shared().exec("DELETE FROM network_stats", t.db);
+
+  for (const std::string input : {"no\n", "", "yes\n"}) {
+    const AgentRun run = t.agent({"restore", "--latest"}, {}, input);
+    INFO("stdin: '" << input << "'\n" << run.out << run.err);
+    CHECK(run.exit_code == 1);
+    CHECK_THAT(run.err, Catch::Contains("restore cancelled, nothing was changed"));
+    CHECK(rows_in(t, "network_stats") == 0);
+    CHECK(t.dumps().size() == 1);  // no safety backup either
+    CHECK_FALSE(fs::exists(t.root / "stopped"));
+  }
+  CHECK(restore_steps(t).back() == "restore:cancelled");
+
+  const AgentRun yes = t.agent({"restore", "--latest", "--yes", "--no-safety-backup"});
+  INFO(yes.out << yes.err);
+  CHECK(yes.exit_code == 0);
+  CHECK(rows_in(t, "network_stats") > 0);
+  CHECK(t.dumps().size() == 1);
+  CHECK_THAT(yes.out, Catch::Contains("safety backup  NO: --no-safety-backup"));
+}
+
+TEST_CASE("a partial restore restores only its table; other tables keep their changes",
+          "[restore]") {
+  TestTarget t("partial", 20);
+  const fs::path dump = backup_of(t);
+  PgCluster& pg = PgCluster::shared();
+  pg.exec("DELETE FROM network_stats; UPDATE nodes SET version = 'changed-after-backup'", t.db);
+
+  const AgentRun unknown = t.agent({"restore", "--latest", "--yes", "--table", "no_such_table"});
+  INFO(unknown.out << unknown.err);
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("no_such_table") && Catch::Contains("public.nodes"));
+  CHECK(t.dumps().size() == 1);
+
+  const AgentRun run =
+      t.agent({"restore", dump.string(), "--yes", "--table", "network_stats"}, {}, "");
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK_THAT(run.out, Catch::Contains("only (partial restore): public.network_stats"));
+  CHECK(rows_in(t, "network_stats") == manifest_rows(t.manifest_of(dump), "network_stats"));
+  CHECK(pg.query_value("SELECT count(*) FROM nodes WHERE version <> 'changed-after-backup'",
+                       t.db) == "0");
+  // pg_restore --table alone would have re-created the table without its primary key.
+  CHECK(pg.query_value("SELECT count(*) FROM pg_constraint WHERE conname = 'network_stats_pkey'",
+                       t.db) == "1");
+}
+
+TEST_CASE("--dbname restores into another database of the same server, which must exist",
+          "[restore]") {
+  TestTarget t("elsewhere", 20);
+  const fs::path dump = backup_of(t);
+  PgCluster& pg = PgCluster::shared();
+
+  const AgentRun missing = t.agent({"restore", "--latest", "--yes", "--dbname", "no_such_db"});
+  INFO(missing.out << missing.err);
+  CHECK(missing.exit_code == 1);
+  CHECK_THAT(missing.err, Catch::Contains("no_such_db") && Catch::Contains("createdb"));
+
+  pg.create_database("elsewhere_copy");
+  const AgentRun run = t.agent({"restore", "--latest", "--yes", "--dbname", "elsewhere_copy"});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(pg.table_counts("elsewhere_copy") == pg.table_counts(t.db));
+  CHECK(rows_in(t, "nodes", "elsewhere_copy") == 50);
+  // A backup of another database must not join the target's backups.
+  CHECK_THAT(run.out, Catch::Contains("safety backup  NO: --dbname elsewhere_copy"));
+  CHECK(t.dumps() == std::vector<fs::path>{dump});
+}
+
+TEST_CASE("a failing stop command restores nothing and start is not run", "[restore]") {
+  TestTarget t("stopfails", 20);
+  t.write_config(t.default_database_yaml(),
+                 "    restore:\n      stop_command: [false]\n      start_command: [touch, " +
+                     (t.root / "started").string() + "]\n");
+  backup_of(t);
+  PgCluster::shared().exec("DELETE FROM network_stats", t.db);
+
+  const AgentRun run = t.agent({"restore", "--latest", "--yes"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 1);
+  CHECK_THAT(run.err, Catch::Contains("stop_command failed") &&
+                          Catch::Contains("was not changed") &&
+                          Catch::Contains("start_command was NOT run") &&
+                          Catch::Contains(t.dumps().back().string()));
+  CHECK(rows_in(t, "network_stats") == 0);
+  CHECK_FALSE(fs::exists(t.root / "started"));
+  CHECK(restore_steps(t).back() == "restore:failure");
+}
+
+TEST_CASE("a failing pg_restore leaves start not run and says how to go back", "[restore]") {
+  TestTarget t("restorefails", 20);
+  t.write_config(t.default_database_yaml(), restore_target_yaml(t.root));
+  const fs::path dump = backup_of(t);
+  PgCluster& pg = PgCluster::shared();
+  pg.exec("UPDATE nodes SET version = 'changed-after-backup'", t.db);
+
+  // node_metrics references nodes, so pg_restore --clean cannot drop and re-create nodes alone;
+  // the partial restore runs in one transaction, rolled back as a whole.
+  const AgentRun run = t.agent({"restore", dump.string(), "--yes", "--table", "nodes"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 1);
+  const fs::path safety = t.dumps().back();
+  CHECK(safety != dump);
+  CHECK_THAT(run.err, Catch::Contains("restore FAILED at pg_restore") &&
+                          Catch::Contains("other objects depend on it") &&
+                          Catch::Contains("rolled back") &&
+                          Catch::Contains("pgbackup-agent restore --target restorefails " +
+                                          safety.string()) &&
+                          Catch::Contains("--table nodes " + dump.string()));
+  CHECK(pg.query_value("SELECT count(DISTINCT version) FROM nodes", t.db) == "1");
+  CHECK(fs::exists(t.root / "stopped"));
+  CHECK_FALSE(fs::exists(t.root / "started"));
+  CHECK_FALSE(fs::exists(t.dir / ".pgbackup/restore.list"));
+}
+
+TEST_CASE("a backup whose checksum or manifest is wrong is refused before anything changes",
+          "[restore]") {
+  TestTarget t("corrupt", 20);
+  const fs::path dump = backup_of(t);
+  PgCluster::shared().exec("DELETE FROM network_stats", t.db);
+  {
+    std::fstream f(dump, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(dump) / 2));
+    f.put('\x5a');
+  }
+  const AgentRun bad_sum = t.agent({"restore", dump.string(), "--yes"});
+  INFO(bad_sum.out << bad_sum.err);
+  CHECK(bad_sum.exit_code == 1);
+  CHECK_THAT(bad_sum.err, Catch::Contains("sha256") && Catch::Contains("nothing was changed"));
+
+  fs::remove(dump.string() + ".json");
+  const AgentRun no_manifest = t.agent({"restore", dump.string(), "--yes"});
+  INFO(no_manifest.out << no_manifest.err);
+  CHECK(no_manifest.exit_code == 1);
+  CHECK_THAT(no_manifest.err, Catch::Contains("no manifest"));
+  CHECK(rows_in(t, "network_stats") == 0);
+  CHECK(t.dumps().empty());
+}
+
+TEST_CASE("the safety backup does not let retention delete an old backup being restored",
+          "[restore]") {
+  TestTarget t("oldbackup", 20, "    retention: {daily: 30d, min_keep: 1}\n");
+  const fs::path taken = backup_of(t);
+  // Move the backup 40 days back: a daily past its window, kept only as the newest one.
+  const fs::path old =
+      t.dir / ("oldbackup_" +
+               pgbackup::format_file_stamp(std::chrono::system_clock::now() - 40 * 24h) + ".dump");
+  fs::rename(taken.string() + ".json", old.string() + ".json");
+  fs::rename(taken, old);
+
+  const AgentRun run = t.agent({"restore", old.string(), "--yes"});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(t.dumps().size() == 2);
+  CHECK(fs::exists(old));
+}
+
+TEST_CASE("TimescaleDB: pre_restore before and post_restore after pg_restore; another version "
+          "is refused",
+          "[restore]") {
+  TimescaleStandIn::install();
+  TestTarget t("hypertables", 20);
+  PgCluster& pg = PgCluster::shared();
+  pg.exec(std::string("CREATE EXTENSION timescaledb VERSION '") + TimescaleStandIn::kOldVersion +
+              "'",
+          t.db);
+  const fs::path dump = backup_of(t);
+  const auto extensions = t.manifest_of(dump)["database"]["extensions"];
+  CHECK(extensions.dump().find(std::string("\"version\":\"") + TimescaleStandIn::kOldVersion) !=
+        std::string::npos);
+
+  const AgentRun run = t.agent({"restore", dump.string(), "--yes"});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(TimescaleStandIn::calls(t.db) == std::vector<std::string>{"pre_restore", "post_restore"});
+  const auto steps = restore_steps(t);
+  const auto at = [&](const std::string& step) {
+    return std::find(steps.begin(), steps.end(), step) - steps.begin();
+  };
+  CHECK(at("timescaledb_pre_restore:success") < at("pg_restore:success"));
+  CHECK(at("pg_restore:success") < at("timescaledb_post_restore:success"));
+  CHECK(at("timescaledb_post_restore:success") < static_cast<long>(steps.size()));
+
+  pg.exec(std::string("ALTER EXTENSION timescaledb UPDATE TO '") +
+              TimescaleStandIn::kNewVersion + "'; DELETE FROM network_stats",
+          t.db);
+  const AgentRun refused = t.agent({"restore", dump.string(), "--yes"});
+  INFO(refused.out << refused.err);
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.err, Catch::Contains(std::string("timescaledb ") +
+                                          TimescaleStandIn::kOldVersion) &&
+                              Catch::Contains(TimescaleStandIn::kNewVersion) &&
+                              Catch::Contains("nothing was changed"));
+  CHECK(TimescaleStandIn::calls(t.db).size() == 2);
+  CHECK(rows_in(t, "network_stats") == 0);
+}
