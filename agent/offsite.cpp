@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include "agent/errors.h"
 #include "agent/retention.h"
@@ -317,6 +318,17 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
   return report;
 }
 
+FetchedBackup::~FetchedBackup() {
+  if (dir.empty()) return;
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+FetchedBackup::FetchedBackup(FetchedBackup&& other) noexcept
+    : dir(std::exchange(other.dir, {})), entry(std::move(other.entry)) {}
+
+bool is_s3_url(const std::string& file) { return file.rfind("s3://", 0) == 0; }
+
 FetchedBackup fetch_offsite_backup(const TargetConfig& target, const std::string& url,
                                    const fs::path& parent, const JobContext& ctx) {
   const std::optional<S3Location> where = parse_s3_url(url);
@@ -327,8 +339,8 @@ FetchedBackup fetch_offsite_backup(const TargetConfig& target, const std::string
   s3.bucket = where->bucket;
   S3Client client(s3, read_s3_credentials(s3), offsite_tuning(s3, ctx.cancel));
   FetchedBackup fetched;
-  fetched.dir = make_private_temp_dir(parent);
-  try {
+  fetched.dir = make_private_temp_dir(parent);  // removed by ~FetchedBackup if anything fails
+  {
     const std::string name = fs::path(where->key).filename().string();
     fetched.entry.dump = fetched.dir / name;
     client.download(where->key + kManifestSuffix, fetched.entry.manifest_path());
@@ -349,12 +361,8 @@ FetchedBackup fetch_offsite_backup(const TargetConfig& target, const std::string
     fetched.entry.started_at = m.started_at;
     fetched.entry.file_size = size;
     fetched.entry.manifest = m;
-    return fetched;
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(fetched.dir, ec);
-    throw;
   }
+  return fetched;
 }
 
 }  // namespace pgbackup

@@ -67,11 +67,21 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
                              const std::optional<std::filesystem::path>& only = std::nullopt,
                              const UploadObserver& observer = {});
 
-// A backup fetched from the bucket for restore and restore-test (the seed's scenario 3).
+// A backup fetched from the bucket for restore and restore-test (the seed's scenario 3). Owns
+// its 0700 temporary directory: removed when this goes away.
 struct FetchedBackup {
-  std::filesystem::path dir;  // the 0700 temporary directory; remove it when done
-  BackupEntry entry;          // the dump inside it, with its manifest
+  std::filesystem::path dir;
+  BackupEntry entry;  // the dump inside it, with its manifest
+
+  FetchedBackup() = default;
+  ~FetchedBackup();
+  FetchedBackup(FetchedBackup&& other) noexcept;
+  FetchedBackup& operator=(FetchedBackup&& other) = delete;
+  FetchedBackup(const FetchedBackup&) = delete;
 };
+
+// Whether a FILE argument names an object in a bucket ("s3://...").
+bool is_s3_url(const std::string& file);
 
 // Downloads s3://bucket/key and its .json manifest into a new 0700 directory under `parent`,
 // checks size and SHA-256 against the manifest, and returns it as a good BackupEntry. The

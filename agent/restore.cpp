@@ -9,6 +9,7 @@
 
 #include "agent/backup.h"
 #include "agent/errors.h"
+#include "agent/offsite.h"
 #include "agent/pg_restore.h"
 #include "agent/postgres.h"
 #include "agent/subprocess.h"
@@ -478,7 +479,13 @@ int restore_production(const Config& config, const TargetConfig& target,
   // Held from the plan to the end: no scheduled backup, prune or restore test runs meanwhile
   // (the safety backup is taken under it).
   const DirectoryLock lock(repo.state_dir());
-  const BackupEntry backup = resolve_backup(target, request);
+  // s3://bucket/key: a new server with nothing but the bucket (the seed's scenario 3). The copy
+  // is checked against its manifest on arrival and removed when the restore is over.
+  std::optional<FetchedBackup> fetched;
+  if (request.file && is_s3_url(*request.file)) {
+    fetched.emplace(fetch_offsite_backup(target, *request.file, repo.state_dir(), JobContext{}));
+  }
+  const BackupEntry backup = fetched ? fetched->entry : resolve_backup(target, request);
   ProductionRestore restore(config, target, request);
   return restore.run(backup, confirmation);
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "agent/errors.h"
+#include "agent/offsite.h"
 #include "agent/pg_restore.h"
 #include "agent/postgres.h"
 #include "agent/units.h"
@@ -238,9 +239,15 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
   report.target = target.name;
   report.rto_target_seconds = static_cast<double>(rt.rto_target.count());
   report.started_at = ctx.now();
+  // s3://bucket/key: tests the off-site copy itself, fetched and checked against its manifest.
+  std::optional<FetchedBackup> fetched;
+  if (file && is_s3_url(file->string())) {
+    fetched.emplace(fetch_offsite_backup(target, file->string(), repo.state_dir(), ctx));
+  }
   const BackupEntry* backup =
-      file ? &select_backup(entries, file, repo.dir())
-           : pick_backup_to_test(entries, rt, report.started_at, random_below);
+      fetched ? &fetched->entry
+      : file  ? &select_backup(entries, file, repo.dir())
+              : pick_backup_to_test(entries, rt, report.started_at, random_below);
   try {
     if (!backup) {
       throw OperationError("there is no good backup younger than " + format_duration(rt.max_age) +

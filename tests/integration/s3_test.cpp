@@ -330,3 +330,48 @@ TEST_CASE("the daemon copies each new backup off-site and its metrics show it", 
   const std::string page = http_get(daemon.url("/")).body;
   CHECK_THAT(page, Catch::Contains("s3://pgtest-bucket/daemon/"));
 }
+
+TEST_CASE(
+    "a new server with nothing but the bucket restores production and restore-tests from "
+    "s3:// (the seed's scenario 3)",
+    "[s3]") {
+  S3Server s3;
+  TestTarget t("from-bucket", 20);
+  PgCluster& pg = PgCluster::shared();
+  const std::string restore_test_yaml =
+      "    restore_test:\n      database: {host: 127.0.0.1, port: " + std::to_string(pg.port()) +
+      ", user: postgres, dbname: " + t.db + "_rt, password_env: " + TestTarget::kPasswordEnv +
+      "}\n      checks: [{name: nodes_present, sql: \"SELECT count(*) > 0 FROM nodes\"}]\n";
+  t.write_config(t.default_database_yaml(),
+                 restore_test_yaml + s3.offsite_yaml("scenario3/", "        tiers: [monthly]\n"));
+  REQUIRE(t.agent({"backup"}).exit_code == 0);
+  const fs::path dump = t.dumps().back();
+  REQUIRE(t.agent({"upload"}, s3.key_env()).exit_code == 0);
+  const auto counts = pg.table_counts(t.db);
+  const std::string url = "s3://pgtest-bucket/scenario3/" + dump.filename().string();
+
+  // The server is lost: the backup directory is gone and the data with it.
+  fs::remove_all(t.dir);
+  pg.exec("DELETE FROM network_stats; DELETE FROM node_metrics; DELETE FROM nodes", t.db);
+
+  const AgentRun restore = t.agent({"restore", url, "--yes", "--no-safety-backup"}, s3.key_env());
+  INFO(restore.out << restore.err);
+  REQUIRE(restore.exit_code == 0);
+  CHECK(pg.table_counts(t.db) == counts);
+  // The downloaded copy was a temporary: nothing but the agent's state is left.
+  for (const auto& e : fs::directory_iterator(t.dir / ".pgbackup")) {
+    CHECK(e.path().filename().string().rfind("s3-download-", 0) != 0);
+  }
+
+  const AgentRun test = t.agent({"restore-test", url}, s3.key_env());
+  INFO(test.out << test.err);
+  CHECK(test.exit_code == 0);
+  CHECK_THAT(test.out, Catch::Contains("PASSED") && Catch::Contains(dump.filename().string()));
+
+  // A copy that does not match its manifest is refused before anything is touched.
+  client_for(s3, "scenario3/").put_bytes("scenario3/" + dump.filename().string(), "garbage", {});
+  const AgentRun damaged = t.agent({"restore", url, "--yes", "--no-safety-backup"}, s3.key_env());
+  CHECK(damaged.exit_code == 1);
+  CHECK_THAT(damaged.err, Catch::Contains("is 7 bytes but its manifest says"));
+  CHECK(pg.table_counts(t.db) == counts);
+}
