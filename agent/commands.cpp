@@ -36,6 +36,7 @@ std::string checks_text(const BackupEntry& b) {
   if (m.size_anomaly) add("size anomaly");
   if (!m.shrunk_tables.empty()) add(std::to_string(m.shrunk_tables.size()) + " shrunk tables");
   if (m.restore_test) add(m.restore_test->success ? "restore tested" : "restore test failed");
+  if (!m.offsite.empty()) add("off-site");
   return out.empty() ? "ok" : out;
 }
 

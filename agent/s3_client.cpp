@@ -287,21 +287,22 @@ S3Client::S3Client(S3Config config, S3Credentials credentials, S3Tuning tuning)
   init_curl_once();
   curl_ = curl_easy_init();
   if (curl_ == nullptr) throw OperationError("cannot create a libcurl handle");
-  while (!config_.endpoint.empty() && config_.endpoint.back() == '/') config_.endpoint.pop_back();
 }
 
 S3Client::~S3Client() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
-std::string S3Client::url_for(const std::string& key, const std::string& query) const {
-  std::string base = config_.endpoint;
+std::string s3_request_url(const S3Config& config, const std::string& key,
+                           const std::string& query) {
+  std::string base = config.endpoint;
+  while (!base.empty() && base.back() == '/') base.pop_back();
   const std::string path = key.empty() ? "/" : "/" + s3_uri_encode(key, true);
-  if (config_.path_style) {
-    base += "/" + config_.bucket + (key.empty() ? "/" : path);
+  if (config.path_style) {
+    base += "/" + config.bucket + (key.empty() ? "/" : path);
   } else {
     // Virtual-hosted style: the bucket becomes the first label of the host.
     const auto scheme_end = base.find("://");
     const std::size_t host_at = scheme_end == std::string::npos ? 0 : scheme_end + 3;
-    base.insert(host_at, config_.bucket + ".");
+    base.insert(host_at, config.bucket + ".");
     base += path;
   }
   return query.empty() ? base : base + "?" + query;
@@ -319,7 +320,7 @@ S3Client::Response S3Client::perform_once(const Request& request, std::string& n
     throw OperationError(std::string("cannot truncate the download file: ") + std::strerror(errno));
   }
 
-  const std::string url = url_for(request.key, request.query);
+  const std::string url = s3_request_url(config_, request.key, request.query);
   const std::string sigv4 = "aws:amz:" + config_.region + ":s3";
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
@@ -460,6 +461,10 @@ void S3Client::fail(const Request& request, const Response& response) const {
     hint =
         "the credentials' policy does not allow this; grant s3:PutObject, GetObject, "
         "DeleteObject and ListBucket on the bucket and prefix";
+  } else if (code == "InvalidObjectState") {
+    hint =
+        "the object is in an archive storage class; restore it in S3 first (aws s3api "
+        "restore-object) and retry once it is available";
   } else if (code == "InvalidStorageClass") {
     hint = "fix offsite.s3.storage_class";
   }

@@ -129,7 +129,6 @@ class S3Client {
                       const S3PutOptions& options);
   S3Upload put_multipart(const std::string& key, const std::filesystem::path& file,
                          std::uint64_t size, const S3PutOptions& options);
-  std::string url_for(const std::string& key, const std::string& query) const;
   std::string list_query(const std::string& prefix, const std::string& token, int page_size) const;
   [[noreturn]] void fail(const Request& request, const Response& response) const;
 
@@ -140,6 +139,10 @@ class S3Client {
 };
 
 // Pure helpers, exposed for the unit tests.
+// The URL of `key` (empty: the bucket) with an encoded, sorted `query`: path style
+// (ENDPOINT/BUCKET/KEY) or virtual-hosted style (BUCKET.HOST/KEY) as the config says.
+std::string s3_request_url(const S3Config& config, const std::string& key,
+                           const std::string& query);
 // RFC 3986 percent-encoding as SigV4 wants it (unreserved kept; '/' kept when keep_slash).
 std::string s3_uri_encode(const std::string& text, bool keep_slash);
 // The text of every <tag>...</tag> in `xml`, entities decoded.

@@ -125,6 +125,8 @@ TEST_CASE(
   CHECK_THAT(read_text_file(t.dir / ".pgbackup/audit.jsonl"),
              Catch::Contains("\"operation\":\"upload\"") && Catch::Contains(url));
 
+  CHECK_THAT(t.agent(s3, {"list"}).out, Catch::Contains("off-site"));
+
   // A second run has nothing left to copy.
   const AgentRun again = t.agent(s3, {"upload", "--all-missing"});
   CHECK(again.exit_code == 0);

@@ -14,6 +14,21 @@ TEST_CASE("keys and query values are percent-encoded as SigV4 wants") {
   CHECK(s3_uri_encode("\xc3\xa9", false) == "%C3%A9");
 }
 
+TEST_CASE("requests go to path-style or virtual-hosted URLs") {
+  S3Config c;
+  c.endpoint = "https://s3.eu-west-1.amazonaws.com/";
+  c.bucket = "backups";
+  CHECK(s3_request_url(c, "db 1/x.dump", "") ==
+        "https://backups.s3.eu-west-1.amazonaws.com/db%201/x.dump");
+  CHECK(s3_request_url(c, "", "list-type=2") ==
+        "https://backups.s3.eu-west-1.amazonaws.com/?list-type=2");
+  c.path_style = true;
+  c.endpoint = "http://127.0.0.1:9000";
+  CHECK(s3_request_url(c, "db1/x.dump", "uploads=") ==
+        "http://127.0.0.1:9000/backups/db1/x.dump?uploads=");
+  CHECK(s3_request_url(c, "", "") == "http://127.0.0.1:9000/backups/");
+}
+
 TEST_CASE("s3:// addresses split into bucket and key, and malformed ones are refused") {
   const auto ok = parse_s3_url("s3://backups/pnode/pnode_20260101_020000.dump");
   REQUIRE(ok);
