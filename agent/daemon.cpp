@@ -74,8 +74,9 @@ class Daemon {
   // after failures with backoff.
   void uploader(const std::string& name);
   void request_upload(const std::string& name);
-  // Waits until `deadline`, a stop, or an upload request for `name`; false when stopping.
-  bool sleep_until_upload_requested(const std::string& name, Clock::time_point deadline);
+  // Waits until `deadline`, a stop, or an upload request for `name`; true when one was
+  // requested (and takes the request).
+  bool wait_for_upload_request(const std::string& name, Clock::time_point deadline);
   void count_uploads(const std::string& name, double uploads, double failures, double bytes);
   void refresher();
   void prober();
@@ -238,16 +239,14 @@ void Daemon::request_upload(const std::string& name) {
   cv_.notify_all();
 }
 
-bool Daemon::sleep_until_upload_requested(const std::string& name, Clock::time_point deadline) {
+bool Daemon::wait_for_upload_request(const std::string& name, Clock::time_point deadline) {
   std::unique_lock lock(mu_);
   cv_.wait_until(lock, std::min(deadline, Clock::now() + kMaxSleep),
                  [&] { return stopping_.load() || upload_requested_.count(name) > 0; });
-  upload_requested_.erase(name);
-  return !stopping_;
+  return upload_requested_.erase(name) > 0;
 }
 
-void Daemon::count_uploads(const std::string& name, double uploads, double failures,
-                           double bytes) {
+void Daemon::count_uploads(const std::string& name, double uploads, double failures, double bytes) {
   std::lock_guard lock(mu_);
   TargetRuntime& r = runtime_[name];
   r.offsite_uploads_total += uploads;
@@ -262,9 +261,10 @@ void Daemon::uploader(const std::string& name) {
     const std::optional<TargetConfig> t = target(name);
     if (!t) return;  // removed by a reload
     if (!t->offsite_s3 || Clock::now() < next_pass) {
-      if (!sleep_until_upload_requested(name, t->offsite_s3 ? next_pass : Clock::time_point::max()))
-        return;
-      if (t->offsite_s3) next_pass = std::min(next_pass, Clock::now());
+      // A new backup is copied at once, even during a failure backoff: each is worth a try.
+      const bool requested =
+          wait_for_upload_request(name, t->offsite_s3 ? next_pass : Clock::time_point::max());
+      if (requested && t->offsite_s3) next_pass = Clock::now();
       continue;
     }
     JobContext ctx;

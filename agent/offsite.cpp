@@ -258,7 +258,13 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
   }();
   try {
     S3Client client(s3, read_s3_credentials(s3), offsite_tuning(s3, ctx.cancel));
-    client.check_access(s3.prefix);
+    try {
+      client.check_access(s3.prefix);
+    } catch (const std::exception&) {
+      // Wrong keys, no bucket, no network: every pending backup failed to go off-site.
+      for (std::size_t i = 0; i < todo.size() && observer.failed; ++i) observer.failed();
+      throw;
+    }
     for (const BackupEntry* b : todo) {
       if (ctx.cancel && *ctx.cancel) break;
       try {

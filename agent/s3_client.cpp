@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "agent/sha256.h"
 
@@ -579,7 +580,9 @@ S3Upload S3Client::put_multipart(const std::string& key, const fs::path& file, s
     return {unquote(xml_first(done.body, "ETag")),
             of_parts.hex_digest() + "-" + std::to_string(parts), whole.hex_digest(), size, parts};
   } catch (...) {
-    // An interrupted upload must not linger (S3 bills the parts) nor ever count as a copy.
+    // An interrupted upload must not linger (S3 bills the parts) nor ever count as a copy. The
+    // abort runs even when a shutdown interrupted the upload: it is one short request.
+    const std::atomic<bool>* cancel = std::exchange(tuning_.cancel, nullptr);
     try {
       Request abort;
       abort.method = "DELETE";
@@ -589,6 +592,7 @@ S3Upload S3Client::put_multipart(const std::string& key, const fs::path& file, s
     } catch (const std::exception& e) {
       spdlog::warn("cannot abort the multipart upload of {}: {}", key, e.what());
     }
+    tuning_.cancel = cancel;
     throw;
   }
 }

@@ -377,3 +377,26 @@ TEST_CASE(
   CHECK_THAT(damaged.err, Catch::Contains("is 7 bytes but its manifest says"));
   CHECK(pg.table_counts(t.db) == counts);
 }
+
+TEST_CASE("with wrong keys the daemon keeps backing up and its off-site metrics say what fails",
+          "[s3]") {
+  S3Server s3;
+  TestTarget t("offsite-wrong-keys", 10,
+               "    offsite:\n      s3: {endpoint: \"" + s3.endpoint() +
+                   "\", bucket: " + S3Server::kBucket +
+                   ", prefix: \"wrong/\", path_style: true, tiers: [monthly]}\n");
+  for (const auto& [name, value] : s3.key_env("not-the-secret")) {
+    ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  const Daemon daemon(t.config, free_port());
+  const std::string metrics = daemon.wait_for_metric(
+      R"(pgbackup_offsite_upload_failures_total\{target="offsite-wrong-keys"\} [1-9])");
+  CHECK_THAT(
+      metrics,
+      Catch::Contains("pgbackup_backup_last_run_success{target=\"offsite-wrong-keys\"} 1") &&
+          Catch::Contains("pgbackup_offsite_last_run_success{target=\"offsite-wrong-keys\"} 0") &&
+          Catch::Contains("pgbackup_offsite_pending_backups{target=\"offsite-wrong-keys\"} 1"));
+  CHECK_THAT(daemon.log(), Catch::Contains("SignatureDoesNotMatch"));
+  CHECK_THAT(http_get(daemon.url("/")).body, Catch::Contains("last upload failed"));
+  for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
+}
