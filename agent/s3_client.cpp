@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -10,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <thread>
 #include <utility>
 
@@ -262,6 +265,61 @@ S3ListPage parse_list_page(const std::string& xml) {
   return page;
 }
 
+namespace {
+
+std::string hmac_sha256(const std::string& key, const std::string& data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length);
+  return std::string(reinterpret_cast<const char*>(out), length);
+}
+
+std::string sha256_hex(const std::string& data) {
+  Sha256 sha;
+  sha.update(data.data(), data.size());
+  return sha.hex_digest();
+}
+
+std::string header_name(const std::string& line) { return lower(line.substr(0, line.find(':'))); }
+
+}  // namespace
+
+std::string sigv4_authorization(const SigV4Request& r, const S3Credentials& credentials) {
+  std::vector<std::pair<std::string, std::string>> headers = {{"host", r.host}};
+  for (const auto& [name, value] : r.headers) headers.emplace_back(lower(name), trim(value));
+  std::sort(headers.begin(), headers.end());  // by name: names are unique
+  std::string canonical_headers;
+  std::string signed_headers;
+  for (const auto& [name, value] : headers) {
+    canonical_headers += name + ":" + value + "\n";
+    signed_headers += (signed_headers.empty() ? "" : ";") + name;
+  }
+  const std::string canonical = r.method + "\n" + r.path + "\n" + r.query + "\n" +
+                                canonical_headers + "\n" + signed_headers + "\n" + r.payload_sha256;
+  const std::string day = r.amz_date.substr(0, 8);
+  const std::string scope = day + "/" + r.region + "/s3/aws4_request";
+  const std::string to_sign =
+      "AWS4-HMAC-SHA256\n" + r.amz_date + "\n" + scope + "\n" + sha256_hex(canonical);
+  const std::string key = hmac_sha256(
+      hmac_sha256(hmac_sha256(hmac_sha256("AWS4" + credentials.secret_access_key, day), r.region),
+                  "s3"),
+      "aws4_request");
+  return "AWS4-HMAC-SHA256 Credential=" + credentials.access_key_id + "/" + scope +
+         ", SignedHeaders=" + signed_headers +
+         ", Signature=" + hex_encode(hmac_sha256(key, to_sign));
+}
+
+bool curl_sigv4_misorders(const std::vector<std::string>& headers) {
+  for (const std::string& a : headers) {
+    for (const std::string& b : headers) {
+      const std::string na = header_name(a), nb = header_name(b);
+      if (na != nb && nb.rfind(na, 0) == 0) return true;
+    }
+  }
+  return false;
+}
+
 // One HTTP exchange with S3. `query` is already encoded and sorted (curl signs it as given).
 struct S3Client::Request {
   std::string method = "GET";
@@ -322,11 +380,17 @@ S3Client::Response S3Client::perform_once(const Request& request, std::string& n
   }
 
   const std::string url = s3_request_url(config_, request.key, request.query);
-  const std::string sigv4 = "aws:amz:" + config_.region + ":s3";
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
-  curl_easy_setopt(curl, CURLOPT_USERNAME, credentials_.access_key_id.c_str());
-  curl_easy_setopt(curl, CURLOPT_PASSWORD, credentials_.secret_access_key.c_str());
+  std::vector<std::string> header_lines = request.headers;
+  header_lines.push_back("x-amz-content-sha256: " + request.payload_sha256);
+  const std::string sigv4 = "aws:amz:" + config_.region + ":s3";
+  if (curl_sigv4_misorders(header_lines)) {
+    sign_here(url, request, header_lines);
+  } else {
+    curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
+    curl_easy_setopt(curl, CURLOPT_USERNAME, credentials_.access_key_id.c_str());
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, credentials_.secret_access_key.c_str());
+  }
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
                    static_cast<long>(tuning_.connect_timeout.count()));
@@ -335,9 +399,7 @@ S3Client::Response S3Client::perform_once(const Request& request, std::string& n
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
 
   curl_slist* headers = nullptr;
-  const std::string payload_header = "x-amz-content-sha256: " + request.payload_sha256;
-  headers = curl_slist_append(headers, payload_header.c_str());
-  for (const std::string& h : request.headers) headers = curl_slist_append(headers, h.c_str());
+  for (const std::string& h : header_lines) headers = curl_slist_append(headers, h.c_str());
 
   if (request.method == "PUT") {
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
@@ -410,6 +472,34 @@ S3Client::Response S3Client::perform_once(const Request& request, std::string& n
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
+}
+
+void S3Client::sign_here(const std::string& url, const Request& request,
+                         std::vector<std::string>& header_lines) const {
+  // URL = scheme://host/path?query; the Host header is set explicitly so curl sends what was
+  // signed.
+  const std::size_t host_at = url.find("://") + 3;
+  const std::size_t path_at = url.find('/', host_at);
+  SigV4Request r;
+  r.method = request.method;
+  r.host = url.substr(host_at, path_at - host_at);
+  r.path = url.substr(path_at, url.find('?', path_at) - path_at);
+  r.query = request.query;
+  r.payload_sha256 = request.payload_sha256;
+  r.region = config_.region;
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+  r.amz_date = stamp;
+  header_lines.push_back(std::string("x-amz-date: ") + stamp);
+  for (const std::string& line : header_lines) {
+    const auto colon = line.find(':');
+    r.headers.emplace_back(line.substr(0, colon), line.substr(colon + 1));
+  }
+  header_lines.push_back("Host: " + r.host);
+  header_lines.push_back("Authorization: " + sigv4_authorization(r, credentials_));
 }
 
 S3Client::Response S3Client::perform(const Request& request) {

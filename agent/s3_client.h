@@ -125,6 +125,10 @@ class S3Client {
   struct Response;
   Response perform(const Request& request);
   Response perform_once(const Request& request, std::string& network_error);
+  // Signs `request` without curl (see curl_sigv4_misorders): adds x-amz-date, Host and
+  // Authorization to `header_lines`.
+  void sign_here(const std::string& url, const Request& request,
+                 std::vector<std::string>& header_lines) const;
   S3Upload put_single(const std::string& key, const std::filesystem::path& file, std::uint64_t size,
                       const S3PutOptions& options);
   S3Upload put_multipart(const std::string& key, const std::filesystem::path& file,
@@ -153,5 +157,24 @@ struct S3ListPage {
   std::string next_continuation_token;  // empty on the last page
 };
 S3ListPage parse_list_page(const std::string& xml);
+
+// One request to sign with AWS Signature Version 4 (service s3).
+struct SigV4Request {
+  std::string method;
+  std::string host;                                          // as sent in the Host header
+  std::string path;                                          // already encoded
+  std::string query;                                         // already encoded and sorted
+  std::vector<std::pair<std::string, std::string>> headers;  // besides host; any case
+  std::string payload_sha256;
+  std::string amz_date;  // YYYYMMDDTHHMMSSZ, also sent as x-amz-date
+  std::string region;
+};
+// The Authorization header value for `request` signed with `credentials`.
+std::string sigv4_authorization(const SigV4Request& request, const S3Credentials& credentials);
+// Whether curl 7.88's built-in signer gets these headers wrong: it sorts whole "name:value"
+// lines, so a name that is a prefix of another (x-amz-server-side-encryption and
+// x-amz-server-side-encryption-aws-kms-key-id) lands in the wrong place (fixed in curl 8.10,
+// curl/curl#14370).
+bool curl_sigv4_misorders(const std::vector<std::string>& headers);
 
 }  // namespace pgbackup

@@ -400,3 +400,22 @@ TEST_CASE("with wrong keys the daemon keeps backing up and its off-site metrics 
   CHECK_THAT(http_get(daemon.url("/")).body, Catch::Contains("last upload failed"));
   for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
 }
+
+TEST_CASE("aws:kms encryption sends the key id with every object", "[s3]") {
+  S3Server s3;
+  OffsiteTarget t(s3,
+                  "        tiers: [daily]\n        server_side_encryption: aws:kms\n"
+                  "        kms_key_id: arn:aws:kms:us-east-1:111122223333:key/pgtest\n");
+  const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily);
+  const AgentRun run = t.agent(s3, {"upload"});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  const auto puts = requests_matching(s3, "PUT", "");
+  REQUIRE(puts.size() == 2);  // dump and manifest
+  for (const auto& r : puts) {
+    CHECK(r["headers"].value("x-amz-server-side-encryption", "") == "aws:kms");
+    CHECK(r["headers"].value("x-amz-server-side-encryption-aws-kms-key-id", "") ==
+          "arn:aws:kms:us-east-1:111122223333:key/pgtest");
+  }
+  CHECK(t.manifest(dump)["offsite"].size() == 1);
+}

@@ -22,6 +22,7 @@ import json
 import re
 import sys
 import threading
+from xml.sax.saxutils import escape
 from urllib.parse import urlsplit
 
 from botocore.auth import S3SigV4Auth
@@ -33,9 +34,9 @@ AUTH_RE = re.compile(
     r"SignedHeaders=([^,]+),\s*Signature=([0-9a-f]+)")
 
 
-def error_xml(code, message):
+def error_xml(code, message, extra=""):
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
-            '</Error>' % (code, message)).encode()
+            '%s</Error>' % (code, message, extra)).encode()
 
 
 class Proxy(http.server.BaseHTTPRequestHandler):
@@ -83,8 +84,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         canonical = signer.canonical_request(request)
         expected = signer.signature(signer.string_to_sign(request, canonical), request)
         if expected != signature:
+            # Like S3, say what was signed on this side, to compare with the client's.
             return "SignatureDoesNotMatch", (
-                "The request signature we calculated does not match the signature you provided")
+                "The request signature we calculated does not match the signature you provided"), (
+                "<CanonicalRequest>%s</CanonicalRequest>" % escape(canonical))
         return None
 
     def record(self):
@@ -108,6 +111,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             return self.reply(503, error_xml("SlowDown", "Please reduce your request rate."))
         problem = self.signature_problem(body)
         if problem:
+            sys.stderr.write("rejected %s %s: %s\n" % (self.command, self.path, problem))
+            sys.stderr.flush()
             return self.reply(403, error_xml(*problem))
         storage_class = self.headers.get("x-amz-storage-class", "")
         if storage_class and storage_class in self.options.deny_storage_class:
