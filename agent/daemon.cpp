@@ -31,6 +31,8 @@ namespace {
 using Clock = std::chrono::system_clock;
 constexpr auto kRefreshInterval = std::chrono::seconds(2);
 constexpr auto kProbeInterval = std::chrono::seconds(30);
+// Scrapes within this long of each other share one rendering of /metrics.
+constexpr auto kMetricsMaxAge = std::chrono::milliseconds(1000);
 // Workers re-check their schedule at least this often, so a config reload, a manual backup or
 // a machine that slept is noticed without a signal.
 constexpr auto kMaxSleep = std::chrono::seconds(30);
@@ -97,7 +99,7 @@ class Daemon {
                                                 SysTime now) const;
   void run_backup(const TargetConfig& t, RetryState& retry);
   void run_restore_test_job(const TargetConfig& t, RetryState& retry);
-  void register_handlers(HttpServer& server, CollectorSet& collectors);
+  void register_handlers(HttpServer& server, CachedExposition& exposition);
 
   DaemonOptions options_;
   mutable std::mutex mu_;
@@ -422,10 +424,9 @@ void Daemon::reload() {
   spdlog::info("config reloaded: {} target(s)", config()->targets.size());
 }
 
-void Daemon::register_handlers(HttpServer& server, CollectorSet& collectors) {
-  server.handle("/metrics", [&collectors](const HttpRequest&) {
-    return HttpResponse{
-        200, "text/plain; version=0.0.4; charset=utf-8", to_exposition(collectors.Collect()), {}};
+void Daemon::register_handlers(HttpServer& server, CachedExposition& exposition) {
+  server.handle("/metrics", [&exposition](const HttpRequest&) {
+    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", exposition.body(), {}};
   });
   server.handle("/-/healthy", [](const HttpRequest&) {
     return HttpResponse{200, "text/plain", "OK\n", {}};
@@ -475,7 +476,9 @@ int Daemon::run() {
     }
   }
 
-  CollectorSet collectors(default_collectors(), [this] { return ScrapeInput{statuses()}; });
+  const CollectorSet collectors(default_collectors(),
+                                [this] { return ScrapeInput{statuses()}; });
+  CachedExposition exposition(collectors, kMetricsMaxAge);
   std::unique_ptr<HttpServer> server;
   try {
     server = std::make_unique<HttpServer>(addresses, web);
@@ -484,7 +487,7 @@ int Daemon::run() {
   } catch (const std::runtime_error& e) {
     throw OperationError(e.what());
   }
-  register_handlers(*server, collectors);
+  register_handlers(*server, exposition);
 
   std::thread refresh_thread([this] { refresher(); });
   std::thread probe_thread([this] { prober(); });

@@ -89,4 +89,18 @@ std::string to_exposition(std::vector<prometheus::MetricFamily> families) {
   return out.str();
 }
 
+CachedExposition::CachedExposition(const CollectorSet& collectors,
+                                   std::chrono::milliseconds max_age, SteadyClock clock)
+    : collectors_(collectors), max_age_(max_age), clock_(std::move(clock)) {}
+
+std::string CachedExposition::body() {
+  std::lock_guard lock(mu_);
+  const auto now = clock_();
+  if (!rendered_at_ || now - *rendered_at_ >= max_age_) {
+    body_ = to_exposition(collectors_.Collect());
+    rendered_at_ = now;
+  }
+  return body_;
+}
+
 }  // namespace pgbackup

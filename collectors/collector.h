@@ -3,8 +3,11 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,5 +74,25 @@ void add_per_target(std::vector<prometheus::MetricFamily>& out, const ScrapeInpu
 
 // Serializes families in the Prometheus text format (sorted by family name).
 std::string to_exposition(std::vector<prometheus::MetricFamily> families);
+
+// The /metrics body, rendered at most once per `max_age` however many scrapers ask. Its input
+// is the daemon's status cache, itself refreshed every 2 s, so a burst of scrapes (several
+// Prometheus replicas, a load test) costs one render instead of one copy of every target's
+// status each; scrapes arriving during a render wait for it rather than start their own.
+class CachedExposition {
+ public:
+  using SteadyClock = std::function<std::chrono::steady_clock::time_point()>;
+  CachedExposition(const CollectorSet& collectors, std::chrono::milliseconds max_age,
+                   SteadyClock clock = std::chrono::steady_clock::now);
+  std::string body();
+
+ private:
+  const CollectorSet& collectors_;
+  const std::chrono::milliseconds max_age_;
+  const SteadyClock clock_;
+  std::mutex mu_;
+  std::string body_;
+  std::optional<std::chrono::steady_clock::time_point> rendered_at_;
+};
 
 }  // namespace pgbackup

@@ -205,3 +205,29 @@ TEST_CASE("every golden exposition passes promtool check metrics") {
 }
 
 }  // namespace pgbackup
+
+namespace pgbackup {
+
+TEST_CASE("scrapes within max_age share one rendering of /metrics") {
+  int reads = 0;
+  std::vector<TargetStatus> targets(1);
+  targets[0].name = "pulse";
+  const CollectorSet set(default_collectors(), [&] {
+    ++reads;
+    return ScrapeInput{targets};
+  });
+  auto now = std::chrono::steady_clock::time_point{};
+  CachedExposition cache(set, std::chrono::milliseconds(1000), [&] { return now; });
+
+  const std::string first = cache.body();
+  CHECK_THAT(first, Catch::Contains("pgbackup_backup_in_progress{target=\"pulse\"} 0"));
+  targets[0].runtime.backup_in_progress = true;
+  now += std::chrono::milliseconds(999);
+  CHECK(cache.body() == first);
+  CHECK(reads == 1);
+  now += std::chrono::milliseconds(1);
+  CHECK_THAT(cache.body(), Catch::Contains("pgbackup_backup_in_progress{target=\"pulse\"} 1"));
+  CHECK(reads == 2);
+}
+
+}  // namespace pgbackup
