@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <utility>
 
@@ -107,6 +109,57 @@ std::string join(const std::vector<std::string>& parts, const std::string& separ
   std::string out;
   for (const std::string& p : parts) out += (out.empty() ? "" : separator) + p;
   return out;
+}
+
+}  // namespace
+
+namespace {
+
+// Copies one backup and writes the outcome to the audit log and the report. Returns false when
+// the failure will repeat for every other backup (credentials, bucket, endpoint): stop there.
+bool copy_and_audit(S3Client& client, const TargetConfig& target, const BackupEntry& b,
+                    const JobContext& ctx, const fs::path& audit, const UploadObserver& observer,
+                    UploadReport& report) {
+  const Manifest& m = *b.manifest;
+  try {
+    const OffsiteCopy copy = upload_backup(client, target, b, ctx);
+    report.uploaded.push_back(copy);
+    report.uploaded_bytes += m.size_bytes;
+    if (observer.uploaded) observer.uploaded(m.size_bytes);
+    spdlog::info("copied {} to {} ({})", m.file, copy.url, copy.storage_class);
+    append_audit(audit, {{"target", target.name},
+                         {"operation", "upload"},
+                         {"outcome", "success"},
+                         {"file", m.file},
+                         {"url", copy.url},
+                         {"storage_class", copy.storage_class},
+                         {"size_bytes", m.size_bytes}});
+    return true;
+  } catch (const std::exception& e) {
+    if (observer.failed) observer.failed();
+    report.failures.push_back(m.file + ": " + e.what());
+    append_audit(audit, {{"target", target.name},
+                         {"operation", "upload"},
+                         {"outcome", "failure"},
+                         {"file", m.file},
+                         {"error", e.what()}});
+    const auto* s3e = dynamic_cast<const S3Error*>(&e);
+    return !s3e || s3e->code() == "AccessDenied";
+  }
+}
+
+OffsitePruneResult prune_and_audit(S3Client& client, const TargetConfig& target,
+                                   const JobContext& ctx, const fs::path& audit) {
+  OffsitePruneResult result = prune_offsite(client, target, ctx.now(), false);
+  for (const std::string& key : result.deleted) {
+    const std::string url = format_s3_url(client.config().bucket, key);
+    spdlog::info("off-site retention deleted {}", url);
+    append_audit(audit, {{"target", target.name},
+                         {"operation", "offsite_prune"},
+                         {"outcome", "deleted"},
+                         {"url", url}});
+  }
+  return result;
 }
 
 }  // namespace
@@ -267,43 +320,9 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
     }
     for (const BackupEntry* b : todo) {
       if (ctx.cancel && *ctx.cancel) break;
-      try {
-        const OffsiteCopy copy = upload_backup(client, target, *b, ctx);
-        report.uploaded.push_back(copy);
-        report.uploaded_bytes += b->manifest->size_bytes;
-        attempt.file = b->manifest->file;
-        if (observer.uploaded) observer.uploaded(b->manifest->size_bytes);
-        spdlog::info("copied {} to {} ({})", b->manifest->file, copy.url, copy.storage_class);
-        append_audit(audit, {{"target", target.name},
-                             {"operation", "upload"},
-                             {"outcome", "success"},
-                             {"file", b->manifest->file},
-                             {"url", copy.url},
-                             {"storage_class", copy.storage_class},
-                             {"size_bytes", b->manifest->size_bytes}});
-      } catch (const std::exception& e) {
-        if (observer.failed) observer.failed();
-        report.failures.push_back(b->manifest->file + ": " + e.what());
-        append_audit(audit, {{"target", target.name},
-                             {"operation", "upload"},
-                             {"outcome", "failure"},
-                             {"file", b->manifest->file},
-                             {"error", e.what()}});
-        // Credentials, a missing bucket or an unreachable endpoint fail every backup alike.
-        const auto* s3e = dynamic_cast<const S3Error*>(&e);
-        if (s3e && s3e->code() != "AccessDenied") break;
-      }
+      if (!copy_and_audit(client, target, *b, ctx, audit, observer, report)) break;
     }
-    if (report.failures.empty()) {
-      report.prune = prune_offsite(client, target, ctx.now(), false);
-      for (const std::string& key : report.prune.deleted) {
-        spdlog::info("off-site retention deleted {}", format_s3_url(s3.bucket, key));
-        append_audit(audit, {{"target", target.name},
-                             {"operation", "offsite_prune"},
-                             {"outcome", "deleted"},
-                             {"url", format_s3_url(s3.bucket, key)}});
-      }
-    }
+    if (report.failures.empty()) report.prune = prune_and_audit(client, target, ctx, audit);
   } catch (const std::exception& e) {
     if (dynamic_cast<const ConfigError*>(&e)) throw;
     report.failures.push_back(e.what());
@@ -313,6 +332,8 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
   const bool attempted =
       !todo.empty() || !report.prune.deleted.empty() || had_failed || !report.failures.empty();
   if (attempted) {
+    if (!report.uploaded.empty())
+      attempt.file = fs::path(report.uploaded.back().url).filename().string();
     attempt.finished_at = ctx.now();
     attempt.success = report.failures.empty();
     attempt.error = join(report.failures, "; ");
