@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <regex>
+#include <thread>
 
 #include "agent/offsite.h"
 #include "agent/repository.h"
@@ -417,5 +418,31 @@ TEST_CASE("aws:kms encryption sends the key id with every object", "[s3]") {
     CHECK(r["headers"].value("x-amz-server-side-encryption-aws-kms-key-id", "") ==
           "arn:aws:kms:us-east-1:111122223333:key/pgtest");
   }
+  CHECK(t.manifest(dump)["offsite"].size() == 1);
+}
+
+TEST_CASE("an upload killed halfway never counts as off-site, and the next run copies the backup",
+          "[s3]") {
+  S3Server s3;
+  OffsiteTarget t(s3, "        tiers: [daily]\n");
+  const fs::path dump =
+      write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, random_bytes(60 * 1024 * 1024));
+  for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
+  {
+    const BackgroundProcess upload({PGBACKUP_AGENT_BINARY, "--config", t.config.string(), "upload"},
+                                   t.root / "upload.log");
+    // Killed (SIGTERM, then SIGKILL) once the first part arrived.
+    for (int i = 0; i < 600 && requests_matching(s3, "PUT", "partNumber=").empty(); ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE_FALSE(requests_matching(s3, "PUT", "partNumber=").empty());
+  }
+  CHECK(t.manifest(dump)["offsite"].empty());
+  CHECK(requests_matching(s3, "POST", "uploadId=").empty());  // never completed
+  CHECK_FALSE(client_for(s3).head("db1/" + dump.filename().string()));
+
+  const AgentRun again = t.agent(s3, {"upload"});
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
   CHECK(t.manifest(dump)["offsite"].size() == 1);
 }
