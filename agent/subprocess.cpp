@@ -183,10 +183,30 @@ ProcessResult run_process(const ProcessSpec& spec) {
       }
     }
   }
-  if (result.timed_out || result.cancelled || sink_error) terminate_group(pid);
+  bool stopped = result.timed_out || result.cancelled || sink_error;
+  if (stopped) terminate_group(pid);
 
+  // A child can close its stdout and stderr and go on running (a stop_command that redirects
+  // its output and hangs): the deadline and the cancel flag must still hold while we wait for
+  // its exit, so poll instead of blocking in waitpid.
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, stopped ? 0 : WNOHANG);
+    if (r == pid) break;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;  // ECHILD: nothing left to wait for
+    }
+    if (spec.timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline) {
+      result.timed_out = true;
+    } else if (spec.cancel && spec.cancel->load()) {
+      result.cancelled = true;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    terminate_group(pid);  // ends in SIGKILL: the blocking wait that follows returns
+    stopped = true;
   }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
