@@ -328,7 +328,23 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
                          {"size_anomaly", result.manifest.size_anomaly},
                          {"shrunk_tables", result.manifest.shrunk_tables.size()}});
     if (options.apply_retention) {
-      result.prune = prune_locked(config, target, repo, ctx.now(), false);
+      // The backup is committed and recorded as a success: a retention error (a file that
+      // cannot be removed, say) must not turn it into a failed attempt, which would also stop
+      // retention until the next good backup. Report it on its own and carry on.
+      try {
+        result.prune = prune_locked(config, target, repo, ctx.now(), false);
+      } catch (const std::exception& e) {
+        spdlog::error("retention of {} failed after a good backup: {}", target.name, e.what());
+        result.prune.skipped_reason = std::string("retention failed: ") + e.what();
+        try {
+          append_audit(audit, {{"target", target.name},
+                               {"operation", "prune"},
+                               {"outcome", "failure"},
+                               {"error", e.what()}});
+        } catch (const std::exception& inner) {
+          spdlog::error("cannot record the failed retention: {}", inner.what());
+        }
+      }
     } else {
       result.prune.skipped_reason = "retention is not applied to a " + options.purpose;
     }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "agent/subprocess.h"
+#include "tests/support/fake_backup.h"
 #include "tests/support/target.h"
 
 using namespace pgtest;
@@ -206,4 +207,34 @@ TEST_CASE("a backup after mass deletion flags the shrunk tables and a size anoma
   const AgentRun prune = t.agent({"prune"});
   CHECK(prune.exit_code == 1);
   CHECK_THAT(prune.out, Catch::Contains("size anomaly"));
+}
+
+TEST_CASE("a retention error after a good backup leaves the backup a success", "[backup]") {
+  // Ratios that never flag a size anomaly (which would skip retention): the old backup below is
+  // synthetic.
+  TestTarget t("bk-prune-error", 5,
+               "    anomaly: {min_ratio: 0, max_ratio: 1000000000}\n"
+               "    retention: {min_keep: 1}\n");
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  const fs::path expired =
+      write_fake_backup(t.dir, t.name, now - std::chrono::hours(400 * 24), pgbackup::Tier::daily);
+  // A recent one, so the free-space check sizes the next backup by an ordinary file.
+  write_fake_backup(t.dir, t.name, now - std::chrono::hours(24), pgbackup::Tier::daily);
+  // A dump retention cannot delete: a non-empty directory in its place.
+  fs::remove(expired);
+  fs::create_directories(expired / "stuck");
+
+  const AgentRun run = t.agent({"backup"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 0);
+  CHECK_THAT(run.err, Catch::Contains("retention"));
+  const auto state = nlohmann::json::parse(read_text_file(t.dir / ".pgbackup" / "state.json"));
+  CHECK(state["backup"]["success"] == true);
+  CHECK(state["backup"]["error"] == "");
+  const std::string audit = read_text_file(t.dir / ".pgbackup" / "audit.jsonl");
+  // (the audit line's keys are sorted, so operation and outcome are neighbours)
+  CHECK_THAT(audit, Catch::Contains("\"operation\":\"prune\",\"outcome\":\"failure\""));
+  CHECK_THAT(audit, !Catch::Contains("\"operation\":\"backup\",\"outcome\":\"failure\""));
+  CHECK(t.dumps().size() == 2);  // the recent and the new; the broken one lost its manifest
+  fs::remove_all(expired);
 }
