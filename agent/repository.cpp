@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -241,33 +242,48 @@ void create_private_dir(const fs::path& path) {
 }
 
 void write_file_atomic(const fs::path& path, const std::string& content, fs::perms mode) {
-  const fs::path tmp = path.string() + ".tmp";
-  const int fd =
-      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
-  if (fd < 0) throw OperationError("cannot write " + tmp.string() + ": " + errno_text());
-  ::fchmod(fd, static_cast<mode_t>(mode));
+  // A temporary name of its own (mkstemp) in the same directory: two writers of one file (the
+  // uploader thread and a job both saving state.json, say) must not share one "<file>.tmp" and
+  // truncate each other's half-written content before the rename.
+  std::string tmp_name = path.string() + ".tmp.XXXXXX";
+  const int fd = ::mkostemp(tmp_name.data(), O_CLOEXEC);
+  const fs::path tmp = tmp_name;
+  if (fd < 0) {
+    throw OperationError("cannot write a temporary file for " + path.string() + ": " +
+                         errno_text());
+  }
+  auto fail = [&](const std::string& what) {
+    const std::string why = errno_text();
+    ::unlink(tmp.c_str());
+    throw OperationError(what + ": " + why);
+  };
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    ::close(fd);
+    fail("cannot write " + tmp.string());
+  }
   const char* p = content.data();
   std::size_t left = content.size();
   while (left > 0) {
     const ssize_t n = ::write(fd, p, left);
     if (n < 0) {
-      const std::string why = errno_text();
+      if (errno == EINTR) continue;
+      const int saved = errno;
       ::close(fd);
-      ::unlink(tmp.c_str());
-      throw OperationError("cannot write " + tmp.string() + ": " + why);
+      errno = saved;
+      fail("cannot write " + tmp.string());
     }
     p += n;
     left -= static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const std::string why = errno_text();
-    ::unlink(tmp.c_str());
-    throw OperationError("cannot write " + tmp.string() + ": " + why);
+  if (::fsync(fd) != 0) {
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    fail("cannot write " + tmp.string());
   }
+  if (::close(fd) != 0) fail("cannot write " + tmp.string());
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlink(tmp.c_str());
-    throw OperationError("cannot rename " + tmp.string() + " to " + path.string() + ": " + why);
+    fail("cannot rename " + tmp.string() + " to " + path.string());
   }
   fsync_path(path.parent_path());
 }
@@ -327,6 +343,24 @@ void save_state(const fs::path& state_dir, const TargetState& state) {
 }
 
 void record_attempt(const fs::path& state_dir, const std::string& job, const JobAttempt& attempt) {
+  // A read-modify-write of the whole file, called by jobs holding the directory lock and by the
+  // off-site uploader thread that does not: a short lock of its own (.pgbackup/state.lock,
+  // blocking, held only for the read and write) keeps one writer from losing another's update.
+  create_private_dir(state_dir);
+  const fs::path lock_path = state_dir / "state.lock";
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) throw OperationError("cannot open " + lock_path.string() + ": " + errno_text());
+  while (::flock(lock_fd, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      const std::string why = errno_text();
+      ::close(lock_fd);
+      throw OperationError("cannot lock " + lock_path.string() + ": " + why);
+    }
+  }
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }  // closing the descriptor releases the flock
+  } unlock{lock_fd};
   TargetState state = load_state(state_dir);
   if (job == "backup") state.backup = attempt;
   if (job == "restore_test") state.restore_test = attempt;
