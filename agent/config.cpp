@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -171,6 +172,25 @@ class Section {
   const std::string& source_;
 };
 
+// The server a database setting reaches, for telling a scratch database from production:
+// libpq treats an empty host, a socket directory (a path) and the loopback names alike as
+// "this machine", so they all compare as one host. Two settings that differ only there (e.g.
+// localhost vs 127.0.0.1 with the same port) may well be the same cluster.
+std::string normalized_host(const std::string& host) {
+  if (host.empty() || host.front() == '/' || host.front() == '@') return "local";
+  std::string h = host;
+  std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (h == "localhost" || h == "localhost." || h == "::1" || h == "[::1]" ||
+      h.rfind("127.", 0) == 0 || h == "0:0:0:0:0:0:0:1") {
+    return "local";
+  }
+  return h;
+}
+
+bool same_server(const DatabaseConfig& a, const DatabaseConfig& b) {
+  return a.port == b.port && normalized_host(a.host) == normalized_host(b.host);
+}
+
 DatabaseConfig parse_database(const Section& s) {
   if (s.has("password")) {
     s.fail(s.get("password"), s.key_path("password") +
@@ -262,12 +282,12 @@ TargetConfig parse_target(const Section& s) {
       }
     }
     const DatabaseConfig& prod = t.database;
-    if (c.database.host == prod.host && c.database.port == prod.port &&
-        c.database.dbname == prod.dbname) {
+    if (same_server(c.database, prod) && c.database.dbname == prod.dbname) {
       rt.fail(rt.get("database"),
               rt.key_path("database") +
                   " is the production database; the restore test drops and re-creates it, so it "
-                  "must differ in host, port or dbname");
+                  "must differ in host, port or dbname (localhost, 127.0.0.1, ::1 and socket "
+                  "directories count as one host)");
     }
     t.restore_test = c;
   }
@@ -364,6 +384,7 @@ Config parse_config(const std::string& yaml_text, const std::string& source) {
   }
   std::set<std::string> names;
   std::set<std::filesystem::path> dirs;
+  std::vector<Section> sections;
   std::size_t i = 0;
   for (const auto& item : targets) {
     const Section s(item, "targets[" + std::to_string(i++) + "]", config.source);
@@ -376,6 +397,23 @@ Config parse_config(const std::string& yaml_text, const std::string& source) {
                                   " is used by another target; give each target its own directory");
     }
     config.targets.push_back(std::move(t));
+    sections.push_back(s);
+  }
+  // A scratch database must not be any target's production database either: the restore test
+  // drops it WITH (FORCE).
+  for (std::size_t a = 0; a < config.targets.size(); ++a) {
+    const auto& rt = config.targets[a].restore_test;
+    if (!rt) continue;
+    for (const TargetConfig& other : config.targets) {
+      if (same_server(rt->database, other.database) && rt->database.dbname == other.database.dbname) {
+        const Section rts = sections[a].section("restore_test");
+        rts.fail(rts.get("database"),
+                 rts.key_path("database") + " is the production database of target " +
+                     other.name +
+                     "; the restore test drops and re-creates it, so it must be a scratch "
+                     "database no target backs up");
+      }
+    }
   }
   return config;
 }

@@ -57,6 +57,41 @@ void recreate_database(const DatabaseEndpoint& endpoint, const std::string& dbna
   }
 }
 
+// The cluster's unique id (pg_control_system().system_identifier), or nothing when the server
+// cannot be reached or will not say.
+std::optional<std::string> cluster_identifier(const DatabaseConfig& database) {
+  try {
+    const auto conn = DatabaseEndpoint(database).connect();
+    pqxx::nontransaction tx(*conn);
+    return tx.exec1("SELECT system_identifier::text FROM pg_control_system()")[0].as<std::string>();
+  } catch (const std::exception& e) {
+    spdlog::debug("cannot read the system identifier of {}: {}", database.host, e.what());
+    return std::nullopt;
+  }
+}
+
+// The last line of defence before DROP DATABASE ... WITH (FORCE): the config check compares
+// host names, but two names (a DNS alias, 127.1, a second address) can reach one cluster. When
+// a configured production database has the scratch database's name, ask both servers which
+// cluster they are; the same cluster means the test would drop production, so refuse.
+void refuse_production_database(const Config& config, const RestoreTestConfig& rt) {
+  std::optional<std::string> scratch_cluster;
+  for (const TargetConfig& t : config.targets) {
+    if (t.database.dbname != rt.database.dbname) continue;
+    const std::optional<std::string> production_cluster = cluster_identifier(t.database);
+    if (!production_cluster) continue;  // production unreachable: it cannot be dropped now
+    if (!scratch_cluster) scratch_cluster = cluster_identifier(rt.database);
+    if (scratch_cluster == production_cluster) {
+      throw OperationError(
+          "refusing to run: the restore-test database " + rt.database.dbname + " on " +
+          rt.database.host + ":" + std::to_string(rt.database.port) +
+          " is the production database of target " + t.name + " (same cluster, system "
+          "identifier " + *production_cluster + "), and the test drops it (hint: point "
+          "restore_test.database at a scratch database no target backs up)");
+    }
+  }
+}
+
 void drop_database(const DatabaseConfig& database, const std::string& dbname) {
   try {
     const auto conn = DatabaseEndpoint(database).connect("postgres");
@@ -93,8 +128,9 @@ std::optional<std::string> run_check(pqxx::connection& conn, const RestoreTestCo
 
 // Verify, re-create, restore, count, check: the part of the test that the RTO measures.
 // Fills the report's findings; throws OperationError when a step cannot be done at all.
-void restore_and_check(const TargetConfig& target, const BackupEntry& backup, const JobContext& ctx,
-                       RestoreTestReport& report) {
+// `may_drop` becomes true once the scratch database is known not to be a production one.
+void restore_and_check(const Config& config, const TargetConfig& target, const BackupEntry& backup,
+                       const JobContext& ctx, RestoreTestReport& report, bool& may_drop) {
   const RestoreTestConfig& rt = *target.restore_test;
   const VerifyReport verified = verify_backup(backup);
   if (!verified.ok()) {
@@ -102,6 +138,8 @@ void restore_and_check(const TargetConfig& target, const BackupEntry& backup, co
   }
   const Manifest& manifest = *backup.manifest;
   const DatabaseEndpoint endpoint(rt.database);
+  refuse_production_database(config, rt);
+  may_drop = true;
   recreate_database(endpoint, rt.database.dbname);
   RestoreOptions options;
   options.jobs = rt.jobs;
@@ -248,6 +286,7 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
       fetched ? &fetched->entry
       : file  ? &select_backup(entries, file, repo.dir())
               : pick_backup_to_test(entries, rt, report.started_at, random_below);
+  bool may_drop = false;
   try {
     if (!backup) {
       throw OperationError("there is no good backup younger than " + format_duration(rt.max_age) +
@@ -255,7 +294,7 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
                            "pgbackup-agent backup)");
     }
     report.backup = backup->dump.filename().string();
-    restore_and_check(target, *backup, ctx, report);
+    restore_and_check(config, target, *backup, ctx, report, may_drop);
   } catch (const std::exception& e) {
     report.error = e.what();
   }
@@ -263,7 +302,7 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
   report.duration_seconds = seconds_between(report.started_at, report.finished_at);
   report.success =
       report.error.empty() && report.mismatched_tables.empty() && report.failed_checks.empty();
-  if (backup) drop_database(rt.database, rt.database.dbname);
+  if (may_drop) drop_database(rt.database, rt.database.dbname);
   record_report(config, target, repo, backup, report);
   return report;
 }

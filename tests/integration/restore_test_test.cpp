@@ -181,6 +181,38 @@ TEST_CASE("a restore-test database equal to production is refused", "[restore_te
   CHECK(PgCluster::shared().table_counts(t.db).at("public.nodes") == 50);
 }
 
+TEST_CASE("production under another name for the same server is refused, and survives",
+          "[restore_test]") {
+  RestoreTestTarget t("rt-prod-alias", kPassingChecks);
+  t.backup();
+  const PgCluster& pg = PgCluster::shared();
+  auto restore_test_at = [&](const std::string& host) {
+    return "    restore_test:\n      pick: latest\n      database: {host: \"" + host +
+           "\", port: " + std::to_string(pg.port()) + ", user: postgres, dbname: " + t.db +
+           ", password_env: " + TestTarget::kPasswordEnv + "}\n";
+  };
+  SECTION("the socket directory vs 127.0.0.1: the config check refuses it") {
+    t.write_config(t.default_database_yaml(), restore_test_at(pg.dir().string()));
+    const AgentRun run = t.agent({"restore-test"});
+    INFO(run.out << run.err);
+    CHECK(run.exit_code == 2);
+    CHECK_THAT(run.err, Catch::Contains("is the production database"));
+  }
+  SECTION("a name the config check cannot see through: the cluster identifier refuses it") {
+    // 2130706433 is 127.0.0.1 written as one number: the same cluster under a different name,
+    // as a DNS alias would be.
+    t.write_config(t.default_database_yaml(), restore_test_at("2130706433"));
+    const AgentRun run = t.agent({"restore-test"});
+    INFO(run.out << run.err);
+    CHECK(run.exit_code == 1);
+    CHECK_THAT(run.out, Catch::Contains("refusing to run") &&
+                            Catch::Contains("production database of target rt-prod-alias"));
+    REQUIRE(t.reports().size() == 1);
+    CHECK_THAT(t.reports().back()["error"].get<std::string>(), Catch::Contains("same cluster"));
+  }
+  CHECK(PgCluster::shared().table_counts(t.db).at("public.nodes") == 50);
+}
+
 TEST_CASE("restore-test without a restore_test section says how to configure one",
           "[restore_test]") {
   TestTarget t("rt-unconfigured", 0);

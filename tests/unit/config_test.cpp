@@ -65,6 +65,53 @@ TEST_CASE("a restore-test database equal to production is refused") {
                     Catch::Contains("t.yml:6:") && Catch::Contains("is the production database"));
 }
 
+TEST_CASE("a restore-test database on the same server under another host name is refused") {
+  // localhost, 127.0.0.1, ::1, an empty host and a socket directory all reach this machine: the
+  // restore test would DROP the production database WITH (FORCE).
+  const char* aliases[][2] = {{"localhost", "127.0.0.1"},
+                              {"127.0.0.1", "\"::1\""},
+                              {"localhost", "/var/run/postgresql"},
+                              {"\"\"", "LOCALHOST"}};
+  for (const auto& pair : aliases) {
+    INFO(pair[0] << " vs " << pair[1]);
+    CHECK_THROWS_WITH(parse_config(std::string(R"(targets:
+  - name: a
+    database: {user: u, dbname: d, port: 5434, host: )") +
+                                       pair[0] + R"(}
+    backup: {dir: /tmp/a}
+    restore_test:
+      database: {user: u, dbname: d, port: 5434, host: )" +
+                                       pair[1] + "}\n",
+                                   "t.yml"),
+                      Catch::Contains("is the production database"));
+  }
+  // Another port or another machine is a different server.
+  CHECK_NOTHROW(parse_config(R"(targets:
+  - name: a
+    database: {user: u, dbname: d, port: 5434, host: localhost}
+    backup: {dir: /tmp/a}
+    restore_test:
+      database: {user: u, dbname: d, port: 5435, host: 127.0.0.1}
+)",
+                             "t.yml"));
+}
+
+TEST_CASE("a restore-test database that is another target's production database is refused") {
+  CHECK_THROWS_WITH(parse_config(R"(targets:
+  - name: a
+    database: {user: u, dbname: a, port: 5434, host: db.example}
+    backup: {dir: /tmp/a}
+    restore_test:
+      database: {user: u, dbname: b, port: 5434, host: 127.0.0.1}
+  - name: b
+    database: {user: u, dbname: b, port: 5434}
+    backup: {dir: /tmp/b}
+)",
+                                 "t.yml"),
+                    Catch::Contains("t.yml:6:") &&
+                        Catch::Contains("is the production database of target b"));
+}
+
 TEST_CASE("numbers out of range or of the wrong kind name the key and line") {
   struct Case {
     std::string setting;
