@@ -303,6 +303,18 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
   report.success =
       report.error.empty() && report.mismatched_tables.empty() && report.failed_checks.empty();
   if (may_drop) drop_database(rt.database, rt.database.dbname);
+  if (!report.success && ctx.cancel && ctx.cancel->load()) {
+    // Stopped from outside (the daemon is shutting down), not a verdict on the backup: record
+    // no failed test and mark no manifest, so the test stays due and the backup stays good.
+    // (A test that passed before the stop is recorded as usual.)
+    append_audit(config.audit_log_for(target), {{"target", target.name},
+                                                {"operation", "restore_test"},
+                                                {"outcome", "interrupted"},
+                                                {"file", report.backup},
+                                                {"error", first_problem(report)}});
+    throw OperationError("the restore test of " + target.name +
+                         " was interrupted (the agent is stopping); it was not recorded");
+  }
   record_report(config, target, repo, backup, report);
   return report;
 }

@@ -50,7 +50,8 @@ const BackupEntry* pick_backup_to_test(const std::vector<BackupEntry>& entries,
 // Runs one restore test of `target` (of `file` when given, else a picked backup) into the
 // restore_test database, then records it: restore-tests.jsonl, the backup's manifest, state.json
 // and the audit log. Failures of the test are in the report; throws ConfigError when the target
-// has no restore_test section, OperationError when another agent holds the directory.
+// has no restore_test section, OperationError when another agent holds the directory or when
+// ctx.cancel stopped the test (then nothing but an "interrupted" audit line is recorded).
 RestoreTestReport run_restore_test(const Config& config, const TargetConfig& target,
                                    const std::optional<std::filesystem::path>& file,
                                    const JobContext& ctx);

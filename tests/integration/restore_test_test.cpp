@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "tests/support/daemon.h"
 #include "tests/support/target.h"
 
 using namespace pgtest;
@@ -211,6 +212,37 @@ TEST_CASE("production under another name for the same server is refused, and sur
     CHECK_THAT(t.reports().back()["error"].get<std::string>(), Catch::Contains("same cluster"));
   }
   CHECK(PgCluster::shared().table_counts(t.db).at("public.nodes") == 50);
+}
+
+TEST_CASE("stopping the daemon during a restore test records no failure and marks nothing",
+          "[restore_test]") {
+  // A check that sleeps keeps the test running while the daemon is told to stop, then fails,
+  // as a restore cut short by the stop would.
+  RestoreTestTarget t("rt-stopped",
+                      "[{name: slow, sql: \"SELECT pg_sleep(3) IS NULL\"}]");
+  const fs::path dump = t.backup();
+  Daemon daemon(t.config, free_port());
+  PgCluster& pg = PgCluster::shared();
+  bool sleeping = false;
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       !sleeping && std::chrono::steady_clock::now() < end;) {
+    sleeping = pg.query_value("SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                              "'%pg_sleep(3)%' AND pid <> pg_backend_pid()") != "0";
+    if (!sleeping) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  INFO(daemon.log());
+  REQUIRE(sleeping);
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit(std::chrono::seconds(30)) == 0);
+
+  // The backup is still good and untested; the test is still due.
+  CHECK(t.reports().empty());
+  CHECK_FALSE(t.manifest_of(dump).contains("restore_test"));
+  const auto state = nlohmann::json::parse(read_text_file(t.dir / ".pgbackup" / "state.json"));
+  CHECK_FALSE(state.contains("restore_test"));
+  CHECK_THAT(read_text_file(t.dir / ".pgbackup" / "audit.jsonl"),
+             Catch::Contains("\"outcome\":\"interrupted\""));
+  CHECK_FALSE(t.test_database_exists());
 }
 
 TEST_CASE("restore-test without a restore_test section says how to configure one",
