@@ -53,6 +53,11 @@ nlohmann::json entry_to_json(const BackupEntry& b) {
   return j;
 }
 
+void print_offsite_deletion(const TargetConfig& t, const std::string& key, const char* verb) {
+  std::printf("%s %s (off-site retention)\n", verb,
+              format_s3_url(t.offsite_s3->bucket, key).c_str());
+}
+
 }  // namespace
 
 int command_backup(const Config& config, const CommandOptions& options) {
@@ -177,11 +182,15 @@ int command_prune(const Config& config, const CommandOptions& options) {
     std::printf("retention not applied: %s\n", r.skipped_reason.c_str());
     return 1;
   }
-  for (const auto& p : r.deleted) {
-    std::printf("%s %s\n", options.dry_run ? "would delete" : "deleted", p.filename().c_str());
-  }
-  std::printf("%zu kept, %zu %s\n", r.kept.size(), r.deleted.size(),
-              options.dry_run ? "would be deleted (dry run)" : "deleted");
+  const char* verb = options.dry_run ? "would delete" : "deleted";
+  const char* outcome = options.dry_run ? "would be deleted (dry run)" : "deleted";
+  for (const auto& p : r.deleted) std::printf("%s %s\n", verb, p.filename().c_str());
+  std::printf("%zu kept, %zu %s\n", r.kept.size(), r.deleted.size(), outcome);
+  if (!target.offsite_s3) return 0;
+
+  const OffsitePruneResult o = run_offsite_prune(config, target, JobContext{}, options.dry_run);
+  for (const std::string& key : o.deleted) print_offsite_deletion(target, key, verb);
+  std::printf("off-site: %zu kept, %zu %s\n", o.kept.size(), o.deleted.size(), outcome);
   return 0;
 }
 
@@ -192,10 +201,7 @@ int command_upload(const Config& config, const CommandOptions& options) {
     std::printf("uploaded %s (%s)\n", c.url.c_str(),
                 c.storage_class.empty() ? "default storage class" : c.storage_class.c_str());
   }
-  for (const std::string& key : r.prune.deleted) {
-    std::printf("deleted %s (off-site retention)\n",
-                format_s3_url(target.offsite_s3->bucket, key).c_str());
-  }
+  for (const std::string& key : r.prune.deleted) print_offsite_deletion(target, key, "deleted");
   if (r.uploaded.empty()) std::printf("nothing to upload: every backup that should be off-site is\n");
   return 0;
 }

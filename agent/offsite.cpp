@@ -149,8 +149,9 @@ bool copy_and_audit(S3Client& client, const TargetConfig& target, const BackupEn
 }
 
 OffsitePruneResult prune_and_audit(S3Client& client, const TargetConfig& target,
-                                   const JobContext& ctx, const fs::path& audit) {
-  OffsitePruneResult result = prune_offsite(client, target, ctx.now(), false);
+                                   const JobContext& ctx, const fs::path& audit, bool dry_run) {
+  OffsitePruneResult result = prune_offsite(client, target, ctx.now(), dry_run);
+  if (dry_run) return result;
   for (const std::string& key : result.deleted) {
     const std::string url = format_s3_url(client.config().bucket, key);
     spdlog::info("off-site retention deleted {}", url);
@@ -322,7 +323,8 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
       if (ctx.cancel && *ctx.cancel) break;
       if (!copy_and_audit(client, target, *b, ctx, audit, observer, report)) break;
     }
-    if (report.failures.empty()) report.prune = prune_and_audit(client, target, ctx, audit);
+    if (report.failures.empty())
+      report.prune = prune_and_audit(client, target, ctx, audit, false);
   } catch (const std::exception& e) {
     if (dynamic_cast<const ConfigError*>(&e)) throw;
     report.failures.push_back(e.what());
@@ -343,6 +345,13 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
     throw OperationError("off-site copy of " + target.name + " failed: " + attempt.error);
   }
   return report;
+}
+
+OffsitePruneResult run_offsite_prune(const Config& config, const TargetConfig& target,
+                                     const JobContext& ctx, bool dry_run) {
+  const S3Config& s3 = s3_of(target);
+  S3Client client(s3, read_s3_credentials(s3), offsite_tuning(s3, ctx.cancel));
+  return prune_and_audit(client, target, ctx, config.audit_log_for(target), dry_run);
 }
 
 FetchedBackup::~FetchedBackup() {
