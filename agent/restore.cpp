@@ -3,7 +3,10 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
+#include <poll.h>
+
 #include <cstdio>
+#include <iostream>
 #include <istream>
 #include <memory>
 
@@ -110,10 +113,11 @@ struct TemporaryFile {
 class ProductionRestore {
  public:
   ProductionRestore(const Config& config, const TargetConfig& target,
-                    const RestoreRequest& request)
+                    const RestoreRequest& request, const JobContext& ctx)
       : config_(config),
         target_(target),
         request_(request),
+        ctx_(ctx),
         endpoint_(database_of(target, request)),
         audit_log_(config.audit_log_for(target)) {}
 
@@ -126,6 +130,12 @@ class ProductionRestore {
     return db;
   }
   const std::string& dbname() const { return endpoint_.config().dbname; }
+  bool stopping() const { return ctx_.cancel && ctx_.cancel->load(); }
+  // Between steps: a stop request (Ctrl-C, SIGTERM) ends the restore through fail(), which
+  // says what state the database is in; the running step's child is stopped via ctx_.cancel.
+  void check_stopping() const {
+    if (stopping()) throw OperationError("the agent was asked to stop (signal)");
+  }
   bool into_own_database() const { return dbname() == target_.database.dbname; }
 
   void audit(const std::string& step, const std::string& outcome,
@@ -146,6 +156,7 @@ class ProductionRestore {
   const Config& config_;
   const TargetConfig& target_;
   const RestoreRequest& request_;
+  const JobContext ctx_;
   const DatabaseEndpoint endpoint_;
   const fs::path audit_log_;
   std::vector<TableRows> tables_;  // what is restored (all, or the --table ones)
@@ -260,9 +271,16 @@ bool ProductionRestore::confirmed(std::istream& in) {
   }
   std::printf("Type YES to restore: ");
   std::fflush(stdout);
+  // The agent blocks SIGINT for its signal thread, so a Ctrl-C at the prompt would not interrupt
+  // the read: wait for the terminal with poll() and give up when the agent is asked to stop.
+  if (&in == &std::cin && ctx_.cancel) {
+    pollfd fd{0, POLLIN, 0};
+    while (!stopping() && ::poll(&fd, 1, 100) == 0) {
+    }
+  }
   std::string answer;
-  const bool read = static_cast<bool>(std::getline(in, answer));
-  const bool yes = read && answer == "YES";
+  const bool read = !stopping() && static_cast<bool>(std::getline(in, answer));
+  const bool yes = read && answer == "YES" && !stopping();
   std::printf("\n");
   audit("confirmation", yes ? "given" : "refused", {{"answer", read ? answer : "<end of input>"}});
   return yes;
@@ -281,7 +299,7 @@ void ProductionRestore::take_safety_backup() {
   std::printf("taking the safety backup of %s...\n", endpoint_.describe().c_str());
   std::fflush(stdout);
   try {
-    const BackupResult r = take_backup(config_, target_, JobContext{}, options);
+    const BackupResult r = take_backup(config_, target_, ctx_, options);
     safety_backup_ = r.file;
   } catch (const OperationError& e) {
     audit("safety_backup", "failure", {{"error", e.what()}});
@@ -299,9 +317,11 @@ void ProductionRestore::run_command(const std::string& step,
     audit(step, "skipped", {{"reason", "not configured"}});
     return;
   }
+  check_stopping();
   ProcessSpec spec;
   spec.argv = argv;
   spec.timeout = std::chrono::minutes(10);
+  spec.cancel = ctx_.cancel;
   const ProcessResult r = run_process(spec);
   if (!r.ok()) {
     throw OperationError(step + " failed: " + describe_failure(spec, r));
@@ -311,6 +331,7 @@ void ProductionRestore::run_command(const std::string& step,
 }
 
 void ProductionRestore::restore_data(const BackupEntry& backup) {
+  check_stopping();
   auto conn = endpoint_.connect();
   database_touched_ = true;
   if (!timescaledb_.empty()) {
@@ -321,6 +342,7 @@ void ProductionRestore::restore_data(const BackupEntry& backup) {
   options.jobs = request_.jobs;
   options.clean = true;
   options.timeout = target_.backup.timeout;
+  options.cancel = ctx_.cancel;
   TemporaryFile list;
   if (partial()) {
     list.path = write_partial_list(backup);
@@ -437,6 +459,7 @@ int ProductionRestore::run(const BackupEntry& backup, std::istream& confirmation
     step = "pg_restore";
     restore_data(backup);
     step = "row_counts";
+    check_stopping();
     compare_counts();
   } catch (const std::exception& e) {
     return fail(step, e.what(), backup);
@@ -473,7 +496,8 @@ BackupEntry resolve_backup(const TargetConfig& target, const RestoreRequest& req
 }
 
 int restore_production(const Config& config, const TargetConfig& target,
-                       const RestoreRequest& request, std::istream& confirmation) {
+                       const RestoreRequest& request, std::istream& confirmation,
+                       const JobContext& ctx) {
   const Repository repo(target.backup.dir, target.backup.file_prefix);
   repo.prepare();
   // Held from the plan to the end: no scheduled backup, prune or restore test runs meanwhile
@@ -483,10 +507,10 @@ int restore_production(const Config& config, const TargetConfig& target,
   // is checked against its manifest on arrival and removed when the restore is over.
   std::optional<FetchedBackup> fetched;
   if (request.file && is_s3_url(*request.file)) {
-    fetched.emplace(fetch_offsite_backup(target, *request.file, repo.state_dir(), JobContext{}));
+    fetched.emplace(fetch_offsite_backup(target, *request.file, repo.state_dir(), ctx));
   }
   const BackupEntry backup = fetched ? fetched->entry : resolve_backup(target, request);
-  ProductionRestore restore(config, target, request);
+  ProductionRestore restore(config, target, request, ctx);
   return restore.run(backup, confirmation);
 }
 
