@@ -150,6 +150,7 @@ class ProductionRestore {
   fs::path write_partial_list(const BackupEntry& backup);
   std::string pg_restore_text() const;
   std::string database_state(const std::string& step) const;
+  std::string end_timescaledb_restore();
   void compare_counts();
   int fail(const std::string& step, const std::string& error, const BackupEntry& backup);
 
@@ -166,6 +167,8 @@ class ProductionRestore {
   std::optional<fs::path> safety_backup_;
   bool stopped_ = false;           // stop_command ran: the application is down
   bool database_touched_ = false;  // pg_restore (or TimescaleDB's pre-restore) started
+  bool timescaledb_restoring_ = false;  // pre_restore ran, post_restore has not (yet)
+  std::string timescaledb_after_failure_;  // what end_timescaledb_restore() did, for fail()
   bool partial() const { return !request_.tables.empty(); }
 };
 
@@ -336,6 +339,7 @@ void ProductionRestore::restore_data(const BackupEntry& backup) {
   database_touched_ = true;
   if (!timescaledb_.empty()) {
     timescaledb_pre_restore(*conn, timescaledb_);
+    timescaledb_restoring_ = true;
     audit("timescaledb_pre_restore", "success", {{"version", timescaledb_}});
   }
   RestoreOptions options;
@@ -356,6 +360,7 @@ void ProductionRestore::restore_data(const BackupEntry& backup) {
         {{"file", backup.dump.filename().string()}, {"partial", partial()}});
   if (!timescaledb_.empty()) {
     timescaledb_post_restore(*conn);
+    timescaledb_restoring_ = false;
     audit("timescaledb_post_restore", "success");
   }
 }
@@ -394,15 +399,42 @@ void ProductionRestore::compare_counts() {
   audit("row_counts", "success", {{"tables", tables_.size()}, {"rows", rows}});
 }
 
+// A failure after timescaledb_pre_restore() must not leave TimescaleDB in restoring mode (its
+// background jobs off): call timescaledb_post_restore() anyway, best effort, on a new
+// connection. Returns what happened, for the failure text; empty when pre-restore never ran.
+std::string ProductionRestore::end_timescaledb_restore() {
+  if (!timescaledb_restoring_) return "";
+  timescaledb_restoring_ = false;
+  try {
+    const auto conn = endpoint_.connect();
+    timescaledb_post_restore(*conn);
+    audit("timescaledb_post_restore", "success", {{"after_failure", true}});
+    return "timescaledb_pre_restore() had run; timescaledb_post_restore() was called after the "
+           "failure";
+  } catch (const std::exception& e) {
+    audit("timescaledb_post_restore", "failure", {{"after_failure", true}, {"error", e.what()}});
+    return "timescaledb_pre_restore() had run and timescaledb_post_restore() FAILED after the "
+           "failure (" + std::string(e.what()) + "): TimescaleDB is still in restoring mode; run "
+           "SELECT timescaledb_post_restore(); in " + dbname() + " once the cause is fixed";
+  }
+}
+
 // What a failure at `step` left of the database.
 std::string ProductionRestore::database_state(const std::string& step) const {
   const std::string db = "the database " + endpoint_.describe();
   if (!database_touched_) return db + " was not changed (the restore did not start)";
+  std::string state;
   if (partial() && step == "pg_restore") {
-    return "the partial restore ran in one transaction, which was rolled back: " + db +
-           " is as it was before";
+    // The rollback undoes pg_restore's work, not TimescaleDB's pre-restore (a database setting
+    // outside the transaction): "as it was before" only holds once post-restore ran again.
+    state = "the partial restore ran in one transaction, which was rolled back: " + db +
+            (timescaledb_after_failure_.empty() ? " is as it was before"
+                                                : " has its data as it was before");
+  } else {
+    state = db + " may be PARTIALLY RESTORED: do not start the application on it as it is";
   }
-  return db + " may be PARTIALLY RESTORED: do not start the application on it as it is";
+  if (!timescaledb_after_failure_.empty()) state += "\n  " + timescaledb_after_failure_;
+  return state;
 }
 
 // After stop_command ran, a failure leaves the application down and the database possibly
@@ -410,6 +442,7 @@ std::string ProductionRestore::database_state(const std::string& step) const {
 int ProductionRestore::fail(const std::string& step, const std::string& error,
                             const BackupEntry& backup) {
   audit(step, "failure", {{"error", error}});
+  timescaledb_after_failure_ = end_timescaledb_restore();
   const std::string target_arg = " --target " + target_.name;
   const std::string db_arg = into_own_database() ? "" : " --dbname " + dbname();
   std::string text = "restore FAILED at " + step + ": " + error + "\n";

@@ -112,6 +112,14 @@ class AgentProcess {
   int stdin_ = -1;
 };
 
+// Installs the TimescaleDB stand-in at kOldVersion in `t`'s database.
+void add_timescaledb(const TestTarget& t) {
+  TimescaleStandIn::install();
+  PgCluster::shared().exec(
+      std::string("CREATE EXTENSION timescaledb VERSION '") + TimescaleStandIn::kOldVersion + "'",
+      t.db);
+}
+
 // Waits up to 60 s for a process whose command line holds every needle; its pid or 0.
 int wait_for_process(const std::vector<std::string>& needles) {
   for (auto end = std::chrono::steady_clock::now() + 60s; std::chrono::steady_clock::now() < end;
@@ -325,12 +333,9 @@ TEST_CASE("the safety backup does not let retention delete an old backup being r
 TEST_CASE("TimescaleDB: pre_restore before and post_restore after pg_restore; another version "
           "is refused",
           "[restore]") {
-  TimescaleStandIn::install();
   TestTarget t("hypertables", 20);
   PgCluster& pg = PgCluster::shared();
-  pg.exec(std::string("CREATE EXTENSION timescaledb VERSION '") + TimescaleStandIn::kOldVersion +
-              "'",
-          t.db);
+  add_timescaledb(t);
   const fs::path dump = backup_of(t);
   const auto extensions = t.manifest_of(dump)["database"]["extensions"];
   CHECK(extensions.dump().find(std::string("\"version\":\"") + TimescaleStandIn::kOldVersion) !=
@@ -427,4 +432,22 @@ TEST_CASE("SIGTERM during restore stops the running child, says what state the d
     CHECK(t.dumps().size() == 1);  // no safety backup
     CHECK(restore_steps(t).back() == "restore:cancelled");
   }
+}
+
+TEST_CASE("TimescaleDB: a failing pg_restore still calls post_restore and says so", "[restore]") {
+  TestTarget t("hyperfails", 20);
+  add_timescaledb(t);
+  const fs::path dump = backup_of(t);
+
+  // As in "a failing pg_restore...": node_metrics references nodes, so this restore fails.
+  const AgentRun run = t.agent({"restore", dump.string(), "--yes", "--table", "nodes"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 1);
+  CHECK(TimescaleStandIn::calls(t.db) == std::vector<std::string>{"pre_restore", "post_restore"});
+  CHECK_THAT(run.err, Catch::Contains("restore FAILED at pg_restore") &&
+                          Catch::Contains("timescaledb_post_restore() was called after the "
+                                          "failure") &&
+                          !Catch::Contains("is as it was before"));
+  const auto steps = restore_steps(t);
+  CHECK(std::find(steps.begin(), steps.end(), "timescaledb_post_restore:success") != steps.end());
 }
