@@ -179,7 +179,14 @@ void ProductionRestore::audit(const std::string& step, const std::string& outcom
   details["step"] = step;
   details["outcome"] = outcome;
   details["database"] = endpoint_.describe();
-  append_audit(audit_log_, std::move(details));
+  // Best effort: an audit log that cannot be written (disk full) must not turn a good restore
+  // into a failure, nor hide the failure text that says what state the database is in.
+  try {
+    append_audit(audit_log_, std::move(details));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "warning: the audit log entry for step %s (%s) was not recorded: %s\n",
+                 step.c_str(), outcome.c_str(), e.what());
+  }
 }
 
 void ProductionRestore::verify(const BackupEntry& backup) {
@@ -441,7 +448,6 @@ std::string ProductionRestore::database_state(const std::string& step) const {
 // half restored: say so, where the safety backup is and how to go back.
 int ProductionRestore::fail(const std::string& step, const std::string& error,
                             const BackupEntry& backup) {
-  audit(step, "failure", {{"error", error}});
   timescaledb_after_failure_ = end_timescaledb_restore();
   const std::string target_arg = " --target " + target_.name;
   const std::string db_arg = into_own_database() ? "" : " --dbname " + dbname();
@@ -466,7 +472,9 @@ int ProductionRestore::fail(const std::string& step, const std::string& error,
   for (const std::string& table : request_.tables) table_args += " --table " + table;
   text += "  to retry this restore once the cause is fixed: pgbackup-agent restore" + target_arg +
           db_arg + table_args + " " + backup.dump.string() + "\n";
+  // The text first: it is what the operator needs now; the audit entries follow.
   std::fprintf(stderr, "%s", text.c_str());
+  audit(step, "failure", {{"error", error}});
   audit("restore", "failure",
         {{"file", backup.dump.filename().string()},
          {"failed_step", step},

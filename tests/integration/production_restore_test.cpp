@@ -451,3 +451,20 @@ TEST_CASE("TimescaleDB: a failing pg_restore still calls post_restore and says s
   const auto steps = restore_steps(t);
   CHECK(std::find(steps.begin(), steps.end(), "timescaledb_post_restore:success") != steps.end());
 }
+
+TEST_CASE("an audit log that cannot be written does not fail a good restore", "[restore]") {
+  TestTarget t("auditfull", 20);
+  const fs::path dump = backup_of(t);
+  PgCluster::shared().exec("DELETE FROM network_stats", t.db);
+  // A directory where the audit log should be: every append fails, as on a full disk.
+  const fs::path audit = t.root / "audit-is-a-directory";
+  fs::create_directories(audit);
+  write_text(t.config, "audit_log: " + audit.string() + "\n" + read_text_file(t.config));
+
+  const AgentRun run = t.agent({"restore", dump.string(), "--yes", "--no-safety-backup"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 0);
+  CHECK_THAT(run.out, Catch::Contains("restored " + dump.filename().string()));
+  CHECK_THAT(run.err, Catch::Contains("audit log entry") && !Catch::Contains("FAILED"));
+  CHECK(rows_in(t, "network_stats") > 0);
+}
