@@ -468,10 +468,14 @@ int ProductionRestore::fail(const std::string& step, const std::string& error,
   } else {
     text += "  there is no safety backup (" + no_safety_reason_ + ")\n";
   }
+  // A backup fetched from s3:// was a temporary copy, already removed: name the URL.
+  const std::string retry_source = request_.file && is_s3_url(*request_.file)
+                                       ? *request_.file
+                                       : backup.dump.string();
   std::string table_args;
   for (const std::string& table : request_.tables) table_args += " --table " + table;
   text += "  to retry this restore once the cause is fixed: pgbackup-agent restore" + target_arg +
-          db_arg + table_args + " " + backup.dump.string() + "\n";
+          db_arg + table_args + " " + retry_source + "\n";
   // The text first: it is what the operator needs now; the audit entries follow.
   std::fprintf(stderr, "%s", text.c_str());
   audit(step, "failure", {{"error", error}});

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "agent/timeutil.h"
+#include "tests/support/s3_server.h"
 #include "tests/support/target.h"
 #include "tests/support/timescaledb_standin.h"
 
@@ -467,4 +468,24 @@ TEST_CASE("an audit log that cannot be written does not fail a good restore", "[
   CHECK_THAT(run.out, Catch::Contains("restored " + dump.filename().string()));
   CHECK_THAT(run.err, Catch::Contains("audit log entry") && !Catch::Contains("FAILED"));
   CHECK(rows_in(t, "network_stats") > 0);
+}
+
+TEST_CASE("a failed restore from s3:// names the URL to retry, not the removed download",
+          "[restore]") {
+  S3Server s3;
+  TestTarget t("s3retry", 20);
+  t.write_config(t.default_database_yaml(),
+                 "    restore:\n      stop_command: [\"false\"]\n" +
+                     s3.offsite_yaml("s3retry/", "        tiers: [monthly]\n"));
+  const fs::path dump = backup_of(t);
+  REQUIRE(t.agent({"upload"}, s3.key_env()).exit_code == 0);
+  const std::string url = "s3://pgtest-bucket/s3retry/" + dump.filename().string();
+
+  const AgentRun run = t.agent({"restore", url, "--yes", "--no-safety-backup"}, s3.key_env());
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 1);
+  CHECK_THAT(run.err, Catch::Contains("restore FAILED at stop_command") &&
+                          Catch::Contains("to retry this restore once the cause is fixed: "
+                                          "pgbackup-agent restore --target s3retry " +
+                                          url + "\n"));
 }
