@@ -440,8 +440,11 @@ S3Client::Response S3Client::perform_once(const Request& request, std::string& n
         long status = 0;
         curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
         if (r->download_to && status / 100 == 2) {
+          // At an explicit offset: a retry after a broken transfer truncates the file but does
+          // not move the descriptor's offset, and a plain write() would leave a hole of zeros.
           for (std::size_t done = 0; done < n;) {
-            const ssize_t w = ::write(r->download_to->get(), data + done, n - done);
+            const ssize_t w = ::pwrite(r->download_to->get(), data + done, n - done,
+                                       static_cast<off_t>(r->downloaded + done));
             if (w < 0 && errno == EINTR) continue;
             if (w <= 0) return std::size_t{0};  // a write error (disk full) aborts the transfer
             done += static_cast<std::size_t>(w);
