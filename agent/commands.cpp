@@ -194,7 +194,8 @@ int command_prune(const Config& config, const CommandOptions& options) {
   std::printf("%zu kept, %zu %s\n", r.kept.size(), r.deleted.size(), outcome);
   if (!target.offsite_s3) return 0;
 
-  const OffsitePruneResult o = run_offsite_prune(config, target, context_of(options), options.dry_run);
+  const OffsitePruneResult o =
+      run_offsite_prune(config, target, context_of(options), options.dry_run);
   for (const std::string& key : o.deleted) print_offsite_deletion(target, key, verb);
   std::printf("off-site: %zu kept, %zu %s\n", o.kept.size(), o.deleted.size(), outcome);
   return 0;
