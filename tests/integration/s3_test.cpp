@@ -276,6 +276,29 @@ TEST_CASE("off-site retention deletes expired copies over paginated listings, ne
   CHECK(requests_matching(s3, "GET", "continuation-token=").size() >= 6);
 }
 
+TEST_CASE("off-site retention waits while the newest backup attempt failed (as local retention does)",
+          "[s3]") {
+  S3Server s3;
+  const std::string offsite = "        tiers: [daily]\n";
+  OffsiteTarget t(s3, offsite, "    retention: {daily: 1000d, min_keep: 1}\n");
+  const fs::path old = write_fake_backup(t.dir, "synthetic", kNow - 45 * 24h, Tier::daily);
+  write_fake_backup(t.dir, "synthetic", kNow - 40 * 24h, Tier::daily);
+  REQUIRE(t.agent(s3, {"upload"}).exit_code == 0);
+  pgbackup::JobAttempt failed;
+  failed.started_at = failed.finished_at = kNow;
+  failed.error = "pg_dump failed";
+  pgbackup::record_attempt(t.dir / ".pgbackup", "backup", failed);
+
+  t.write_config(s3, offsite, "    retention: {daily: 30d, min_keep: 1}\n");
+  const AgentRun run = t.agent(s3, {"upload", "--all-missing"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 0);
+  CHECK_THAT(run.err, Catch::Contains("off-site retention of synthetic not applied") &&
+                          Catch::Contains("the newest backup attempt failed"));
+  CHECK(client_for(s3).head("db1/" + old.filename().string()));
+  CHECK(requests_matching(s3, "DELETE", "").empty());
+}
+
 TEST_CASE(
     "prune applies off-site retention too: --dry-run lists what it would delete, a real run "
     "deletes it, never the newest copy",
