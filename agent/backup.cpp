@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -242,6 +243,25 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
   return m;
 }
 
+}  // namespace
+
+std::string retention_blocked_reason(const Repository& repo,
+                                     const std::vector<BackupEntry>& backups) {
+  const TargetState state = load_state(repo.state_dir());
+  if (state.backup && !state.backup->success) {
+    return "the newest backup attempt failed; retention waits for a good backup";
+  }
+  const auto newest = std::find_if(backups.rbegin(), backups.rend(),
+                                   [](const BackupEntry& b) { return b.good(); });
+  if (newest != backups.rend() && newest->manifest->size_anomaly) {
+    return "the newest backup is a size anomaly (" + newest->manifest->size_anomaly_reason +
+           "); retention waits for a normal backup";
+  }
+  return "";
+}
+
+namespace {
+
 PruneResult prune_locked(const Config& config, const TargetConfig& target, const Repository& repo,
                          SysTime now, bool dry_run) {
   PruneResult result;
@@ -250,17 +270,8 @@ PruneResult prune_locked(const Config& config, const TargetConfig& target, const
   for (const BackupEntry& b : all) {
     if (b.good()) good.push_back(&b);
   }
-  const TargetState state = load_state(repo.state_dir());
-  if (state.backup && !state.backup->success) {
-    result.skipped_reason = "the newest backup attempt failed; retention waits for a good backup";
-    return result;
-  }
-  if (!good.empty() && good.back()->manifest->size_anomaly) {
-    result.skipped_reason = "the newest backup is a size anomaly (" +
-                            good.back()->manifest->size_anomaly_reason +
-                            "); retention waits for a normal backup";
-    return result;
-  }
+  result.skipped_reason = retention_blocked_reason(repo, all);
+  if (!result.skipped_reason.empty()) return result;
   std::vector<RetainedBackup> items;
   for (const BackupEntry* b : good) items.push_back({b->started_at, b->manifest->tier});
   const std::vector<std::size_t> expired = select_expired(items, target.retention, now);

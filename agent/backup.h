@@ -8,6 +8,7 @@
 
 #include "agent/config.h"
 #include "agent/manifest.h"
+#include "agent/repository.h"
 #include "agent/timeutil.h"
 
 namespace pgbackup {
@@ -49,6 +50,11 @@ struct BackupResult {
 // fails.
 BackupResult take_backup(const Config& config, const TargetConfig& target, const JobContext& ctx,
                          const BackupOptions& options = {});
+
+// Why retention must not run now (DESIGN §5), or empty: the newest backup attempt failed, or
+// the newest good backup is a size anomaly. Off-site retention obeys it too.
+std::string retention_blocked_reason(const Repository& repo,
+                                     const std::vector<BackupEntry>& backups);
 
 // Applies retention to `target` now. Refuses (skipped_reason) when the newest attempt failed
 // or the newest good backup is a size anomaly. With dry_run, deletes nothing.

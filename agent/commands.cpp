@@ -23,6 +23,12 @@ std::string age_text(SysTime t, SysTime now) {
   return format_duration(std::chrono::duration_cast<std::chrono::minutes>(age));
 }
 
+JobContext context_of(const CommandOptions& options) {
+  JobContext ctx;
+  ctx.cancel = options.cancel;
+  return ctx;
+}
+
 Repository repository_of(const TargetConfig& t) {
   return Repository(t.backup.dir, t.backup.file_prefix);
 }
@@ -53,11 +59,16 @@ nlohmann::json entry_to_json(const BackupEntry& b) {
   return j;
 }
 
+void print_offsite_deletion(const TargetConfig& t, const std::string& key, const char* verb) {
+  std::printf("%s %s (off-site retention)\n", verb,
+              format_s3_url(t.offsite_s3->bucket, key).c_str());
+}
+
 }  // namespace
 
 int command_backup(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
-  const BackupResult r = take_backup(config, target, JobContext{});
+  const BackupResult r = take_backup(config, target, context_of(options));
   const Manifest& m = r.manifest;
   std::printf("backup %s: %s, %zu tables, %lld rows, tier %s, %.1fs\n", r.file.c_str(),
               format_bytes(m.size_bytes).c_str(), m.tables.size(),
@@ -140,7 +151,7 @@ int command_restore_test(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
   const RestoreTestReport report = run_restore_test(
       config, target, options.file ? std::optional<fs::path>(*options.file) : std::nullopt,
-      JobContext{});
+      context_of(options));
   std::printf("%s", summarize(report).c_str());
   return report.success ? 0 : 1;
 }
@@ -177,24 +188,31 @@ int command_prune(const Config& config, const CommandOptions& options) {
     std::printf("retention not applied: %s\n", r.skipped_reason.c_str());
     return 1;
   }
-  for (const auto& p : r.deleted) {
-    std::printf("%s %s\n", options.dry_run ? "would delete" : "deleted", p.filename().c_str());
-  }
-  std::printf("%zu kept, %zu %s\n", r.kept.size(), r.deleted.size(),
-              options.dry_run ? "would be deleted (dry run)" : "deleted");
+  const char* verb = options.dry_run ? "would delete" : "deleted";
+  const char* outcome = options.dry_run ? "would be deleted (dry run)" : "deleted";
+  for (const auto& p : r.deleted) std::printf("%s %s\n", verb, p.filename().c_str());
+  std::printf("%zu kept, %zu %s\n", r.kept.size(), r.deleted.size(), outcome);
+  if (!target.offsite_s3) return 0;
+
+  const OffsitePruneResult o =
+      run_offsite_prune(config, target, context_of(options), options.dry_run);
+  for (const std::string& key : o.deleted) print_offsite_deletion(target, key, verb);
+  std::printf("off-site: %zu kept, %zu %s\n", o.kept.size(), o.deleted.size(), outcome);
   return 0;
 }
 
 int command_upload(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
-  const UploadReport r = run_offsite_job(config, target, JobContext{}, options.file);
+  const UploadReport r = run_offsite_job(config, target, context_of(options), options.file);
   for (const OffsiteCopy& c : r.uploaded) {
     std::printf("uploaded %s (%s)\n", c.url.c_str(),
                 c.storage_class.empty() ? "default storage class" : c.storage_class.c_str());
   }
-  for (const std::string& key : r.prune.deleted) {
-    std::printf("deleted %s (off-site retention)\n",
-                format_s3_url(target.offsite_s3->bucket, key).c_str());
+  for (const std::string& key : r.prune.deleted) print_offsite_deletion(target, key, "deleted");
+  // The job stops between files when the agent is asked to stop: that is not "all done".
+  if (options.cancel && options.cancel->load()) {
+    spdlog::error("upload stopped before it finished (signal); run it again to copy the rest");
+    return 1;
   }
   if (r.uploaded.empty()) std::printf("nothing to upload: every backup that should be off-site is\n");
   return 0;
@@ -208,7 +226,8 @@ int command_restore(const Config& config, const CommandOptions& options) {
   request.jobs = options.jobs;
   request.assume_yes = options.assume_yes;
   request.safety_backup = options.safety_backup;
-  return restore_production(config, config.find_target(options.target), request, std::cin);
+  return restore_production(config, config.find_target(options.target), request, std::cin,
+                            context_of(options));
 }
 
 int command_config_check(const Config& config, const CommandOptions&) {

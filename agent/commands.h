@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -24,6 +25,9 @@ struct CommandOptions {
   int jobs = 2;
   bool assume_yes = false;
   bool safety_backup = true;
+  // Set when the agent is asked to stop (SIGINT/SIGTERM/SIGHUP, see main.cpp): the commands
+  // pass it on as JobContext::cancel so running children are stopped, not orphaned.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Each returns the process exit code: 0 success, 1 failed (or stale), 2 usage/config.

@@ -108,6 +108,9 @@ class Daemon {
   std::map<std::string, TargetRuntime> runtime_;
   std::map<std::string, std::thread> workers_;
   std::map<std::string, std::thread> uploaders_;
+  // Threads of targets removed by a reload: they return after their current job, and are joined
+  // at shutdown, so a reload never keeps the signal loop waiting for a job.
+  std::vector<std::thread> retired_;
   std::set<std::string> upload_requested_;
   std::vector<TargetStatus> cached_;  // last read from disk, without runtime facts
   std::atomic<bool> stopping_{false};
@@ -408,11 +411,11 @@ void Daemon::reload() {
     config_ = std::make_shared<const Config>(std::move(fresh));
   }
   cv_.notify_all();
-  // Threads of removed targets notice on their next wake-up and return; join them.
+  // Threads of removed targets notice on their next wake-up and return.
   for (auto* threads : {&workers_, &uploaders_}) {
     for (auto it = threads->begin(); it != threads->end();) {
       if (!target(it->first)) {
-        it->second.join();
+        retired_.push_back(std::move(it->second));
         it = threads->erase(it);
       } else {
         ++it;
@@ -518,6 +521,7 @@ int Daemon::run() {
   cv_.notify_all();
   for (auto& [name, thread] : workers_) thread.join();
   for (auto& [name, thread] : uploaders_) thread.join();
+  for (std::thread& thread : retired_) thread.join();
   refresh_thread.join();
   probe_thread.join();
   server->stop();

@@ -1,15 +1,19 @@
 // pgbackup-agent: scheduled, proven PostgreSQL backups (see README.md and DESIGN §2).
 // This file only parses the command line and wires the pieces together.
+#include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 #include <cxxopts.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <map>
+#include <thread>
 
 #include "agent/commands.h"
 #include "agent/config.h"
@@ -82,6 +86,39 @@ std::string usage_text() {
        "Exit codes: 0 success, 1 the operation failed (or check found the backup stale), "
        "2 usage or configuration error.\n";
   return s;
+}
+
+// Set by the first SIGINT/SIGTERM/SIGHUP during a command-line command (not `run`, whose
+// daemon has its own sigwait loop). Commands pass it to their jobs (JobContext::cancel) so a
+// Ctrl-C stops the running child (pg_dump, pg_restore, stop_command...) through the ordinary
+// failure path: the child is killed rather than orphaned in its own process group, partial
+// files are removed, `restore` says what state the database is in, and the audit log records it.
+std::atomic<bool> g_stopping{false};
+
+// Blocks the stop signals in this thread (so in every thread started later) and takes them
+// synchronously in one thread: the first sets g_stopping, a second ends the agent at once for
+// an operator who insists.
+void handle_stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread([signals] {
+    for (bool first = true;; first = false) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (!first) {
+        static const char kMessage[] = "second signal: exiting now\n";
+        [[maybe_unused]] const ssize_t n = ::write(2, kMessage, sizeof kMessage - 1);
+        ::_exit(130);
+      }
+      spdlog::warn("stopping: {} (send it again to exit at once)",
+                   sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+      g_stopping = true;
+    }
+  }).detach();
 }
 
 void check_file_argument(const std::string& name, FileArgument kind, const CommandOptions& opts) {
@@ -199,6 +236,8 @@ int run(int argc, char** argv) {
       daemon.web_config_file = parsed["web.config.file"].as<std::string>();
       return pgbackup::run_daemon(std::move(config), daemon);
     }
+    handle_stop_signals();
+    opts.cancel = &g_stopping;
     return command->second.run(config, opts);
   } catch (const pgbackup::ConfigError& e) {
     spdlog::error("{}", e.what());

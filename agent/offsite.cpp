@@ -75,9 +75,12 @@ void verify_object(S3Client& client, const std::string& key, const S3Upload& sen
 
 // A dump already in the bucket with our size and SHA-256 (an earlier run uploaded it but could
 // not record it) is not sent again.
-bool already_there(S3Client& client, const std::string& key, const Manifest& m) {
-  const std::optional<S3ObjectInfo> got = client.head(key);
-  return got && got->size == m.size_bytes && got->meta("sha256") == m.sha256;
+// Its HEAD answer, or nullopt.
+std::optional<S3ObjectInfo> already_there(S3Client& client, const std::string& key,
+                                          const Manifest& m) {
+  std::optional<S3ObjectInfo> got = client.head(key);
+  if (got && got->size == m.size_bytes && got->meta("sha256") == m.sha256) return got;
+  return std::nullopt;
 }
 
 void record_copy(const TargetConfig& target, const BackupEntry& backup, const OffsiteCopy& copy) {
@@ -149,8 +152,9 @@ bool copy_and_audit(S3Client& client, const TargetConfig& target, const BackupEn
 }
 
 OffsitePruneResult prune_and_audit(S3Client& client, const TargetConfig& target,
-                                   const JobContext& ctx, const fs::path& audit) {
-  OffsitePruneResult result = prune_offsite(client, target, ctx.now(), false);
+                                   const JobContext& ctx, const fs::path& audit, bool dry_run) {
+  OffsitePruneResult result = prune_offsite(client, target, ctx.now(), dry_run);
+  if (dry_run) return result;
   for (const std::string& key : result.deleted) {
     const std::string url = format_s3_url(client.config().bucket, key);
     spdlog::info("off-site retention deleted {}", url);
@@ -206,9 +210,9 @@ OffsiteCopy upload_backup(S3Client& client, const TargetConfig& target, const Ba
   const std::string key = offsite_key(s3, m.file);
   const S3PutOptions options = dump_options(s3, m);
   std::string etag;
-  if (already_there(client, key, m)) {
+  if (const auto there = already_there(client, key, m)) {
     spdlog::info("{} is already in the bucket; recording it", format_s3_url(s3.bucket, key));
-    etag = client.head(key)->etag;
+    etag = there->etag;
   } else {
     // The dump's SHA-256 is checked again here: a file changed on disk since the backup must
     // not become the off-site copy.
@@ -322,7 +326,12 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
       if (ctx.cancel && *ctx.cancel) break;
       if (!copy_and_audit(client, target, *b, ctx, audit, observer, report)) break;
     }
-    if (report.failures.empty()) report.prune = prune_and_audit(client, target, ctx, audit);
+    const std::string blocked = retention_blocked_reason(repo, backups);
+    if (!blocked.empty()) {
+      spdlog::info("off-site retention of {} not applied: {}", target.name, blocked);
+    } else if (report.failures.empty()) {
+      report.prune = prune_and_audit(client, target, ctx, audit, false);
+    }
   } catch (const std::exception& e) {
     if (dynamic_cast<const ConfigError*>(&e)) throw;
     report.failures.push_back(e.what());
@@ -343,6 +352,13 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
     throw OperationError("off-site copy of " + target.name + " failed: " + attempt.error);
   }
   return report;
+}
+
+OffsitePruneResult run_offsite_prune(const Config& config, const TargetConfig& target,
+                                     const JobContext& ctx, bool dry_run) {
+  const S3Config& s3 = s3_of(target);
+  S3Client client(s3, read_s3_credentials(s3), offsite_tuning(s3, ctx.cancel));
+  return prune_and_audit(client, target, ctx, config.audit_log_for(target), dry_run);
 }
 
 FetchedBackup::~FetchedBackup() {

@@ -45,6 +45,12 @@ struct OffsitePruneResult {
 OffsitePruneResult prune_offsite(S3Client& client, const TargetConfig& target, SysTime now,
                                  bool dry_run);
 
+// Off-site retention on its own, for `prune`: the same rule as after uploads, over the bucket
+// of a target with offsite.s3. With dry_run nothing is deleted and `deleted` lists what would be.
+// Deletions go to the audit log. Throws OperationError/S3Error when the bucket cannot be read.
+OffsitePruneResult run_offsite_prune(const Config& config, const TargetConfig& target,
+                                     const JobContext& ctx, bool dry_run);
+
 struct UploadReport {
   std::vector<OffsiteCopy> uploaded;
   std::uint64_t uploaded_bytes = 0;

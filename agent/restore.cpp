@@ -3,7 +3,10 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
+#include <poll.h>
+
 #include <cstdio>
+#include <iostream>
 #include <istream>
 #include <memory>
 
@@ -110,10 +113,11 @@ struct TemporaryFile {
 class ProductionRestore {
  public:
   ProductionRestore(const Config& config, const TargetConfig& target,
-                    const RestoreRequest& request)
+                    const RestoreRequest& request, const JobContext& ctx)
       : config_(config),
         target_(target),
         request_(request),
+        ctx_(ctx),
         endpoint_(database_of(target, request)),
         audit_log_(config.audit_log_for(target)) {}
 
@@ -126,6 +130,12 @@ class ProductionRestore {
     return db;
   }
   const std::string& dbname() const { return endpoint_.config().dbname; }
+  bool stopping() const { return ctx_.cancel && ctx_.cancel->load(); }
+  // Between steps: a stop request (Ctrl-C, SIGTERM) ends the restore through fail(), which
+  // says what state the database is in; the running step's child is stopped via ctx_.cancel.
+  void check_stopping() const {
+    if (stopping()) throw OperationError("the agent was asked to stop (signal)");
+  }
   bool into_own_database() const { return dbname() == target_.database.dbname; }
 
   void audit(const std::string& step, const std::string& outcome,
@@ -140,12 +150,14 @@ class ProductionRestore {
   fs::path write_partial_list(const BackupEntry& backup);
   std::string pg_restore_text() const;
   std::string database_state(const std::string& step) const;
+  std::string end_timescaledb_restore();
   void compare_counts();
   int fail(const std::string& step, const std::string& error, const BackupEntry& backup);
 
   const Config& config_;
   const TargetConfig& target_;
   const RestoreRequest& request_;
+  const JobContext ctx_;
   const DatabaseEndpoint endpoint_;
   const fs::path audit_log_;
   std::vector<TableRows> tables_;  // what is restored (all, or the --table ones)
@@ -155,6 +167,8 @@ class ProductionRestore {
   std::optional<fs::path> safety_backup_;
   bool stopped_ = false;           // stop_command ran: the application is down
   bool database_touched_ = false;  // pg_restore (or TimescaleDB's pre-restore) started
+  bool timescaledb_restoring_ = false;  // pre_restore ran, post_restore has not (yet)
+  std::string timescaledb_after_failure_;  // what end_timescaledb_restore() did, for fail()
   bool partial() const { return !request_.tables.empty(); }
 };
 
@@ -165,7 +179,14 @@ void ProductionRestore::audit(const std::string& step, const std::string& outcom
   details["step"] = step;
   details["outcome"] = outcome;
   details["database"] = endpoint_.describe();
-  append_audit(audit_log_, std::move(details));
+  // Best effort: an audit log that cannot be written (disk full) must not turn a good restore
+  // into a failure, nor hide the failure text that says what state the database is in.
+  try {
+    append_audit(audit_log_, std::move(details));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "warning: the audit log entry for step %s (%s) was not recorded: %s\n",
+                 step.c_str(), outcome.c_str(), e.what());
+  }
 }
 
 void ProductionRestore::verify(const BackupEntry& backup) {
@@ -260,9 +281,16 @@ bool ProductionRestore::confirmed(std::istream& in) {
   }
   std::printf("Type YES to restore: ");
   std::fflush(stdout);
+  // The agent blocks SIGINT for its signal thread, so a Ctrl-C at the prompt would not interrupt
+  // the read: wait for the terminal with poll() and give up when the agent is asked to stop.
+  if (&in == &std::cin && ctx_.cancel) {
+    pollfd fd{0, POLLIN, 0};
+    while (!stopping() && ::poll(&fd, 1, 100) == 0) {
+    }
+  }
   std::string answer;
-  const bool read = static_cast<bool>(std::getline(in, answer));
-  const bool yes = read && answer == "YES";
+  const bool read = !stopping() && static_cast<bool>(std::getline(in, answer));
+  const bool yes = read && answer == "YES" && !stopping();
   std::printf("\n");
   audit("confirmation", yes ? "given" : "refused", {{"answer", read ? answer : "<end of input>"}});
   return yes;
@@ -281,7 +309,7 @@ void ProductionRestore::take_safety_backup() {
   std::printf("taking the safety backup of %s...\n", endpoint_.describe().c_str());
   std::fflush(stdout);
   try {
-    const BackupResult r = take_backup(config_, target_, JobContext{}, options);
+    const BackupResult r = take_backup(config_, target_, ctx_, options);
     safety_backup_ = r.file;
   } catch (const OperationError& e) {
     audit("safety_backup", "failure", {{"error", e.what()}});
@@ -299,9 +327,11 @@ void ProductionRestore::run_command(const std::string& step,
     audit(step, "skipped", {{"reason", "not configured"}});
     return;
   }
+  check_stopping();
   ProcessSpec spec;
   spec.argv = argv;
   spec.timeout = std::chrono::minutes(10);
+  spec.cancel = ctx_.cancel;
   const ProcessResult r = run_process(spec);
   if (!r.ok()) {
     throw OperationError(step + " failed: " + describe_failure(spec, r));
@@ -311,16 +341,19 @@ void ProductionRestore::run_command(const std::string& step,
 }
 
 void ProductionRestore::restore_data(const BackupEntry& backup) {
+  check_stopping();
   auto conn = endpoint_.connect();
   database_touched_ = true;
   if (!timescaledb_.empty()) {
     timescaledb_pre_restore(*conn, timescaledb_);
+    timescaledb_restoring_ = true;
     audit("timescaledb_pre_restore", "success", {{"version", timescaledb_}});
   }
   RestoreOptions options;
   options.jobs = request_.jobs;
   options.clean = true;
   options.timeout = target_.backup.timeout;
+  options.cancel = ctx_.cancel;
   TemporaryFile list;
   if (partial()) {
     list.path = write_partial_list(backup);
@@ -334,6 +367,7 @@ void ProductionRestore::restore_data(const BackupEntry& backup) {
         {{"file", backup.dump.filename().string()}, {"partial", partial()}});
   if (!timescaledb_.empty()) {
     timescaledb_post_restore(*conn);
+    timescaledb_restoring_ = false;
     audit("timescaledb_post_restore", "success");
   }
 }
@@ -372,22 +406,49 @@ void ProductionRestore::compare_counts() {
   audit("row_counts", "success", {{"tables", tables_.size()}, {"rows", rows}});
 }
 
+// A failure after timescaledb_pre_restore() must not leave TimescaleDB in restoring mode (its
+// background jobs off): call timescaledb_post_restore() anyway, best effort, on a new
+// connection. Returns what happened, for the failure text; empty when pre-restore never ran.
+std::string ProductionRestore::end_timescaledb_restore() {
+  if (!timescaledb_restoring_) return "";
+  timescaledb_restoring_ = false;
+  try {
+    const auto conn = endpoint_.connect();
+    timescaledb_post_restore(*conn);
+    audit("timescaledb_post_restore", "success", {{"after_failure", true}});
+    return "timescaledb_pre_restore() had run; timescaledb_post_restore() was called after the "
+           "failure";
+  } catch (const std::exception& e) {
+    audit("timescaledb_post_restore", "failure", {{"after_failure", true}, {"error", e.what()}});
+    return "timescaledb_pre_restore() had run and timescaledb_post_restore() FAILED after the "
+           "failure (" + std::string(e.what()) + "): TimescaleDB is still in restoring mode; run "
+           "SELECT timescaledb_post_restore(); in " + dbname() + " once the cause is fixed";
+  }
+}
+
 // What a failure at `step` left of the database.
 std::string ProductionRestore::database_state(const std::string& step) const {
   const std::string db = "the database " + endpoint_.describe();
   if (!database_touched_) return db + " was not changed (the restore did not start)";
+  std::string state;
   if (partial() && step == "pg_restore") {
-    return "the partial restore ran in one transaction, which was rolled back: " + db +
-           " is as it was before";
+    // The rollback undoes pg_restore's work, not TimescaleDB's pre-restore (a database setting
+    // outside the transaction): "as it was before" only holds once post-restore ran again.
+    state = "the partial restore ran in one transaction, which was rolled back: " + db +
+            (timescaledb_after_failure_.empty() ? " is as it was before"
+                                                : " has its data as it was before");
+  } else {
+    state = db + " may be PARTIALLY RESTORED: do not start the application on it as it is";
   }
-  return db + " may be PARTIALLY RESTORED: do not start the application on it as it is";
+  if (!timescaledb_after_failure_.empty()) state += "\n  " + timescaledb_after_failure_;
+  return state;
 }
 
 // After stop_command ran, a failure leaves the application down and the database possibly
 // half restored: say so, where the safety backup is and how to go back.
 int ProductionRestore::fail(const std::string& step, const std::string& error,
                             const BackupEntry& backup) {
-  audit(step, "failure", {{"error", error}});
+  timescaledb_after_failure_ = end_timescaledb_restore();
   const std::string target_arg = " --target " + target_.name;
   const std::string db_arg = into_own_database() ? "" : " --dbname " + dbname();
   std::string text = "restore FAILED at " + step + ": " + error + "\n";
@@ -407,11 +468,17 @@ int ProductionRestore::fail(const std::string& step, const std::string& error,
   } else {
     text += "  there is no safety backup (" + no_safety_reason_ + ")\n";
   }
+  // A backup fetched from s3:// was a temporary copy, already removed: name the URL.
+  const std::string retry_source = request_.file && is_s3_url(*request_.file)
+                                       ? *request_.file
+                                       : backup.dump.string();
   std::string table_args;
   for (const std::string& table : request_.tables) table_args += " --table " + table;
   text += "  to retry this restore once the cause is fixed: pgbackup-agent restore" + target_arg +
-          db_arg + table_args + " " + backup.dump.string() + "\n";
+          db_arg + table_args + " " + retry_source + "\n";
+  // The text first: it is what the operator needs now; the audit entries follow.
   std::fprintf(stderr, "%s", text.c_str());
+  audit(step, "failure", {{"error", error}});
   audit("restore", "failure",
         {{"file", backup.dump.filename().string()},
          {"failed_step", step},
@@ -437,6 +504,7 @@ int ProductionRestore::run(const BackupEntry& backup, std::istream& confirmation
     step = "pg_restore";
     restore_data(backup);
     step = "row_counts";
+    check_stopping();
     compare_counts();
   } catch (const std::exception& e) {
     return fail(step, e.what(), backup);
@@ -473,7 +541,8 @@ BackupEntry resolve_backup(const TargetConfig& target, const RestoreRequest& req
 }
 
 int restore_production(const Config& config, const TargetConfig& target,
-                       const RestoreRequest& request, std::istream& confirmation) {
+                       const RestoreRequest& request, std::istream& confirmation,
+                       const JobContext& ctx) {
   const Repository repo(target.backup.dir, target.backup.file_prefix);
   repo.prepare();
   // Held from the plan to the end: no scheduled backup, prune or restore test runs meanwhile
@@ -483,10 +552,10 @@ int restore_production(const Config& config, const TargetConfig& target,
   // is checked against its manifest on arrival and removed when the restore is over.
   std::optional<FetchedBackup> fetched;
   if (request.file && is_s3_url(*request.file)) {
-    fetched.emplace(fetch_offsite_backup(target, *request.file, repo.state_dir(), JobContext{}));
+    fetched.emplace(fetch_offsite_backup(target, *request.file, repo.state_dir(), ctx));
   }
   const BackupEntry backup = fetched ? fetched->entry : resolve_backup(target, request);
-  ProductionRestore restore(config, target, request);
+  ProductionRestore restore(config, target, request, ctx);
   return restore.run(backup, confirmation);
 }
 

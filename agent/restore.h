@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/backup.h"
 #include "agent/config.h"
 #include "agent/repository.h"
 
@@ -29,7 +30,9 @@ BackupEntry resolve_backup(const TargetConfig& target, const RestoreRequest& req
 // timescaledb_pre_restore(), pg_restore --clean --if-exists, timescaledb_post_restore(), row
 // counts against the manifest, start_command. Every step goes to the audit log. Returns the exit
 // code; refusals before anything changed throw OperationError / ConfigError as usual.
+// ctx.cancel (SIGINT/SIGTERM) stops the running step's child and ends in the failure path.
 int restore_production(const Config& config, const TargetConfig& target,
-                       const RestoreRequest& request, std::istream& confirmation);
+                       const RestoreRequest& request, std::istream& confirmation,
+                       const JobContext& ctx = {});
 
 }  // namespace pgbackup

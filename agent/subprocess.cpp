@@ -107,6 +107,9 @@ ProcessResult run_process(const ProcessSpec& spec) {
     ::dup2(err_w.get(), 2);
     ::signal(SIGPIPE, SIG_DFL);
     ::signal(SIGXFSZ, SIG_DFL);
+    sigset_t none;  // the agent blocks SIGTERM & co. for its sigwait thread; the child must not
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::execvpe(argv[0], argv.data(), envp.data());
     const int e = errno;
     [[maybe_unused]] ssize_t n = ::write(exec_w.get(), &e, sizeof e);

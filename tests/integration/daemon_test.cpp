@@ -137,6 +137,25 @@ TEST_CASE("SIGTERM during a backup stops it within 10 s and leaves no partial fi
   CHECK(find_process({"pg_dump", t.db}) == 0);
 }
 
+TEST_CASE("a reload that removes a target with a running backup still answers SIGTERM", "[daemon]") {
+  TestTarget removed("removed", 20);
+  TestTarget added("added", 20);
+  TableLock lock(removed.db);  // the removed target's backup waits until the end
+  Daemon daemon(removed.config, free_port());
+  daemon.wait_for_metric(R"(pgbackup_backup_in_progress\{target="removed"\} 1)");
+  // The same config file now names only the other target.
+  fs::copy_file(added.config, removed.config, fs::copy_options::overwrite_existing);
+  daemon.signal(SIGHUP);
+  daemon.wait_for_metric(R"(pgbackup_backups\{target="added",tier="monthly"\} 1)", 60s);
+  const auto start = std::chrono::steady_clock::now();
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit(10s) == 0);
+  CHECK(std::chrono::steady_clock::now() - start < 10s);
+  for (const auto& e : fs::directory_iterator(removed.dir)) {
+    CHECK(e.path().extension() != ".partial");
+  }
+}
+
 TEST_CASE("with a web config the daemon serves TLS and refuses a wrong password", "[daemon]") {
   TestTarget t("webauth", 20);
   REQUIRE(t.agent({"backup"}).exit_code == 0);

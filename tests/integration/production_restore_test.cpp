@@ -1,9 +1,16 @@
 // `restore` (DESIGN §6) end to end: the real binary restores into a real PostgreSQL 15 cluster.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <thread>
 
 #include "agent/timeutil.h"
+#include "tests/support/s3_server.h"
 #include "tests/support/target.h"
 #include "tests/support/timescaledb_standin.h"
 
@@ -49,6 +56,78 @@ std::vector<std::string> restore_steps(const TestTarget& t) {
 std::string restore_target_yaml(const fs::path& root) {
   return "    restore:\n      stop_command: [touch, " + (root / "stopped").string() +
          "]\n      start_command: [touch, " + (root / "started").string() + "]\n";
+}
+
+// `pgbackup-agent restore` as a child of the test, so a signal can reach it mid-restore, as a
+// Ctrl-C from the operator would. Its stdin is a pipe the test keeps open (an operator at the
+// prompt); stdout and stderr go to a log file.
+class AgentProcess {
+ public:
+  AgentProcess(const TestTarget& t, std::vector<std::string> args) : log_(t.root / "agent.log") {
+    args.insert(args.begin(), {PGBACKUP_AGENT_BINARY, "--config", t.config.string()});
+    int in[2];
+    REQUIRE(::pipe(in) == 0);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setenv(TestTarget::kPasswordEnv, PgCluster::kPassword, 1);
+      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(in[0], 0);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::close(in[1]);
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(in[0]);
+    stdin_ = in[1];
+  }
+  ~AgentProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ::close(stdin_);
+  }
+  void signal(int sig) const { ::kill(pid_, sig); }
+  // The exit status, or -1 when it is still running after `timeout`.
+  int wait_exit(std::chrono::seconds timeout) {
+    for (auto end = std::chrono::steady_clock::now() + timeout;
+         std::chrono::steady_clock::now() < end;) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return -1;
+  }
+  std::string log() const { return read_text_file(log_); }
+
+ private:
+  fs::path log_;
+  pid_t pid_ = -1;
+  int stdin_ = -1;
+};
+
+// Installs the TimescaleDB stand-in at kOldVersion in `t`'s database.
+void add_timescaledb(const TestTarget& t) {
+  TimescaleStandIn::install();
+  PgCluster::shared().exec(
+      std::string("CREATE EXTENSION timescaledb VERSION '") + TimescaleStandIn::kOldVersion + "'",
+      t.db);
+}
+
+// Waits up to 60 s for a process whose command line holds every needle; its pid or 0.
+int wait_for_process(const std::vector<std::string>& needles) {
+  for (auto end = std::chrono::steady_clock::now() + 60s; std::chrono::steady_clock::now() < end;
+       std::this_thread::sleep_for(100ms)) {
+    if (const int pid = find_process(needles)) return pid;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -255,12 +334,9 @@ TEST_CASE("the safety backup does not let retention delete an old backup being r
 TEST_CASE("TimescaleDB: pre_restore before and post_restore after pg_restore; another version "
           "is refused",
           "[restore]") {
-  TimescaleStandIn::install();
   TestTarget t("hypertables", 20);
   PgCluster& pg = PgCluster::shared();
-  pg.exec(std::string("CREATE EXTENSION timescaledb VERSION '") + TimescaleStandIn::kOldVersion +
-              "'",
-          t.db);
+  add_timescaledb(t);
   const fs::path dump = backup_of(t);
   const auto extensions = t.manifest_of(dump)["database"]["extensions"];
   CHECK(extensions.dump().find(std::string("\"version\":\"") + TimescaleStandIn::kOldVersion) !=
@@ -290,4 +366,126 @@ TEST_CASE("TimescaleDB: pre_restore before and post_restore after pg_restore; an
                               Catch::Contains("nothing was changed"));
   CHECK(TimescaleStandIn::calls(t.db).size() == 2);
   CHECK(rows_in(t, "network_stats") == 0);
+}
+
+TEST_CASE("SIGTERM during restore stops the running child, says what state the database is in "
+          "and audits the failure",
+          "[restore]") {
+  TestTarget t("interrupted", 20);
+  // A stop command that takes long: the signal arrives while it runs.
+  t.write_config(t.default_database_yaml(),
+                 "    restore:\n      stop_command: [sleep, \"41.5\"]\n      start_command: [touch, " +
+                     (t.root / "started").string() + "]\n");
+  backup_of(t);
+  PgCluster& pg = PgCluster::shared();
+  pg.exec("DELETE FROM network_stats", t.db);
+
+  SECTION("during stop_command") {
+    AgentProcess agent(t, {"restore", "--latest", "--yes"});
+    REQUIRE(wait_for_process({"sleep 41.5"}) != 0);
+    agent.signal(SIGTERM);
+    const int code = agent.wait_exit(10s);
+    const std::string log = agent.log();
+    INFO(log);
+    CHECK(code == 1);
+    CHECK(find_process({"sleep 41.5"}) == 0);  // not left behind as an orphan
+    CHECK_THAT(log, Catch::Contains("stopping: SIGTERM") &&
+                        Catch::Contains("restore FAILED at stop_command") &&
+                        Catch::Contains("was not changed") &&
+                        Catch::Contains("start_command was NOT run") &&
+                        Catch::Contains("the safety backup of the data before the restore is"));
+    CHECK(rows_in(t, "network_stats") == 0);
+    CHECK_FALSE(fs::exists(t.root / "started"));
+    CHECK(restore_steps(t).back() == "restore:failure");
+  }
+
+  SECTION("during pg_restore") {
+    t.write_config(t.default_database_yaml());
+    // pg_restore --clean waits to drop the locked table: the restore is under way.
+    TableLock lock(t.db, "nodes");
+    AgentProcess agent(t, {"restore", "--latest", "--yes", "--no-safety-backup"});
+    REQUIRE(wait_for_process({"pg_restore", t.db}) != 0);
+    agent.signal(SIGINT);
+    const int code = agent.wait_exit(10s);
+    const std::string log = agent.log();
+    INFO(log);
+    CHECK(code == 1);
+    CHECK(find_process({"pg_restore", t.db}) == 0);
+    CHECK_THAT(log, Catch::Contains("stopping: SIGINT") &&
+                        Catch::Contains("restore FAILED at pg_restore") &&
+                        Catch::Contains("PARTIALLY RESTORED"));
+    CHECK(restore_steps(t).back() == "restore:failure");
+  }
+
+  SECTION("at the confirmation prompt") {
+    AgentProcess agent(t, {"restore", "--latest"});
+    for (auto end = std::chrono::steady_clock::now() + 30s;
+         std::chrono::steady_clock::now() < end &&
+         agent.log().find("Type YES") == std::string::npos;) {
+      std::this_thread::sleep_for(100ms);
+    }
+    agent.signal(SIGINT);
+    const int code = agent.wait_exit(10s);
+    const std::string log = agent.log();
+    INFO(log);
+    CHECK(code == 1);
+    CHECK_THAT(log, Catch::Contains("restore cancelled, nothing was changed"));
+    CHECK(t.dumps().size() == 1);  // no safety backup
+    CHECK(restore_steps(t).back() == "restore:cancelled");
+  }
+}
+
+TEST_CASE("TimescaleDB: a failing pg_restore still calls post_restore and says so", "[restore]") {
+  TestTarget t("hyperfails", 20);
+  add_timescaledb(t);
+  const fs::path dump = backup_of(t);
+
+  // As in "a failing pg_restore...": node_metrics references nodes, so this restore fails.
+  const AgentRun run = t.agent({"restore", dump.string(), "--yes", "--table", "nodes"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 1);
+  CHECK(TimescaleStandIn::calls(t.db) == std::vector<std::string>{"pre_restore", "post_restore"});
+  CHECK_THAT(run.err, Catch::Contains("restore FAILED at pg_restore") &&
+                          Catch::Contains("timescaledb_post_restore() was called after the "
+                                          "failure") &&
+                          !Catch::Contains("is as it was before"));
+  const auto steps = restore_steps(t);
+  CHECK(std::find(steps.begin(), steps.end(), "timescaledb_post_restore:success") != steps.end());
+}
+
+TEST_CASE("an audit log that cannot be written does not fail a good restore", "[restore]") {
+  TestTarget t("auditfull", 20);
+  const fs::path dump = backup_of(t);
+  PgCluster::shared().exec("DELETE FROM network_stats", t.db);
+  // A directory where the audit log should be: every append fails, as on a full disk.
+  const fs::path audit = t.root / "audit-is-a-directory";
+  fs::create_directories(audit);
+  write_text(t.config, "audit_log: " + audit.string() + "\n" + read_text_file(t.config));
+
+  const AgentRun run = t.agent({"restore", dump.string(), "--yes", "--no-safety-backup"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 0);
+  CHECK_THAT(run.out, Catch::Contains("restored " + dump.filename().string()));
+  CHECK_THAT(run.err, Catch::Contains("audit log entry") && !Catch::Contains("FAILED"));
+  CHECK(rows_in(t, "network_stats") > 0);
+}
+
+TEST_CASE("a failed restore from s3:// names the URL to retry, not the removed download",
+          "[restore]") {
+  S3Server s3;
+  TestTarget t("s3retry", 20);
+  t.write_config(t.default_database_yaml(),
+                 "    restore:\n      stop_command: [\"false\"]\n" +
+                     s3.offsite_yaml("s3retry/", "        tiers: [monthly]\n"));
+  const fs::path dump = backup_of(t);
+  REQUIRE(t.agent({"upload"}, s3.key_env()).exit_code == 0);
+  const std::string url = "s3://pgtest-bucket/s3retry/" + dump.filename().string();
+
+  const AgentRun run = t.agent({"restore", url, "--yes", "--no-safety-backup"}, s3.key_env());
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 1);
+  CHECK_THAT(run.err, Catch::Contains("restore FAILED at stop_command") &&
+                          Catch::Contains("to retry this restore once the cause is fixed: "
+                                          "pgbackup-agent restore --target s3retry " +
+                                          url + "\n"));
 }

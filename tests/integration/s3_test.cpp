@@ -276,6 +276,71 @@ TEST_CASE("off-site retention deletes expired copies over paginated listings, ne
   CHECK(requests_matching(s3, "GET", "continuation-token=").size() >= 6);
 }
 
+TEST_CASE("off-site retention waits while the newest backup attempt failed (as local retention does)",
+          "[s3]") {
+  S3Server s3;
+  const std::string offsite = "        tiers: [daily]\n";
+  OffsiteTarget t(s3, offsite, "    retention: {daily: 1000d, min_keep: 1}\n");
+  const fs::path old = write_fake_backup(t.dir, "synthetic", kNow - 45 * 24h, Tier::daily);
+  write_fake_backup(t.dir, "synthetic", kNow - 40 * 24h, Tier::daily);
+  REQUIRE(t.agent(s3, {"upload"}).exit_code == 0);
+  pgbackup::JobAttempt failed;
+  failed.started_at = failed.finished_at = kNow;
+  failed.error = "pg_dump failed";
+  pgbackup::record_attempt(t.dir / ".pgbackup", "backup", failed);
+
+  t.write_config(s3, offsite, "    retention: {daily: 30d, min_keep: 1}\n");
+  const AgentRun run = t.agent(s3, {"upload", "--all-missing"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 0);
+  CHECK_THAT(run.err, Catch::Contains("off-site retention of synthetic not applied") &&
+                          Catch::Contains("the newest backup attempt failed"));
+  CHECK(client_for(s3).head("db1/" + old.filename().string()));
+  CHECK(requests_matching(s3, "DELETE", "").empty());
+}
+
+TEST_CASE(
+    "prune applies off-site retention too: --dry-run lists what it would delete, a real run "
+    "deletes it, never the newest copy",
+    "[s3]") {
+  S3Server s3;
+  const std::string offsite = "        tiers: [daily]\n";
+  OffsiteTarget t(s3, offsite, "    retention: {daily: 1000d, min_keep: 1}\n");
+  const fs::path old = write_fake_backup(t.dir, "synthetic", kNow - 45 * 24h, Tier::daily);
+  const fs::path newest = write_fake_backup(t.dir, "synthetic", kNow - 40 * 24h, Tier::daily);
+  REQUIRE(t.agent(s3, {"upload"}).exit_code == 0);
+  const std::string old_key = "db1/" + old.filename().string();
+  const std::string newest_key = "db1/" + newest.filename().string();
+  const std::string old_url = "s3://pgtest-bucket/" + old_key;
+
+  // Both are past a 30-day window; min_keep keeps the newest, here and in the bucket.
+  t.write_config(s3, offsite, "    retention: {daily: 30d, min_keep: 1}\n");
+  auto client = client_for(s3);
+  const AgentRun dry = t.agent(s3, {"prune", "--dry-run"});
+  INFO(dry.out << dry.err);
+  REQUIRE(dry.exit_code == 0);
+  CHECK_THAT(dry.out, Catch::Contains("would delete " + old_url + " (off-site retention)") &&
+                          Catch::Contains("off-site: 1 kept, 1 would be deleted (dry run)"));
+  CHECK_THAT(dry.out, !Catch::Contains(newest_key));
+  CHECK(requests_matching(s3, "DELETE", "").empty());
+  CHECK(client.head(old_key));
+  CHECK(client.head(old_key + ".json"));
+  CHECK(fs::exists(old));
+
+  const AgentRun run = t.agent(s3, {"prune"});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK_THAT(run.out, Catch::Contains("deleted " + old_url + " (off-site retention)") &&
+                          Catch::Contains("off-site: 1 kept, 1 deleted"));
+  CHECK_FALSE(client.head(old_key));
+  CHECK_FALSE(client.head(old_key + ".json"));
+  CHECK(client.head(newest_key));
+  CHECK(client.head(newest_key + ".json"));
+  CHECK_FALSE(fs::exists(old));  // local retention ran as before
+  CHECK_THAT(read_text_file(t.dir / ".pgbackup/audit.jsonl"),
+             Catch::Contains("\"operation\":\"offsite_prune\"") && Catch::Contains(old_url));
+}
+
 TEST_CASE("a backup fetched from the bucket is checked against its manifest", "[s3]") {
   S3Server s3;
   OffsiteTarget t(s3, "        tiers: [daily]\n");
@@ -445,4 +510,41 @@ TEST_CASE("an upload killed halfway never counts as off-site, and the next run c
   INFO(again.out << again.err);
   CHECK(again.exit_code == 0);
   CHECK(t.manifest(dump)["offsite"].size() == 1);
+}
+
+TEST_CASE(
+    "SIGTERM during an upload stops the daemon within 10 s, aborts the multipart upload, and "
+    "the next run copies the backup",
+    "[s3]") {
+  S3Server s3;
+  OffsiteTarget t(s3, "        tiers: [daily]\n");
+  const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily,
+                                          random_bytes(12 * 1024 * 1024));
+  const std::string key = "db1/" + dump.filename().string();
+  for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
+  // The proxy holds every part unanswered: when the signal lands, the upload is in flight.
+  s3.stall_upload_parts();
+  {
+    Daemon daemon(t.config, free_port());
+    for (int i = 0; i < 1000 && requests_matching(s3, "PUT", "partNumber=").empty(); ++i) {
+      std::this_thread::sleep_for(20ms);
+    }
+    INFO(daemon.log());
+    REQUIRE(requests_matching(s3, "PUT", "partNumber=").size() == 1);
+    const auto signalled = std::chrono::steady_clock::now();
+    daemon.signal(SIGTERM);
+    CHECK(daemon.wait_exit(10s) == 0);
+    CHECK(std::chrono::steady_clock::now() - signalled < 10s);
+  }
+  CHECK(requests_matching(s3, "DELETE", "uploadId=").size() == 1);  // aborted
+  CHECK(requests_matching(s3, "POST", "uploadId=").empty());         // never completed
+  CHECK(t.manifest(dump)["offsite"].empty());
+  CHECK_FALSE(client_for(s3).head(key));
+
+  s3.release_upload_parts();
+  const AgentRun again = t.agent(s3, {"upload"});
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(t.manifest(dump)["offsite"].size() == 1);
+  CHECK(client_for(s3).head(key)->size == 12 * 1024 * 1024);
 }

@@ -11,6 +11,8 @@ Test hooks:
   --deny-storage-class CLASS   answer AccessDenied to writes with that x-amz-storage-class
   --log FILE                   one JSON line per request: method, path, query, x-amz-* headers
   --fail-next N                answer the next N requests with 503 SlowDown (retry tests)
+  --stall-file FILE            while FILE exists, UploadPart requests are logged, then held
+                               unanswered (so a test knows an upload is in flight)
 
 Run with Debian's /usr/bin/python3 (python3-botocore).
 """
@@ -21,7 +23,9 @@ import http.server
 import json
 import re
 import sys
+import os
 import threading
+import time
 from xml.sax.saxutils import escape
 from urllib.parse import urlsplit
 
@@ -100,10 +104,17 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         with self.lock, open(self.options.log, "a") as f:
             f.write(json.dumps(entry) + "\n")
 
+    def stall_if_asked(self):
+        stall = self.options.stall_file
+        if self.command == "PUT" and "partNumber=" in urlsplit(self.path).query:
+            while stall and os.path.exists(stall):
+                time.sleep(0.05)
+
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         self.record()
+        self.stall_if_asked()
         with Proxy.lock:
             fail = Proxy.failures_left > 0
             Proxy.failures_left -= 1 if fail else 0
@@ -149,6 +160,7 @@ def main():
     parser.add_argument("--deny-storage-class", action="append", default=[])
     parser.add_argument("--log", default="")
     parser.add_argument("--fail-next", type=int, default=0)
+    parser.add_argument("--stall-file", default="")
     Proxy.options = parser.parse_args()
     Proxy.failures_left = Proxy.options.fail_next
     server = http.server.ThreadingHTTPServer(("127.0.0.1", Proxy.options.port), Proxy)

@@ -87,7 +87,9 @@ S3Server::S3Server(const S3ServerOptions& options) {
                                     "--log",
                                     (root_ / "requests.jsonl").string(),
                                     "--fail-next",
-                                    std::to_string(options.fail_next)};
+                                    std::to_string(options.fail_next),
+                                    "--stall-file",
+                                    (root_ / "stall-parts").string()};
   for (const std::string& c : options.deny_storage_classes) {
     proxy.push_back("--deny-storage-class");
     proxy.push_back(c);
@@ -121,6 +123,10 @@ std::vector<nlohmann::json> S3Server::requests() const {
   }
   return out;
 }
+
+void S3Server::stall_upload_parts() const { write_text(root_ / "stall-parts", ""); }
+
+void S3Server::release_upload_parts() const { fs::remove(root_ / "stall-parts"); }
 
 std::vector<std::pair<std::string, std::string>> S3Server::key_env(
     const std::string& secret) const {

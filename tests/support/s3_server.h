@@ -48,6 +48,9 @@ class S3Server {
   std::string direct_endpoint() const;
   // The requests the proxy saw so far, one JSON object each: method, path, query, headers.
   std::vector<nlohmann::json> requests() const;
+  // While stalled, the proxy logs each UploadPart request, then holds it unanswered.
+  void stall_upload_parts() const;
+  void release_upload_parts() const;
   // The environment the agent needs for the keys (`secret` replaces the right one).
   std::vector<std::pair<std::string, std::string>> key_env(
       const std::string& secret = kSecretKey) const;
