@@ -102,13 +102,7 @@ TEST_CASE("a backup restores into a new database with exactly the manifest's row
   }
 
   SECTION("a flipped byte fails verification with the reason") {
-    {
-      std::fstream f(dump, std::ios::in | std::ios::out | std::ios::binary);
-      f.seekg(static_cast<std::streamoff>(fs::file_size(dump) / 2));
-      const char c = static_cast<char>(f.get());
-      f.seekp(static_cast<std::streamoff>(fs::file_size(dump) / 2));
-      f.put(static_cast<char>(c ^ 0x5a));
-    }
+    flip_middle_byte(dump);
     const AgentRun v = t.agent({"verify", "--latest"});
     CHECK(v.exit_code == 1);
     CHECK_THAT(v.out, Catch::Contains("sha256") && Catch::Contains("FAIL"));

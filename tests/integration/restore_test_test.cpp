@@ -132,14 +132,7 @@ TEST_CASE("a truncated dump fails its restore test", "[restore_test]") {
 TEST_CASE("a dump with a flipped byte fails its restore test on the checksum", "[restore_test]") {
   RestoreTestTarget t("rt-flipped", kPassingChecks);
   const fs::path dump = t.backup();
-  {
-    std::fstream f(dump, std::ios::in | std::ios::out | std::ios::binary);
-    const auto middle = static_cast<std::streamoff>(fs::file_size(dump) / 2);
-    f.seekg(middle);
-    const char c = static_cast<char>(f.get());
-    f.seekp(middle);
-    f.put(static_cast<char>(c ^ 0x5a));
-  }
+  flip_middle_byte(dump);
   expect_failure(t, dump, "sha256");
 }
 

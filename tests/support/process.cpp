@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 #include "agent/subprocess.h"
 
@@ -25,6 +26,16 @@ AgentRun run_agent(const std::vector<std::string>& args,
 void write_text(const std::filesystem::path& path, const std::string& text) {
   std::filesystem::create_directories(path.parent_path());
   std::ofstream(path) << text;
+}
+
+void flip_middle_byte(const std::filesystem::path& path) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  const auto middle = static_cast<std::streamoff>(std::filesystem::file_size(path) / 2);
+  f.seekg(middle);
+  const char c = static_cast<char>(f.get());
+  f.seekp(middle);
+  f.put(static_cast<char>(c ^ 0x5a));
+  if (!f) throw std::runtime_error("cannot change a byte of " + path.string());
 }
 
 std::string read_text_file(const std::filesystem::path& path) {

@@ -22,6 +22,8 @@ AgentRun run_agent(const std::vector<std::string>& args,
 // Writes a file (creating directories).
 void write_text(const std::filesystem::path& path, const std::string& text);
 std::string read_text_file(const std::filesystem::path& path);
+// Changes the byte in the middle of `path` (XOR, so it always differs): a corrupt dump.
+void flip_middle_byte(const std::filesystem::path& path);
 
 }  // namespace pgtest
 
