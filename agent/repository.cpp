@@ -4,9 +4,11 @@
 #include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -115,7 +117,23 @@ void Repository::prepare() const {
                          dir_.string() + " (hint: sudo chown $(id -un): " + dir_.string() +
                          " && chmod 700 " + dir_.string() + ")");
   }
+  tighten_mode();
   create_private_dir(state_dir());
+}
+
+void Repository::tighten_mode() const {
+  // Backups hold every row of the database: an existing directory that others can read or enter
+  // (e.g. made by hand with the default umask) is closed to them, as a new one would be.
+  struct stat st {};
+  if (::stat(dir_.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+  if (::chmod(dir_.c_str(), 0700) == 0) {
+    spdlog::warn("the backup directory {} was mode {:o}; changed it to 700", dir_.string(),
+                 st.st_mode & 0777);
+  } else {
+    spdlog::warn(
+        "the backup directory {} is mode {:o} and cannot be changed ({}); hint: chmod 700 {}",
+        dir_.string(), st.st_mode & 0777, errno_text(), dir_.string());
+  }
 }
 
 std::optional<SysTime> Repository::parse_dump_name(const std::string& name) const {

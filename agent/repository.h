@@ -67,6 +67,8 @@ class Repository {
 
  private:
   std::vector<fs::path> partials() const;
+  // Makes an existing directory 0700 (with a warning), or warns when it cannot.
+  void tighten_mode() const;
 
   fs::path dir_;
   std::string prefix_;

@@ -48,6 +48,9 @@ std::map<std::string, long long> manifest_counts(const nlohmann::json& m) {
 TEST_CASE("a backup restores into a new database with exactly the manifest's row counts",
           "[backup]") {
   TestTarget t("roundtrip", 300);
+  // Made by hand with a permissive mode: the agent closes it (0700) like one it creates.
+  fs::create_directories(t.dir);
+  fs::permissions(t.dir, fs::perms(0755));
   const AgentRun run = t.agent({"backup"});
   INFO(run.out << run.err);
   REQUIRE(run.exit_code == 0);
@@ -55,6 +58,7 @@ TEST_CASE("a backup restores into a new database with exactly the manifest's row
   const fs::path dump = t.dumps().front();
 
   CHECK(mode_of(t.dir) == 0700);
+  CHECK_THAT(run.err, Catch::Contains("was mode 755; changed it to 700"));
   CHECK(mode_of(dump) == 0600);
   CHECK(mode_of(dump.string() + ".json") == 0600);
   CHECK(dump.filename().string().rfind("roundtrip_", 0) == 0);
