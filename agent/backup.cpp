@@ -251,8 +251,8 @@ std::string retention_blocked_reason(const Repository& repo,
   if (state.backup && !state.backup->success) {
     return "the newest backup attempt failed; retention waits for a good backup";
   }
-  const auto newest = std::find_if(backups.rbegin(), backups.rend(),
-                                   [](const BackupEntry& b) { return b.good(); });
+  const auto newest =
+      std::find_if(backups.rbegin(), backups.rend(), [](const BackupEntry& b) { return b.good(); });
   if (newest != backups.rend() && newest->manifest->size_anomaly) {
     return "the newest backup is a size anomaly (" + newest->manifest->size_anomaly_reason +
            "); retention waits for a normal backup";

@@ -127,9 +127,9 @@ int command_list(const Config& config, const CommandOptions& options) {
 int command_verify(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
   const std::vector<BackupEntry> entries = repository_of(target).scan();
-  const BackupEntry* entry = &select_backup(
-      entries, options.file ? std::optional<fs::path>(*options.file) : std::nullopt,
-      target.backup.dir);
+  const BackupEntry* entry =
+      &select_backup(entries, options.file ? std::optional<fs::path>(*options.file) : std::nullopt,
+                     target.backup.dir);
   const VerifyReport report = verify_backup(*entry);
   for (const VerifyCheck& c : report.checks) {
     std::printf("%-18s %s  %s\n", c.name.c_str(), c.passed ? "ok  " : "FAIL", c.detail.c_str());
@@ -214,7 +214,8 @@ int command_upload(const Config& config, const CommandOptions& options) {
     spdlog::error("upload stopped before it finished (signal); run it again to copy the rest");
     return 1;
   }
-  if (r.uploaded.empty()) std::printf("nothing to upload: every backup that should be off-site is\n");
+  if (r.uploaded.empty())
+    std::printf("nothing to upload: every backup that should be off-site is\n");
   return 0;
 }
 

@@ -333,8 +333,7 @@ TargetConfig parse_target(const Section& s) {
       s3.fail(s3.get("part_size"),
               s3.key_path("part_size") + " must be between 5MiB and 5GiB (S3's part limits)");
     }
-    c.list_page_size =
-        static_cast<int>(s3.integer("list_page_size", c.list_page_size, 1, 1000));
+    c.list_page_size = static_cast<int>(s3.integer("list_page_size", c.list_page_size, 1, 1000));
     t.offsite_s3 = c;
   }
   return t;
@@ -405,11 +404,11 @@ Config parse_config(const std::string& yaml_text, const std::string& source) {
     const auto& rt = config.targets[a].restore_test;
     if (!rt) continue;
     for (const TargetConfig& other : config.targets) {
-      if (same_server(rt->database, other.database) && rt->database.dbname == other.database.dbname) {
+      if (same_server(rt->database, other.database) &&
+          rt->database.dbname == other.database.dbname) {
         const Section rts = sections[a].section("restore_test");
         rts.fail(rts.get("database"),
-                 rts.key_path("database") + " is the production database of target " +
-                     other.name +
+                 rts.key_path("database") + " is the production database of target " + other.name +
                      "; the restore test drops and re-creates it, so it must be a scratch "
                      "database no target backs up");
       }

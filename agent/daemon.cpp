@@ -479,8 +479,7 @@ int Daemon::run() {
     }
   }
 
-  const CollectorSet collectors(default_collectors(),
-                                [this] { return ScrapeInput{statuses()}; });
+  const CollectorSet collectors(default_collectors(), [this] { return ScrapeInput{statuses()}; });
   CachedExposition exposition(collectors, kMetricsMaxAge);
   std::unique_ptr<HttpServer> server;
   try {

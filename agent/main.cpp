@@ -59,7 +59,8 @@ const std::map<std::string, Command>& commands() {
       {"prune", {"apply retention now", "[--target NAME] [--dry-run]", pgbackup::command_prune}},
       {"upload",
        {"copy to S3 what should be off-site, then apply off-site retention",
-        "[--target NAME] [FILE | --all-missing]", pgbackup::command_upload, FileArgument::optional}},
+        "[--target NAME] [FILE | --all-missing]", pgbackup::command_upload,
+        FileArgument::optional}},
       {"restore",
        {"restore production from a backup (asks for YES; takes a safety backup first)",
         "[--target NAME] (FILE | --latest) [--table NAME]... [--dbname DB] [--jobs N] [--yes] "
@@ -114,8 +115,9 @@ void handle_stop_signals() {
         [[maybe_unused]] const ssize_t n = ::write(2, kMessage, sizeof kMessage - 1);
         ::_exit(130);
       }
-      spdlog::warn("stopping: {} (send it again to exit at once)",
-                   sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+      spdlog::warn("stopping: {} (send it again to exit at once)", sig == SIGINT    ? "SIGINT"
+                                                                   : sig == SIGTERM ? "SIGTERM"
+                                                                                    : "SIGHUP");
       g_stopping = true;
     }
   }).detach();

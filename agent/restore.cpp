@@ -1,7 +1,7 @@
 #include "agent/restore.h"
 
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
+#include <pqxx/pqxx>
 
 #include <poll.h>
 
@@ -50,11 +50,10 @@ std::vector<TableRows> select_tables(const std::vector<TableRows>& in_backup,
     }
     std::vector<std::string> known;
     for (const TableRows& t : in_backup) known.push_back(qualified(t));
-    throw ConfigError(matches.empty()
-                          ? "--table " + name + ": the backup has no such table (it has: " +
-                                join(known, ", ") + ")"
-                          : "--table " + name + " is in several schemas; name it as schema." +
-                                name);
+    throw ConfigError(
+        matches.empty() ? "--table " + name +
+                              ": the backup has no such table (it has: " + join(known, ", ") + ")"
+                        : "--table " + name + " is in several schemas; name it as schema." + name);
   }
   return out;
 }
@@ -112,8 +111,8 @@ struct TemporaryFile {
 // One production restore, step by step; members carry what the steps share.
 class ProductionRestore {
  public:
-  ProductionRestore(const Config& config, const TargetConfig& target,
-                    const RestoreRequest& request, const JobContext& ctx)
+  ProductionRestore(const Config& config, const TargetConfig& target, const RestoreRequest& request,
+                    const JobContext& ctx)
       : config_(config),
         target_(target),
         request_(request),
@@ -165,9 +164,9 @@ class ProductionRestore {
   std::string unreachable_;        // why the database cannot be reached, or empty
   std::string no_safety_reason_;   // why no safety backup is taken, or empty
   std::optional<fs::path> safety_backup_;
-  bool stopped_ = false;           // stop_command ran: the application is down
-  bool database_touched_ = false;  // pg_restore (or TimescaleDB's pre-restore) started
-  bool timescaledb_restoring_ = false;  // pre_restore ran, post_restore has not (yet)
+  bool stopped_ = false;                   // stop_command ran: the application is down
+  bool database_touched_ = false;          // pg_restore (or TimescaleDB's pre-restore) started
+  bool timescaledb_restoring_ = false;     // pre_restore ran, post_restore has not (yet)
   std::string timescaledb_after_failure_;  // what end_timescaledb_restore() did, for fail()
   bool partial() const { return !request_.tables.empty(); }
 };
@@ -247,20 +246,21 @@ void ProductionRestore::print_plan(const BackupEntry& backup) {
   std::printf("  database       %s (its contents are REPLACED)\n", endpoint_.describe().c_str());
   std::printf("  backup         %s\n", backup.dump.c_str());
   std::printf("                 taken %s (%s ago), tier %s, %s, verified\n",
-              format_iso8601(m.started_at).c_str(), age_of(m.started_at).c_str(),
-              tier_name(m.tier), format_bytes(m.size_bytes).c_str());
+              format_iso8601(m.started_at).c_str(), age_of(m.started_at).c_str(), tier_name(m.tier),
+              format_bytes(m.size_bytes).c_str());
   std::printf("  tables         %s%s\n",
               request_.tables.empty() ? ("all " + std::to_string(names.size()) + ": ").c_str()
                                       : "only (partial restore): ",
               join(names, ", ").c_str());
-  std::printf("  safety backup  %s\n",
-              no_safety_reason_.empty() ? ("yes, into " + target_.backup.dir.string()).c_str()
-                                        : ("NO: " + no_safety_reason_).c_str());
+  std::printf("  safety backup  %s\n", no_safety_reason_.empty()
+                                           ? ("yes, into " + target_.backup.dir.string()).c_str()
+                                           : ("NO: " + no_safety_reason_).c_str());
   std::printf("  stop command   %s\n", command_text(target_.restore.stop_command).c_str());
   if (!timescaledb_.empty()) {
-    std::printf("  timescaledb    %s: timescaledb_pre_restore() before, "
-                "timescaledb_post_restore() after\n",
-                timescaledb_.c_str());
+    std::printf(
+        "  timescaledb    %s: timescaledb_pre_restore() before, "
+        "timescaledb_post_restore() after\n",
+        timescaledb_.c_str());
   }
   std::printf("  restore        %s\n", pg_restore_text().c_str());
   std::printf("  start command  %s (only when the restore and its row counts succeed)\n",
@@ -321,8 +321,7 @@ void ProductionRestore::take_safety_backup() {
   audit("safety_backup", "success", {{"file", safety_backup_->filename().string()}});
 }
 
-void ProductionRestore::run_command(const std::string& step,
-                                    const std::vector<std::string>& argv) {
+void ProductionRestore::run_command(const std::string& step, const std::vector<std::string>& argv) {
   if (argv.empty()) {
     audit(step, "skipped", {{"reason", "not configured"}});
     return;
@@ -377,8 +376,8 @@ void ProductionRestore::restore_data(const BackupEntry& backup) {
 // constraints, defaults, triggers, indexes and owned sequences.
 fs::path ProductionRestore::write_partial_list(const BackupEntry& backup) {
   const std::string dump = backup.dump.string();
-  const std::string entries =
-      select_toc_entries(read_toc_text(dump), tables_, objects_of_tables(read_schema_sql(dump), tables_));
+  const std::string entries = select_toc_entries(read_toc_text(dump), tables_,
+                                                 objects_of_tables(read_schema_sql(dump), tables_));
   const fs::path path = target_.state_dir() / "restore.list";
   write_file_atomic(path, entries, fs::perms::owner_read | fs::perms::owner_write);
   return path;
@@ -421,8 +420,11 @@ std::string ProductionRestore::end_timescaledb_restore() {
   } catch (const std::exception& e) {
     audit("timescaledb_post_restore", "failure", {{"after_failure", true}, {"error", e.what()}});
     return "timescaledb_pre_restore() had run and timescaledb_post_restore() FAILED after the "
-           "failure (" + std::string(e.what()) + "): TimescaleDB is still in restoring mode; run "
-           "SELECT timescaledb_post_restore(); in " + dbname() + " once the cause is fixed";
+           "failure (" +
+           std::string(e.what()) +
+           "): TimescaleDB is still in restoring mode; run "
+           "SELECT timescaledb_post_restore(); in " +
+           dbname() + " once the cause is fixed";
   }
 }
 
@@ -469,9 +471,8 @@ int ProductionRestore::fail(const std::string& step, const std::string& error,
     text += "  there is no safety backup (" + no_safety_reason_ + ")\n";
   }
   // A backup fetched from s3:// was a temporary copy, already removed: name the URL.
-  const std::string retry_source = request_.file && is_s3_url(*request_.file)
-                                       ? *request_.file
-                                       : backup.dump.string();
+  const std::string retry_source =
+      request_.file && is_s3_url(*request_.file) ? *request_.file : backup.dump.string();
   std::string table_args;
   for (const std::string& table : request_.tables) table_args += " --table " + table;
   text += "  to retry this restore once the cause is fixed: pgbackup-agent restore" + target_arg +
@@ -513,9 +514,10 @@ int ProductionRestore::run(const BackupEntry& backup, std::istream& confirmation
     run_command("start_command", target_.restore.start_command);
   } catch (const OperationError& e) {
     audit("start_command", "failure", {{"error", e.what()}});
-    audit("restore", "failure", {{"file", backup.dump.filename().string()},
-                                 {"failed_step", "start_command"},
-                                 {"error", e.what()}});
+    audit("restore", "failure",
+          {{"file", backup.dump.filename().string()},
+           {"failed_step", "start_command"},
+           {"error", e.what()}});
     std::fprintf(stderr,
                  "the database was restored and its row counts match the backup, but %s\n"
                  "  start the application yourself\n",

@@ -82,12 +82,14 @@ void refuse_production_database(const Config& config, const RestoreTestConfig& r
     if (!production_cluster) continue;  // production unreachable: it cannot be dropped now
     if (!scratch_cluster) scratch_cluster = cluster_identifier(rt.database);
     if (scratch_cluster == production_cluster) {
-      throw OperationError(
-          "refusing to run: the restore-test database " + rt.database.dbname + " on " +
-          rt.database.host + ":" + std::to_string(rt.database.port) +
-          " is the production database of target " + t.name + " (same cluster, system "
-          "identifier " + *production_cluster + "), and the test drops it (hint: point "
-          "restore_test.database at a scratch database no target backs up)");
+      throw OperationError("refusing to run: the restore-test database " + rt.database.dbname +
+                           " on " + rt.database.host + ":" + std::to_string(rt.database.port) +
+                           " is the production database of target " + t.name +
+                           " (same cluster, system "
+                           "identifier " +
+                           *production_cluster +
+                           "), and the test drops it (hint: point "
+                           "restore_test.database at a scratch database no target backs up)");
     }
   }
 }

@@ -47,13 +47,14 @@ std::string offsite_row(const TargetStatus& t, SysTime now) {
     cell = "<span class=muted>not configured</span>";
   } else {
     const auto& a = t.state.offsite;
-    cell = !a           ? "<span class=muted>no upload yet</span>"
-           : a->success ? "<span class=ok>last upload succeeded</span> · " + age(a->finished_at, now)
-                        : "<span class=bad>last upload failed</span>: " + escape_html(a->error) +
-                              " · " + age(a->finished_at, now);
-    cell += t.offsite_pending ? " · <span class=bad>" + std::to_string(t.offsite_pending) +
-                                    " pending</span>"
-                              : " · nothing pending";
+    cell = !a ? "<span class=muted>no upload yet</span>"
+           : a->success
+               ? "<span class=ok>last upload succeeded</span> · " + age(a->finished_at, now)
+               : "<span class=bad>last upload failed</span>: " + escape_html(a->error) + " · " +
+                     age(a->finished_at, now);
+    cell += t.offsite_pending
+                ? " · <span class=bad>" + std::to_string(t.offsite_pending) + " pending</span>"
+                : " · nothing pending";
   }
   return "<tr><th>off-site (S3)</th><td>" + cell + "</td></tr>";
 }
@@ -62,7 +63,8 @@ std::string offsite_row(const TargetStatus& t, SysTime now) {
 std::string offsite_cell(const BackupEntry& b) {
   if (!b.good() || b.manifest->offsite.empty()) return "-";
   const OffsiteCopy& c = b.manifest->offsite.back();
-  return escape_html(c.url) + (c.storage_class.empty() ? "" : " (" + escape_html(c.storage_class) + ")");
+  return escape_html(c.url) +
+         (c.storage_class.empty() ? "" : " (" + escape_html(c.storage_class) + ")");
 }
 
 std::string size_chart(const TargetStatus& t) {

@@ -50,15 +50,21 @@ struct EntryKind {
 
 // Longer types first: "TABLE DATA" must not be read as "TABLE" with schema "DATA".
 const std::vector<EntryKind>& entry_kinds() {
-  static const std::vector<EntryKind> kinds = {
-      {"TABLE DATA", Owner::table},         {"TABLE ATTACH", Owner::table},
-      {"TABLE", Owner::table},              {"FK CONSTRAINT", Owner::tag_prefix},
-      {"CONSTRAINT", Owner::tag_prefix},    {"DEFAULT", Owner::tag_prefix},
-      {"TRIGGER", Owner::tag_prefix},       {"POLICY", Owner::tag_prefix},
-      {"ROW SECURITY", Owner::tag_prefix},  {"RULE", Owner::tag_prefix},
-      {"INDEX ATTACH", Owner::related},     {"INDEX", Owner::related},
-      {"SEQUENCE OWNED BY", Owner::related}, {"SEQUENCE SET", Owner::related},
-      {"SEQUENCE", Owner::related}};
+  static const std::vector<EntryKind> kinds = {{"TABLE DATA", Owner::table},
+                                               {"TABLE ATTACH", Owner::table},
+                                               {"TABLE", Owner::table},
+                                               {"FK CONSTRAINT", Owner::tag_prefix},
+                                               {"CONSTRAINT", Owner::tag_prefix},
+                                               {"DEFAULT", Owner::tag_prefix},
+                                               {"TRIGGER", Owner::tag_prefix},
+                                               {"POLICY", Owner::tag_prefix},
+                                               {"ROW SECURITY", Owner::tag_prefix},
+                                               {"RULE", Owner::tag_prefix},
+                                               {"INDEX ATTACH", Owner::related},
+                                               {"INDEX", Owner::related},
+                                               {"SEQUENCE OWNED BY", Owner::related},
+                                               {"SEQUENCE SET", Owner::related},
+                                               {"SEQUENCE", Owner::related}};
   return kinds;
 }
 
@@ -155,8 +161,7 @@ std::set<std::pair<std::string, std::string>> objects_of_tables(
         const auto at = line.find(key);
         if (at == std::string::npos) return std::string();
         const auto end = line.find(';', at);
-        return line.substr(at + key.size(),
-                           end == std::string::npos ? end : end - at - key.size());
+        return line.substr(at + key.size(), end == std::string::npos ? end : end - at - key.size());
       };
       name = field("Name: ");
       type = field("Type: ");

@@ -137,7 +137,8 @@ TEST_CASE("SIGTERM during a backup stops it within 10 s and leaves no partial fi
   CHECK(find_process({"pg_dump", t.db}) == 0);
 }
 
-TEST_CASE("a reload that removes a target with a running backup still answers SIGTERM", "[daemon]") {
+TEST_CASE("a reload that removes a target with a running backup still answers SIGTERM",
+          "[daemon]") {
   TestTarget removed("removed", 20);
   TestTarget added("added", 20);
   TableLock lock(removed.db);  // the removed target's backup waits until the end

@@ -132,9 +132,10 @@ int wait_for_process(const std::vector<std::string>& needles) {
 
 }  // namespace
 
-TEST_CASE("a confirmed restore brings deleted rows back, runs stop and start, keeps a safety "
-          "backup and audits every step",
-          "[restore]") {
+TEST_CASE(
+    "a confirmed restore brings deleted rows back, runs stop and start, keeps a safety "
+    "backup and audits every step",
+    "[restore]") {
   TestTarget t("prod", 40);
   t.write_config(t.default_database_yaml(), restore_target_yaml(t.root));
   const fs::path dump = backup_of(t);
@@ -143,11 +144,11 @@ TEST_CASE("a confirmed restore brings deleted rows back, runs stop and start, ke
   const AgentRun run = t.agent({"restore", dump.string()}, {}, "YES\n");
   INFO(run.out << run.err);
   REQUIRE(run.exit_code == 0);
-  CHECK_THAT(run.out, Catch::Contains("postgres@127.0.0.1:" +
-                                      std::to_string(PgCluster::shared().port()) + "/" + t.db) &&
-                          Catch::Contains(dump.string()) && Catch::Contains("tier monthly") &&
-                          Catch::Contains("public.network_stats") &&
-                          Catch::Contains("safety backup  yes"));
+  CHECK_THAT(run.out,
+             Catch::Contains("postgres@127.0.0.1:" + std::to_string(PgCluster::shared().port()) +
+                             "/" + t.db) &&
+                 Catch::Contains(dump.string()) && Catch::Contains("tier monthly") &&
+                 Catch::Contains("public.network_stats") && Catch::Contains("safety backup  yes"));
   const auto manifest = t.manifest_of(dump);
   for (const auto& table : manifest["tables"]) {
     const std::string name =
@@ -163,11 +164,11 @@ TEST_CASE("a confirmed restore brings deleted rows back, runs stop and start, ke
   const auto safety = t.manifest_of(t.dumps().back());
   CHECK(manifest_rows(safety, "network_stats") == 0);
   CHECK_THAT(run.out, Catch::Contains("safety backup: " + t.dumps().back().string()));
-  CHECK(restore_steps(t) ==
-        std::vector<std::string>{"verify:success", "plan:shown", "confirmation:given",
-                                 "safety_backup:success", "stop_command:success",
-                                 "pg_restore:success", "row_counts:success",
-                                 "start_command:success", "restore:success"});
+  CHECK(restore_steps(t) == std::vector<std::string>{"verify:success", "plan:shown",
+                                                     "confirmation:given", "safety_backup:success",
+                                                     "stop_command:success", "pg_restore:success",
+                                                     "row_counts:success", "start_command:success",
+                                                     "restore:success"});
 }
 
 TEST_CASE("a restore that is not confirmed with YES changes nothing", "[restore]") {
@@ -277,12 +278,12 @@ TEST_CASE("a failing pg_restore leaves start not run and says how to go back", "
   CHECK(run.exit_code == 1);
   const fs::path safety = t.dumps().back();
   CHECK(safety != dump);
-  CHECK_THAT(run.err, Catch::Contains("restore FAILED at pg_restore") &&
-                          Catch::Contains("other objects depend on it") &&
-                          Catch::Contains("rolled back") &&
-                          Catch::Contains("pgbackup-agent restore --target restorefails " +
-                                          safety.string()) &&
-                          Catch::Contains("--table nodes " + dump.string()));
+  CHECK_THAT(
+      run.err,
+      Catch::Contains("restore FAILED at pg_restore") &&
+          Catch::Contains("other objects depend on it") && Catch::Contains("rolled back") &&
+          Catch::Contains("pgbackup-agent restore --target restorefails " + safety.string()) &&
+          Catch::Contains("--table nodes " + dump.string()));
   CHECK(pg.query_value("SELECT count(DISTINCT version) FROM nodes", t.db) == "1");
   CHECK(fs::exists(t.root / "stopped"));
   CHECK_FALSE(fs::exists(t.root / "started"));
@@ -327,9 +328,10 @@ TEST_CASE("the safety backup does not let retention delete an old backup being r
   CHECK(fs::exists(old));
 }
 
-TEST_CASE("TimescaleDB: pre_restore before and post_restore after pg_restore; another version "
-          "is refused",
-          "[restore]") {
+TEST_CASE(
+    "TimescaleDB: pre_restore before and post_restore after pg_restore; another version "
+    "is refused",
+    "[restore]") {
   TestTarget t("hypertables", 20);
   PgCluster& pg = PgCluster::shared();
   add_timescaledb(t);
@@ -350,28 +352,30 @@ TEST_CASE("TimescaleDB: pre_restore before and post_restore after pg_restore; an
   CHECK(at("pg_restore:success") < at("timescaledb_post_restore:success"));
   CHECK(at("timescaledb_post_restore:success") < static_cast<long>(steps.size()));
 
-  pg.exec(std::string("ALTER EXTENSION timescaledb UPDATE TO '") +
-              TimescaleStandIn::kNewVersion + "'; DELETE FROM network_stats",
+  pg.exec(std::string("ALTER EXTENSION timescaledb UPDATE TO '") + TimescaleStandIn::kNewVersion +
+              "'; DELETE FROM network_stats",
           t.db);
   const AgentRun refused = t.agent({"restore", dump.string(), "--yes"});
   INFO(refused.out << refused.err);
   CHECK(refused.exit_code == 1);
-  CHECK_THAT(refused.err, Catch::Contains(std::string("timescaledb ") +
-                                          TimescaleStandIn::kOldVersion) &&
-                              Catch::Contains(TimescaleStandIn::kNewVersion) &&
-                              Catch::Contains("nothing was changed"));
+  CHECK_THAT(refused.err,
+             Catch::Contains(std::string("timescaledb ") + TimescaleStandIn::kOldVersion) &&
+                 Catch::Contains(TimescaleStandIn::kNewVersion) &&
+                 Catch::Contains("nothing was changed"));
   CHECK(TimescaleStandIn::calls(t.db).size() == 2);
   CHECK(rows_in(t, "network_stats") == 0);
 }
 
-TEST_CASE("SIGTERM during restore stops the running child, says what state the database is in "
-          "and audits the failure",
-          "[restore]") {
+TEST_CASE(
+    "SIGTERM during restore stops the running child, says what state the database is in "
+    "and audits the failure",
+    "[restore]") {
   TestTarget t("interrupted", 20);
   // A stop command that takes long: the signal arrives while it runs.
-  t.write_config(t.default_database_yaml(),
-                 "    restore:\n      stop_command: [sleep, \"41.5\"]\n      start_command: [touch, " +
-                     (t.root / "started").string() + "]\n");
+  t.write_config(
+      t.default_database_yaml(),
+      "    restore:\n      stop_command: [sleep, \"41.5\"]\n      start_command: [touch, " +
+          (t.root / "started").string() + "]\n");
   backup_of(t);
   PgCluster& pg = PgCluster::shared();
   pg.exec("DELETE FROM network_stats", t.db);

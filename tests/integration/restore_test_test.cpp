@@ -211,16 +211,16 @@ TEST_CASE("stopping the daemon during a restore test records no failure and mark
           "[restore_test]") {
   // A check that sleeps keeps the test running while the daemon is told to stop, then fails,
   // as a restore cut short by the stop would.
-  RestoreTestTarget t("rt-stopped",
-                      "[{name: slow, sql: \"SELECT pg_sleep(3) IS NULL\"}]");
+  RestoreTestTarget t("rt-stopped", "[{name: slow, sql: \"SELECT pg_sleep(3) IS NULL\"}]");
   const fs::path dump = t.backup();
   Daemon daemon(t.config, free_port());
   PgCluster& pg = PgCluster::shared();
   bool sleeping = false;
   for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
        !sleeping && std::chrono::steady_clock::now() < end;) {
-    sleeping = pg.query_value("SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
-                              "'%pg_sleep(3)%' AND pid <> pg_backend_pid()") != "0";
+    sleeping = pg.query_value(
+                   "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                   "'%pg_sleep(3)%' AND pid <> pg_backend_pid()") != "0";
     if (!sleeping) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   INFO(daemon.log());

@@ -276,8 +276,9 @@ TEST_CASE("off-site retention deletes expired copies over paginated listings, ne
   CHECK(requests_matching(s3, "GET", "continuation-token=").size() >= 6);
 }
 
-TEST_CASE("off-site retention waits while the newest backup attempt failed (as local retention does)",
-          "[s3]") {
+TEST_CASE(
+    "off-site retention waits while the newest backup attempt failed (as local retention does)",
+    "[s3]") {
   S3Server s3;
   const std::string offsite = "        tiers: [daily]\n";
   OffsiteTarget t(s3, offsite, "    retention: {daily: 1000d, min_keep: 1}\n");
@@ -518,8 +519,8 @@ TEST_CASE(
     "[s3]") {
   S3Server s3;
   OffsiteTarget t(s3, "        tiers: [daily]\n");
-  const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily,
-                                          random_bytes(12 * 1024 * 1024));
+  const fs::path dump =
+      write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, random_bytes(12 * 1024 * 1024));
   const std::string key = "db1/" + dump.filename().string();
   for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
   // The proxy holds every part unanswered: when the signal lands, the upload is in flight.
@@ -537,7 +538,7 @@ TEST_CASE(
     CHECK(std::chrono::steady_clock::now() - signalled < 10s);
   }
   CHECK(requests_matching(s3, "DELETE", "uploadId=").size() == 1);  // aborted
-  CHECK(requests_matching(s3, "POST", "uploadId=").empty());         // never completed
+  CHECK(requests_matching(s3, "POST", "uploadId=").empty());        // never completed
   CHECK(t.manifest(dump)["offsite"].empty());
   CHECK_FALSE(client_for(s3).head(key));
 

@@ -97,7 +97,8 @@ TEST_CASE("a restore-test database on the same server under another host name is
 }
 
 TEST_CASE("a restore-test database that is another target's production database is refused") {
-  CHECK_THROWS_WITH(parse_config(R"(targets:
+  CHECK_THROWS_WITH(
+      parse_config(R"(targets:
   - name: a
     database: {user: u, dbname: a, port: 5434, host: db.example}
     backup: {dir: /tmp/a}
@@ -107,9 +108,8 @@ TEST_CASE("a restore-test database that is another target's production database 
     database: {user: u, dbname: b, port: 5434}
     backup: {dir: /tmp/b}
 )",
-                                 "t.yml"),
-                    Catch::Contains("t.yml:6:") &&
-                        Catch::Contains("is the production database of target b"));
+                   "t.yml"),
+      Catch::Contains("t.yml:6:") && Catch::Contains("is the production database of target b"));
 }
 
 TEST_CASE("numbers out of range or of the wrong kind name the key and line") {
@@ -129,11 +129,10 @@ TEST_CASE("numbers out of range or of the wrong kind name the key and line") {
   };
   for (const Case& c : cases) {
     INFO(c.setting);
-    CHECK_THROWS_WITH(
-        parse_config("targets:\n  - name: a\n    " + c.setting +
-                         "\n    database: {user: u, dbname: d}\n",
-                     "t.yml"),
-        Catch::Contains(c.message));
+    CHECK_THROWS_WITH(parse_config("targets:\n  - name: a\n    " + c.setting +
+                                       "\n    database: {user: u, dbname: d}\n",
+                                   "t.yml"),
+                      Catch::Contains(c.message));
   }
   const Config ok = parse_config(
       "targets:\n  - {name: a, database: {user: u, dbname: d}, backup: {dir: /tmp/a, "

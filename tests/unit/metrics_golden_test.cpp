@@ -160,8 +160,9 @@ TEST_CASE("a size anomaly with shrunk tables is exposed and a dump without manif
   check_golden("anomaly", scrape({anomaly_target()}));
 }
 
-TEST_CASE("a failed restore test shows its mismatches, failed checks and measured duration, "
-          "while the last success comes from the history") {
+TEST_CASE(
+    "a failed restore test shows its mismatches, failed checks and measured duration, "
+    "while the last success comes from the history") {
   const TargetStatus t = restore_tested_target();
   REQUIRE(t.restore_tests.size() == 3);
   CHECK(t.restore_tests.front().backup == "pulse_20260208_020000.dump");
@@ -190,7 +191,8 @@ TEST_CASE("every golden exposition passes promtool check metrics") {
     WARN("skipped: " << promtool << " is not installed");
     return;
   }
-  for (const char* name : {"empty", "healthy", "failing", "anomaly", "restore_tested", "two_targets"}) {
+  for (const char* name :
+       {"empty", "healthy", "failing", "anomaly", "restore_tested", "two_targets"}) {
     const fs::path golden = kFixtures / (std::string(name) + ".prom");
     INFO(golden.string());
     REQUIRE(fs::exists(golden));

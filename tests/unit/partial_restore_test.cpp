@@ -46,12 +46,13 @@ CREATE INDEX nodes_version_idx ON public.nodes USING btree (version);
 
 }  // namespace
 
-TEST_CASE("a partial restore of a table lists its definition, data, constraints, default, "
-          "indexes and owned sequence, and nothing of other tables") {
+TEST_CASE(
+    "a partial restore of a table lists its definition, data, constraints, default, "
+    "indexes and owned sequence, and nothing of other tables") {
   const std::vector<TableRows> nodes = {{"public", "nodes", 50}};
   const auto related = pgbackup::objects_of_tables(kSchemaSql, nodes);
-  CHECK(related == std::set<std::pair<std::string, std::string>>{
-                       {"public", "nodes_id_seq"}, {"public", "nodes_version_idx"}});
+  CHECK(related == std::set<std::pair<std::string, std::string>>{{"public", "nodes_id_seq"},
+                                                                 {"public", "nodes_version_idx"}});
   CHECK(pgbackup::select_toc_entries(kList, nodes, related) ==
         "215; 1259 16386 TABLE public nodes postgres\n"
         "214; 1259 16385 SEQUENCE public nodes_id_seq postgres\n"

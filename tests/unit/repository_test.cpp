@@ -66,10 +66,10 @@ TEST_CASE("concurrent record_attempt calls lose no job's update and leave a whol
 TEST_CASE("write_file_atomic applies the mode and replaces the file whole") {
   const fs::path dir = make_temp_dir();
   const fs::path file = dir / "f.json";
-  write_file_atomic(file, "one\n", fs::perms::owner_read | fs::perms::owner_write |
-                                       fs::perms::group_read);
-  write_file_atomic(file, "two\n", fs::perms::owner_read | fs::perms::owner_write |
-                                       fs::perms::group_read);
+  write_file_atomic(file, "one\n",
+                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  write_file_atomic(file, "two\n",
+                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
   CHECK(read_file(file) == "two\n");
   struct stat st {};
   REQUIRE(::stat(file.c_str(), &st) == 0);
