@@ -93,18 +93,7 @@ class AgentProcess {
   }
   void signal(int sig) const { ::kill(pid_, sig); }
   // The exit status, or -1 when it is still running after `timeout`.
-  int wait_exit(std::chrono::seconds timeout) {
-    for (auto end = std::chrono::steady_clock::now() + timeout;
-         std::chrono::steady_clock::now() < end;) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    return -1;
-  }
+  int wait_exit(std::chrono::seconds timeout) { return wait_for_exit(pid_, timeout); }
   std::string log() const { return read_text_file(log_); }
 
  private:

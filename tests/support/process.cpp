@@ -1,8 +1,11 @@
 #include "tests/support/process.h"
 
+#include <sys/wait.h>
+
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "agent/subprocess.h"
 
@@ -26,6 +29,19 @@ AgentRun run_agent(const std::vector<std::string>& args,
 void write_text(const std::filesystem::path& path, const std::string& text) {
   std::filesystem::create_directories(path.parent_path());
   std::ofstream(path) << text;
+}
+
+int wait_for_exit(pid_t& pid, std::chrono::seconds timeout) {
+  for (auto end = std::chrono::steady_clock::now() + timeout;
+       std::chrono::steady_clock::now() < end;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      pid = 0;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return -1;
 }
 
 void flip_middle_byte(const std::filesystem::path& path) {

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -22,6 +25,9 @@ AgentRun run_agent(const std::vector<std::string>& args,
 // Writes a file (creating directories).
 void write_text(const std::filesystem::path& path, const std::string& text);
 std::string read_text_file(const std::filesystem::path& path);
+// Waits for child `pid` to exit: its exit status (128 + signal when killed), or -1 when it still
+// runs after `timeout`. Sets `pid` to 0 once reaped.
+int wait_for_exit(pid_t& pid, std::chrono::seconds timeout);
 // Changes the byte in the middle of `path` (XOR, so it always differs): a corrupt dump.
 void flip_middle_byte(const std::filesystem::path& path);
 
