@@ -15,12 +15,12 @@
 #include <map>
 #include <thread>
 
-#include "agent/commands.h"
-#include "agent/config.h"
-#include "agent/daemon.h"
-#include "agent/errors.h"
-#include "agent/logging.h"
-#include "agent/units.h"
+#include "agent/cli/commands.h"
+#include "agent/config/config.h"
+#include "agent/daemon/daemon.h"
+#include "agent/core/errors.h"
+#include "agent/core/logging.h"
+#include "agent/core/units.h"
 #include "version.h"
 
 namespace {

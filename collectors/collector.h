@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/target_status.h"
+#include "agent/daemon/target_status.h"
 
 namespace pgbackup {
 

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <thread>
 
-#include "agent/subprocess.h"
+#include "agent/core/subprocess.h"
 #include "tests/support/fake_backup.h"
 #include "tests/support/target.h"
 

@@ -12,7 +12,7 @@
 
 #include <crypt.h>
 
-#include "agent/subprocess.h"
+#include "agent/core/subprocess.h"
 #include "tests/support/daemon.h"
 #include "tests/support/target.h"
 

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <thread>
 
-#include "agent/timeutil.h"
+#include "agent/core/timeutil.h"
 #include "tests/support/s3_server.h"
 #include "tests/support/target.h"
 #include "tests/support/timescaledb_standin.h"

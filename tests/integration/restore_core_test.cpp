@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "agent/config.h"
-#include "agent/errors.h"
-#include "agent/pg_restore.h"
+#include "agent/config/config.h"
+#include "agent/core/errors.h"
+#include "agent/postgres/pg_restore.h"
 #include "tests/support/target.h"
 
 using namespace pgtest;

@@ -1,8 +1,8 @@
 // `prune` on a directory of synthetic backups: the real binary, no database needed.
 #include <catch2/catch.hpp>
 
-#include "agent/manifest.h"
-#include "agent/repository.h"
+#include "agent/catalog/manifest.h"
+#include "agent/catalog/repository.h"
 #include "tests/support/fake_backup.h"
 #include "tests/support/target.h"
 

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <random>
 
-#include "agent/sha256.h"
+#include "agent/core/sha256.h"
 #include "tests/support/process.h"
 
 namespace pgtest {

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <string>
 
-#include "agent/manifest.h"
+#include "agent/catalog/manifest.h"
 
 namespace pgtest {
 

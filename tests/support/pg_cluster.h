@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/subprocess.h"
+#include "agent/core/subprocess.h"
 
 namespace pgtest {
 

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "agent/subprocess.h"
+#include "agent/core/subprocess.h"
 
 namespace pgtest {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/config.h"
+#include "agent/config/config.h"
 
 namespace pgtest {
 

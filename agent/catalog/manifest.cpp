@@ -1,0 +1,151 @@
+#include "agent/catalog/manifest.h"
+
+#include <stdexcept>
+
+namespace pgbackup {
+
+const char* tier_name(Tier tier) {
+  switch (tier) {
+    case Tier::daily:
+      return "daily";
+    case Tier::weekly:
+      return "weekly";
+    case Tier::monthly:
+      return "monthly";
+  }
+  return "daily";
+}
+
+Tier parse_tier(const std::string& name) {
+  if (name == "daily") return Tier::daily;
+  if (name == "weekly") return Tier::weekly;
+  if (name == "monthly") return Tier::monthly;
+  throw std::invalid_argument("unknown tier \"" + name + "\"");
+}
+
+std::int64_t Manifest::total_rows() const {
+  std::int64_t total = 0;
+  for (const TableRows& t : tables) total += t.rows;
+  return total;
+}
+
+nlohmann::json manifest_to_json(const Manifest& m) {
+  using nlohmann::json;
+  json extensions = json::array();
+  for (const Extension& e : m.database.extensions) {
+    extensions.push_back({{"name", e.name}, {"version", e.version}});
+  }
+  json tables = json::array();
+  for (const TableRows& t : m.tables) {
+    tables.push_back({{"schema", t.schema}, {"name", t.name}, {"rows", t.rows}});
+  }
+  json shrunk = json::array();
+  for (const ShrunkTable& t : m.shrunk_tables) {
+    shrunk.push_back({{"schema", t.schema},
+                      {"name", t.name},
+                      {"previous_rows", t.previous_rows},
+                      {"rows", t.rows}});
+  }
+  json offsite = json::array();
+  for (const OffsiteCopy& o : m.offsite) {
+    offsite.push_back({{"url", o.url},
+                       {"storage_class", o.storage_class},
+                       {"etag", o.etag},
+                       {"uploaded_at", o.uploaded_at}});
+  }
+  json j = {
+      {"format", "pgbackup-manifest/1"},
+      {"target", m.target},
+      {"file", m.file},
+      {"started_at", format_iso8601(m.started_at)},
+      {"finished_at", format_iso8601(m.finished_at)},
+      {"duration_seconds", m.duration_seconds},
+      {"size_bytes", m.size_bytes},
+      {"sha256", m.sha256},
+      {"tier", tier_name(m.tier)},
+      {"database",
+       {{"name", m.database.name},
+        {"server_version", m.database.server_version},
+        {"size_bytes", m.database.size_bytes},
+        {"extensions", extensions}}},
+      {"pg_dump", {{"version", m.pg_dump_version}, {"compression", m.compression}}},
+      {"row_counts", m.row_counts_exact ? "exact" : "off"},
+      {"tables", tables},
+      {"toc_entries", m.toc_entries},
+      {"checks",
+       {{"size_baseline_bytes", m.size_baseline_bytes},
+        {"size_anomaly", m.size_anomaly},
+        {"size_anomaly_reason", m.size_anomaly_reason},
+        {"shrunk_tables", shrunk}}},
+      {"offsite", offsite},
+  };
+  if (m.restore_test) {
+    j["restore_test"] = {{"tested_at", m.restore_test->tested_at},
+                         {"success", m.restore_test->success},
+                         {"error", m.restore_test->error}};
+  }
+  return j;
+}
+
+Manifest manifest_from_json(const nlohmann::json& j) {
+  if (j.value("format", "") != "pgbackup-manifest/1") {
+    throw std::runtime_error("not a pgbackup-manifest/1 document");
+  }
+  auto time_field = [&](const char* key) {
+    const auto t = parse_iso8601(j.at(key).get<std::string>());
+    if (!t) throw std::runtime_error(std::string("malformed timestamp in ") + key);
+    return *t;
+  };
+  Manifest m;
+  try {
+    m.target = j.at("target").get<std::string>();
+    m.file = j.at("file").get<std::string>();
+    m.started_at = time_field("started_at");
+    m.finished_at = time_field("finished_at");
+    m.duration_seconds = j.at("duration_seconds").get<double>();
+    m.size_bytes = j.at("size_bytes").get<std::uint64_t>();
+    m.sha256 = j.at("sha256").get<std::string>();
+    m.tier = parse_tier(j.at("tier").get<std::string>());
+    const auto& db = j.at("database");
+    m.database.name = db.at("name").get<std::string>();
+    m.database.server_version = db.at("server_version").get<std::string>();
+    m.database.size_bytes = db.at("size_bytes").get<std::uint64_t>();
+    for (const auto& e : db.at("extensions")) {
+      m.database.extensions.push_back(
+          {e.at("name").get<std::string>(), e.at("version").get<std::string>()});
+    }
+    m.pg_dump_version = j.at("pg_dump").at("version").get<std::string>();
+    m.compression = j.at("pg_dump").at("compression").get<int>();
+    m.row_counts_exact = j.value("row_counts", "exact") == "exact";
+    for (const auto& t : j.at("tables")) {
+      m.tables.push_back({t.at("schema").get<std::string>(), t.at("name").get<std::string>(),
+                          t.at("rows").get<std::int64_t>()});
+    }
+    m.toc_entries = j.at("toc_entries").get<int>();
+    if (j.contains("checks")) {
+      const auto& c = j.at("checks");
+      m.size_baseline_bytes = c.value("size_baseline_bytes", 0.0);
+      m.size_anomaly = c.value("size_anomaly", false);
+      m.size_anomaly_reason = c.value("size_anomaly_reason", "");
+      for (const auto& t : c.value("shrunk_tables", nlohmann::json::array())) {
+        m.shrunk_tables.push_back(
+            {t.at("schema").get<std::string>(), t.at("name").get<std::string>(),
+             t.at("previous_rows").get<std::int64_t>(), t.at("rows").get<std::int64_t>()});
+      }
+    }
+    for (const auto& o : j.value("offsite", nlohmann::json::array())) {
+      m.offsite.push_back({o.value("url", ""), o.value("storage_class", ""), o.value("etag", ""),
+                           o.value("uploaded_at", "")});
+    }
+    if (j.contains("restore_test")) {
+      const auto& r = j.at("restore_test");
+      m.restore_test = RestoreTestMark{r.value("tested_at", ""), r.value("success", false),
+                                       r.value("error", "")};
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(std::string("malformed manifest: ") + e.what());
+  }
+  return m;
+}
+
+}  // namespace pgbackup

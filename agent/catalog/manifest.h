@@ -1,0 +1,72 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/postgres/postgres.h"
+#include "agent/core/timeutil.h"
+
+namespace pgbackup {
+
+enum class Tier { daily, weekly, monthly };
+const char* tier_name(Tier tier);
+// Throws std::invalid_argument for anything but daily, weekly, monthly.
+Tier parse_tier(const std::string& name);
+
+struct ShrunkTable {
+  std::string schema;
+  std::string name;
+  std::int64_t previous_rows = 0;
+  std::int64_t rows = 0;
+};
+
+struct OffsiteCopy {
+  std::string url;
+  std::string storage_class;
+  std::string etag;
+  std::string uploaded_at;
+};
+
+struct RestoreTestMark {
+  std::string tested_at;
+  bool success = false;
+  std::string error;
+};
+
+// What the agent knows about one backup; stored beside the dump as <dump>.json
+// (format pgbackup-manifest/1, DESIGN §4).
+struct Manifest {
+  std::string target;
+  std::string file;  // the dump's file name, without directory
+  SysTime started_at;
+  SysTime finished_at;
+  double duration_seconds = 0;
+  std::uint64_t size_bytes = 0;
+  std::string sha256;
+  Tier tier = Tier::daily;
+  DatabaseInfo database;
+  std::string pg_dump_version;
+  int compression = 9;
+  bool row_counts_exact = true;  // false when row_counts: off
+  std::vector<TableRows> tables;
+  int toc_entries = 0;
+  // Checks made when the backup was taken.
+  double size_baseline_bytes = 0;
+  bool size_anomaly = false;
+  std::string size_anomaly_reason;
+  std::vector<ShrunkTable> shrunk_tables;
+  std::vector<OffsiteCopy> offsite;
+  std::optional<RestoreTestMark> restore_test;
+
+  std::int64_t total_rows() const;
+};
+
+nlohmann::json manifest_to_json(const Manifest& m);
+// Throws std::runtime_error naming the missing or malformed field.
+Manifest manifest_from_json(const nlohmann::json& j);
+
+}  // namespace pgbackup

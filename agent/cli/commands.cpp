@@ -1,0 +1,240 @@
+#include "agent/cli/commands.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "agent/jobs/backup.h"
+#include "agent/core/errors.h"
+#include "agent/jobs/offsite.h"
+#include "agent/catalog/repository.h"
+#include "agent/jobs/restore.h"
+#include "agent/jobs/restore_drill.h"
+#include "agent/core/units.h"
+#include "agent/jobs/verify.h"
+
+namespace pgbackup {
+namespace {
+
+std::string age_text(SysTime t, SysTime now) {
+  const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - t);
+  if (age < std::chrono::minutes(1)) return std::to_string(age.count()) + "s";
+  return format_duration(std::chrono::duration_cast<std::chrono::minutes>(age));
+}
+
+JobContext context_of(const CommandOptions& options) {
+  JobContext ctx;
+  ctx.cancel = options.cancel;
+  return ctx;
+}
+
+Repository repository_of(const TargetConfig& t) {
+  return Repository(t.backup.dir, t.backup.file_prefix);
+}
+
+// "ok", "size anomaly", "2 shrunk tables", "restore test failed", "no manifest"...
+std::string checks_text(const BackupEntry& b) {
+  if (!b.good()) return b.manifest_error;
+  const Manifest& m = *b.manifest;
+  std::string out;
+  auto add = [&](const std::string& s) { out += (out.empty() ? "" : ", ") + s; };
+  if (m.size_anomaly) add("size anomaly");
+  if (!m.shrunk_tables.empty()) add(std::to_string(m.shrunk_tables.size()) + " shrunk tables");
+  if (m.restore_test) add(m.restore_test->success ? "restore tested" : "restore test failed");
+  if (!m.offsite.empty()) add("off-site");
+  return out.empty() ? "ok" : out;
+}
+
+nlohmann::json entry_to_json(const BackupEntry& b) {
+  nlohmann::json j = {{"file", b.dump.string()},
+                      {"started_at", format_iso8601(b.started_at)},
+                      {"size_bytes", b.file_size},
+                      {"good", b.good()}};
+  if (b.good()) {
+    j["manifest"] = manifest_to_json(*b.manifest);
+  } else {
+    j["problem"] = b.manifest_error;
+  }
+  return j;
+}
+
+void print_offsite_deletion(const TargetConfig& t, const std::string& key, const char* verb) {
+  std::printf("%s %s (off-site retention)\n", verb,
+              format_s3_url(t.offsite_s3->bucket, key).c_str());
+}
+
+}  // namespace
+
+int command_backup(const Config& config, const CommandOptions& options) {
+  const TargetConfig& target = config.find_target(options.target);
+  const BackupResult r = take_backup(config, target, context_of(options));
+  const Manifest& m = r.manifest;
+  std::printf("backup %s: %s, %zu tables, %lld rows, tier %s, %.1fs\n", r.file.c_str(),
+              format_bytes(m.size_bytes).c_str(), m.tables.size(),
+              static_cast<long long>(m.total_rows()), tier_name(m.tier), m.duration_seconds);
+  if (m.size_anomaly) spdlog::warn("size anomaly: {}", m.size_anomaly_reason);
+  for (const ShrunkTable& t : m.shrunk_tables) {
+    spdlog::warn(
+        "table {}.{} shrank from {} to {} rows since the previous backup (accidental "
+        "deletion?)",
+        t.schema, t.name, t.previous_rows, t.rows);
+  }
+  if (!r.prune.skipped_reason.empty())
+    spdlog::warn("retention skipped: {}", r.prune.skipped_reason);
+  for (const auto& p : r.prune.deleted) std::printf("pruned %s\n", p.c_str());
+  return 0;
+}
+
+int command_list(const Config& config, const CommandOptions& options) {
+  const SysTime now = std::chrono::system_clock::now();
+  std::vector<const TargetConfig*> targets;
+  if (options.target.empty() && config.targets.size() > 1) {
+    for (const TargetConfig& t : config.targets) targets.push_back(&t);
+  } else {
+    targets.push_back(&config.find_target(options.target));
+  }
+  nlohmann::json json = nlohmann::json::array();
+  for (const TargetConfig* t : targets) {
+    const std::vector<BackupEntry> entries = repository_of(*t).scan();
+    if (options.output == "json") {
+      for (const BackupEntry& b : entries) {
+        nlohmann::json j = entry_to_json(b);
+        j["target"] = t->name;
+        json.push_back(j);
+      }
+      continue;
+    }
+    std::printf("%s (%s)\n", t->name.c_str(), t->backup.dir.c_str());
+    if (entries.empty()) {
+      std::printf("  no backups yet (hint: pgbackup-agent backup --target %s)\n", t->name.c_str());
+      continue;
+    }
+    std::printf("  %-40s %-8s %10s %10s %12s  %s\n", "FILE", "TIER", "SIZE", "AGE", "ROWS",
+                "CHECKS");
+    for (const BackupEntry& b : entries) {
+      std::printf("  %-40s %-8s %10s %10s %12s  %s\n", b.dump.filename().c_str(),
+                  b.good() ? tier_name(b.manifest->tier) : "-", format_bytes(b.file_size).c_str(),
+                  age_text(b.started_at, now).c_str(),
+                  b.good() ? std::to_string(b.manifest->total_rows()).c_str() : "-",
+                  checks_text(b).c_str());
+    }
+  }
+  if (options.output == "json") std::cout << json.dump(2) << "\n";
+  return 0;
+}
+
+int command_verify(const Config& config, const CommandOptions& options) {
+  const TargetConfig& target = config.find_target(options.target);
+  const std::vector<BackupEntry> entries = repository_of(target).scan();
+  const BackupEntry* entry =
+      &select_backup(entries, options.file ? std::optional<fs::path>(*options.file) : std::nullopt,
+                     target.backup.dir);
+  const VerifyReport report = verify_backup(*entry);
+  for (const VerifyCheck& c : report.checks) {
+    std::printf("%-18s %s  %s\n", c.name.c_str(), c.passed ? "ok  " : "FAIL", c.detail.c_str());
+  }
+  append_audit(config.audit_log_for(target), {{"target", target.name},
+                                              {"operation", "verify"},
+                                              {"file", entry->dump.filename().string()},
+                                              {"outcome", report.ok() ? "success" : "failure"},
+                                              {"error", report.first_problem()}});
+  if (!report.ok()) {
+    spdlog::error("{} failed verification: {}", entry->dump.string(), report.first_problem());
+    return 1;
+  }
+  std::printf("%s is good\n", entry->dump.c_str());
+  return 0;
+}
+
+int command_restore_test(const Config& config, const CommandOptions& options) {
+  const TargetConfig& target = config.find_target(options.target);
+  const RestoreTestReport report = run_restore_test(
+      config, target, options.file ? std::optional<fs::path>(*options.file) : std::nullopt,
+      context_of(options));
+  std::printf("%s", summarize(report).c_str());
+  return report.success ? 0 : 1;
+}
+
+int command_check(const Config& config, const CommandOptions& options) {
+  const TargetConfig& target = config.find_target(options.target);
+  const std::vector<BackupEntry> entries = repository_of(target).scan();
+  const BackupEntry* newest = newest_good(entries);
+  const SysTime now = std::chrono::system_clock::now();
+  if (!newest) {
+    std::printf("CRITICAL: %s has no good backup in %s\n", target.name.c_str(),
+                target.backup.dir.c_str());
+    return 1;
+  }
+  const auto age =
+      std::chrono::duration_cast<std::chrono::seconds>(now - newest->manifest->finished_at);
+  if (age >= options.max_age) {
+    std::printf("CRITICAL: the newest good backup of %s is %s old (more than %s): %s\n",
+                target.name.c_str(), format_duration(age).c_str(),
+                format_duration(options.max_age).c_str(), newest->dump.filename().c_str());
+    return 1;
+  }
+  std::printf("OK: the newest good backup of %s is %s old: %s\n", target.name.c_str(),
+              age_text(newest->manifest->finished_at, now).c_str(),
+              newest->dump.filename().c_str());
+  return 0;
+}
+
+int command_prune(const Config& config, const CommandOptions& options) {
+  const TargetConfig& target = config.find_target(options.target);
+  const PruneResult r =
+      prune_backups(config, target, std::chrono::system_clock::now(), options.dry_run);
+  if (!r.skipped_reason.empty()) {
+    std::printf("retention not applied: %s\n", r.skipped_reason.c_str());
+    return 1;
+  }
+  const char* verb = options.dry_run ? "would delete" : "deleted";
+  const char* outcome = options.dry_run ? "would be deleted (dry run)" : "deleted";
+  for (const auto& p : r.deleted) std::printf("%s %s\n", verb, p.filename().c_str());
+  std::printf("%zu kept, %zu %s\n", r.kept.size(), r.deleted.size(), outcome);
+  if (!target.offsite_s3) return 0;
+
+  const OffsitePruneResult o =
+      run_offsite_prune(config, target, context_of(options), options.dry_run);
+  for (const std::string& key : o.deleted) print_offsite_deletion(target, key, verb);
+  std::printf("off-site: %zu kept, %zu %s\n", o.kept.size(), o.deleted.size(), outcome);
+  return 0;
+}
+
+int command_upload(const Config& config, const CommandOptions& options) {
+  const TargetConfig& target = config.find_target(options.target);
+  const UploadReport r = run_offsite_job(config, target, context_of(options), options.file);
+  for (const OffsiteCopy& c : r.uploaded) {
+    std::printf("uploaded %s (%s)\n", c.url.c_str(),
+                c.storage_class.empty() ? "default storage class" : c.storage_class.c_str());
+  }
+  for (const std::string& key : r.prune.deleted) print_offsite_deletion(target, key, "deleted");
+  // The job stops between files when the agent is asked to stop: that is not "all done".
+  if (options.cancel && options.cancel->load()) {
+    spdlog::error("upload stopped before it finished (signal); run it again to copy the rest");
+    return 1;
+  }
+  if (r.uploaded.empty())
+    std::printf("nothing to upload: every backup that should be off-site is\n");
+  return 0;
+}
+
+int command_restore(const Config& config, const CommandOptions& options) {
+  RestoreRequest request;
+  request.file = options.file;
+  request.tables = options.tables;
+  request.dbname = options.dbname;
+  request.jobs = options.jobs;
+  request.assume_yes = options.assume_yes;
+  request.safety_backup = options.safety_backup;
+  return restore_production(config, config.find_target(options.target), request, std::cin,
+                            context_of(options));
+}
+
+int command_config_check(const Config& config, const CommandOptions&) {
+  std::cout << render_config(config);
+  std::fprintf(stderr, "config ok: %zu target(s)\n", config.targets.size());
+  return 0;
+}
+
+}  // namespace pgbackup

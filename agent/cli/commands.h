@@ -1,0 +1,44 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+
+namespace pgbackup {
+
+// What the command line asked for, after cxxopts (see main.cpp).
+struct CommandOptions {
+  std::string target;
+  std::string output = "text";  // list: text | json
+  std::optional<std::string> file;
+  bool latest = false;
+  bool dry_run = false;
+  bool all_missing = false;  // upload: every backup that should be off-site and is not
+  std::chrono::seconds max_age{26 * 3600};
+  // restore
+  std::vector<std::string> tables;
+  std::string dbname;
+  int jobs = 2;
+  bool assume_yes = false;
+  bool safety_backup = true;
+  // Set when the agent is asked to stop (SIGINT/SIGTERM/SIGHUP, see main.cpp): the commands
+  // pass it on as JobContext::cancel so running children are stopped, not orphaned.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// Each returns the process exit code: 0 success, 1 failed (or stale), 2 usage/config.
+int command_backup(const Config& config, const CommandOptions& options);
+int command_list(const Config& config, const CommandOptions& options);
+int command_verify(const Config& config, const CommandOptions& options);
+int command_restore_test(const Config& config, const CommandOptions& options);
+int command_check(const Config& config, const CommandOptions& options);
+int command_prune(const Config& config, const CommandOptions& options);
+int command_upload(const Config& config, const CommandOptions& options);
+int command_restore(const Config& config, const CommandOptions& options);
+int command_config_check(const Config& config, const CommandOptions& options);
+
+}  // namespace pgbackup

@@ -1,0 +1,242 @@
+#include "agent/core/subprocess.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <thread>
+
+extern char** environ;
+
+namespace pgbackup {
+namespace {
+
+constexpr std::size_t kMaxCaptured = 64 * 1024 * 1024;
+constexpr std::size_t kMaxStderr = 64 * 1024;
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_;
+};
+
+void make_pipe(Fd& read_end, Fd& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    throw ProcessError(std::string("cannot create a pipe: ") + std::strerror(errno));
+  }
+  read_end.reset(fds[0]);
+  write_end.reset(fds[1]);
+}
+
+std::vector<std::string> build_environment(const ProcessSpec& spec) {
+  std::map<std::string, std::string> vars;
+  for (char** e = environ; *e; ++e) {
+    const std::string entry(*e);
+    const auto eq = entry.find('=');
+    if (eq != std::string::npos) vars[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  for (const auto& [k, v] : spec.env) vars[k] = v;
+  std::vector<std::string> out;
+  out.reserve(vars.size());
+  for (const auto& [k, v] : vars) out.push_back(k + "=" + v);
+  return out;
+}
+
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (std::string& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// Stops the child's whole process group: SIGTERM, then SIGKILL if it lingers.
+void terminate_group(pid_t pid) {
+  ::kill(-pid, SIGTERM);
+  for (int i = 0; i < 50; ++i) {
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == pid) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  }
+  ::kill(-pid, SIGKILL);
+}
+
+}  // namespace
+
+ProcessResult run_process(const ProcessSpec& spec) {
+  if (spec.argv.empty()) throw ProcessError("no program to run");
+  std::vector<std::string> argv_strings = spec.argv;
+  std::vector<std::string> env_strings = build_environment(spec);
+  std::vector<char*> argv = c_strings(argv_strings);
+  std::vector<char*> envp = c_strings(env_strings);
+  const std::string& program = spec.argv.front();
+
+  Fd out_r, out_w, err_r, err_w, exec_r, exec_w, in_r, in_w;
+  make_pipe(out_r, out_w);
+  make_pipe(err_r, err_w);
+  make_pipe(exec_r, exec_w);
+  if (!spec.stdin_data.empty()) make_pipe(in_r, in_w);
+
+  const pid_t pid = ::fork();
+  if (pid < 0) throw ProcessError("cannot start " + program + ": " + std::strerror(errno));
+  if (pid == 0) {
+    // Child: only async-signal-safe calls from here on.
+    ::setpgid(0, 0);
+    int in_fd = in_r.get() >= 0 ? in_r.get() : ::open("/dev/null", O_RDONLY);
+    ::dup2(in_fd, 0);
+    ::dup2(out_w.get(), 1);
+    ::dup2(err_w.get(), 2);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::signal(SIGXFSZ, SIG_DFL);
+    sigset_t none;  // the agent blocks SIGTERM & co. for its sigwait thread; the child must not
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execvpe(argv[0], argv.data(), envp.data());
+    const int e = errno;
+    [[maybe_unused]] ssize_t n = ::write(exec_w.get(), &e, sizeof e);
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);  // also in the parent, so a kill right away reaches the group
+  out_w.reset();
+  err_w.reset();
+  exec_w.reset();
+  in_r.reset();
+
+  int exec_errno = 0;
+  if (::read(exec_r.get(), &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
+    ::waitpid(pid, nullptr, 0);
+    throw ProcessError("cannot run " + program + ": " + std::strerror(exec_errno) +
+                       (exec_errno == ENOENT ? " (hint: is it installed and on PATH?)" : ""));
+  }
+
+  if (in_w.get() >= 0) {
+    // Small inputs only (SQL scripts, passwords are never sent this way); write then close.
+    const char* p = spec.stdin_data.data();
+    std::size_t left = spec.stdin_data.size();
+    ::signal(SIGPIPE, SIG_IGN);
+    while (left > 0) {
+      const ssize_t n = ::write(in_w.get(), p, left);
+      if (n <= 0) break;
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    in_w.reset();
+  }
+
+  ProcessResult result;
+  const auto deadline = std::chrono::steady_clock::now() + spec.timeout;
+  std::vector<char> buffer(256 * 1024);
+  bool out_open = true, err_open = true;
+  std::exception_ptr sink_error;
+  while (out_open || err_open) {
+    if (spec.timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline) {
+      result.timed_out = true;
+      break;
+    }
+    if (spec.cancel && spec.cancel->load()) {
+      result.cancelled = true;
+      break;
+    }
+    pollfd fds[2] = {{out_open ? out_r.get() : -1, POLLIN, 0},
+                     {err_open ? err_r.get() : -1, POLLIN, 0}};
+    const int ready = ::poll(fds, 2, 100);
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) continue;
+    if (fds[0].revents) {
+      const ssize_t n = ::read(out_r.get(), buffer.data(), buffer.size());
+      if (n <= 0) {
+        out_open = false;
+      } else if (spec.on_stdout) {
+        try {
+          spec.on_stdout(buffer.data(), static_cast<std::size_t>(n));
+        } catch (...) {
+          sink_error = std::current_exception();
+          break;
+        }
+      } else if (result.out.size() < kMaxCaptured) {
+        result.out.append(buffer.data(), static_cast<std::size_t>(n));
+      }
+    }
+    if (fds[1].revents) {
+      const ssize_t n = ::read(err_r.get(), buffer.data(), buffer.size());
+      if (n <= 0) {
+        err_open = false;
+      } else {
+        result.err.append(buffer.data(), static_cast<std::size_t>(n));
+        if (result.err.size() > 2 * kMaxStderr) result.err.erase(0, result.err.size() - kMaxStderr);
+      }
+    }
+  }
+  bool stopped = result.timed_out || result.cancelled || sink_error;
+  if (stopped) terminate_group(pid);
+
+  // A child can close its stdout and stderr and go on running (a stop_command that redirects
+  // its output and hangs): the deadline and the cancel flag must still hold while we wait for
+  // its exit, so poll instead of blocking in waitpid.
+  int status = 0;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, stopped ? 0 : WNOHANG);
+    if (r == pid) break;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;  // ECHILD: nothing left to wait for
+    }
+    if (spec.timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline) {
+      result.timed_out = true;
+    } else if (spec.cancel && spec.cancel->load()) {
+      result.cancelled = true;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    terminate_group(pid);  // ends in SIGKILL: the blocking wait that follows returns
+    stopped = true;
+  }
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
+  if (result.err.size() > kMaxStderr) result.err.erase(0, result.err.size() - kMaxStderr);
+  if (sink_error) std::rethrow_exception(sink_error);
+  return result;
+}
+
+std::string describe_failure(const ProcessSpec& spec, const ProcessResult& result) {
+  std::string program = spec.argv.empty() ? "process" : spec.argv.front();
+  program = program.substr(program.rfind('/') + 1);  // "pg_dump", not its directory
+  std::string how;
+  if (result.timed_out) {
+    how = program + " did not finish within " + std::to_string(spec.timeout.count() / 1000) +
+          "s and was stopped";
+  } else if (result.cancelled) {
+    how = program + " was stopped because the agent is shutting down";
+  } else if (result.term_signal != 0) {
+    how = program + " was killed by signal " + std::to_string(result.term_signal) + " (" +
+          strsignal(result.term_signal) + ")";
+  } else {
+    how = program + " exited with status " + std::to_string(result.exit_code);
+  }
+  std::string err = result.err;
+  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+  if (!err.empty()) how += ": " + err;
+  return how;
+}
+
+}  // namespace pgbackup

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/catalog/repository.h"
+#include "agent/jobs/restore_drill.h"
+#include "agent/core/timeutil.h"
+
+namespace pgbackup {
+
+// Facts the running daemon itself produces about one target (not on disk).
+struct TargetRuntime {
+  bool backup_in_progress = false;
+  std::optional<SysTime> next_backup;
+  double backups_total = 0;
+  double backup_failures_total = 0;
+  double retention_deleted_total = 0;
+  double offsite_uploads_total = 0;  // backups whose copy was attempted
+  double offsite_upload_failures_total = 0;
+  double offsite_uploaded_bytes_total = 0;
+  std::optional<bool> database_up;  // unset until the first probe
+  bool restore_test_in_progress = false;
+  std::optional<SysTime> next_restore_test;  // unset when no restore tests are configured
+  double restore_tests_total = 0;
+  double restore_test_failures_total = 0;
+};
+
+// How many restore-test reports the status keeps (the status page shows them all).
+constexpr std::size_t kRestoreTestHistory = 10;
+
+// Everything the collectors and the status page need about one target, read from disk by
+// read_target_status() and combined with the runtime facts. Plain data: cheap to copy.
+struct TargetStatus {
+  std::string name;
+  std::string backup_dir;
+  std::vector<BackupEntry> backups;  // oldest first, good and not
+  TargetState state;
+  std::vector<RestoreTestReport> restore_tests;  // newest first, at most kRestoreTestHistory
+  FilesystemStats filesystem;
+  bool backup_running = false;  // some process is writing a dump (see Repository::backup_running)
+  double schedule_interval_seconds = 0;
+  double restore_test_schedule_interval_seconds = 0;  // 0: no restore tests configured
+  double restore_test_rto_target_seconds = 0;
+  bool offsite_configured = false;
+  std::size_t offsite_pending = 0;  // should be off-site and are not (see pending_offsite)
+  TargetRuntime runtime;
+
+  // A backup runs, in this daemon or in another process.
+  bool backup_in_progress() const { return runtime.backup_in_progress || backup_running; }
+  // The newest good backup, or nullptr.
+  const BackupEntry* newest_good() const;
+  std::vector<const BackupEntry*> good() const;
+  // The newest restore-test report, or nullptr.
+  const RestoreTestReport* last_restore_test() const;
+};
+
+// Reads a target's backups, state.json and filesystem: the I/O half; everything downstream is
+// pure.
+TargetStatus read_target_status(const TargetConfig& target, SysTime now);
+
+}  // namespace pgbackup

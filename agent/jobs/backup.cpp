@@ -1,0 +1,389 @@
+#include "agent/jobs/backup.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <optional>
+#include <thread>
+
+#include "agent/rules/anomaly.h"
+#include "agent/core/errors.h"
+#include "agent/postgres/postgres.h"
+#include "agent/catalog/repository.h"
+#include "agent/rules/retention.h"
+#include "agent/core/sha256.h"
+#include "agent/core/subprocess.h"
+#include "agent/postgres/toc.h"
+#include "agent/core/units.h"
+
+namespace pgbackup {
+namespace {
+
+constexpr fs::perms kPrivateFile = fs::perms::owner_read | fs::perms::owner_write;
+
+double seconds_between(SysTime a, SysTime b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+std::string pg_dump_version(const std::string& program) {
+  ProcessSpec spec;
+  spec.argv = {program, "--version"};
+  spec.timeout = std::chrono::seconds(30);
+  const ProcessResult r = run_process(spec);
+  if (!r.ok()) throw OperationError(describe_failure(spec, r));
+  std::string v = r.out;
+  while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+  return v;
+}
+
+// The .partial file being written: removed unless committed, so a failure never leaves a
+// file that looks like a backup.
+class PartialFile {
+ public:
+  explicit PartialFile(fs::path path) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+      throw OperationError("cannot create " + path_.string() + ": " + std::strerror(errno));
+    }
+  }
+  ~PartialFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(path_.c_str());
+  }
+
+  void write(const char* data, std::size_t size) {
+    while (size > 0) {
+      const ssize_t n = ::write(fd_, data, size);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        const int e = errno;
+        throw OperationError("cannot write " + path_.string() + ": " + std::strerror(e) +
+                             (e == ENOSPC || e == EFBIG || e == EDQUOT
+                                  ? " (hint: the backup disk is full; free space in " +
+                                        path_.parent_path().string() +
+                                        " or lower retention; earlier backups are untouched)"
+                                  : ""));
+      }
+      data += n;
+      size -= static_cast<std::size_t>(n);
+      written_ += static_cast<std::uint64_t>(n);
+    }
+  }
+
+  void sync_and_close() {
+    if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
+      fd_ = -1;
+      throw OperationError("cannot flush " + path_.string() + " to disk: " + std::strerror(errno));
+    }
+    fd_ = -1;
+  }
+
+  void commit_as(const fs::path& final_path) {
+    if (::rename(path_.c_str(), final_path.c_str()) != 0) {
+      throw OperationError("cannot rename " + path_.string() + ": " + std::strerror(errno));
+    }
+    committed_ = true;
+    fsync_path(final_path.parent_path());
+  }
+
+  const fs::path& path() const { return path_; }
+  std::uint64_t written() const { return written_; }
+
+ private:
+  fs::path path_;
+  int fd_ = -1;
+  bool committed_ = false;
+  std::uint64_t written_ = 0;
+};
+
+void check_free_space(const Repository& repo, const std::vector<BackupEntry>& good) {
+  if (good.empty()) return;
+  const std::uint64_t previous = good.back().file_size;
+  const std::uint64_t needed = previous + previous / 2;
+  const FilesystemStats fsst = repo.filesystem();
+  if (fsst.size_bytes > 0 && fsst.avail_bytes < needed) {
+    throw OperationError("not enough free space in " + repo.dir().string() + ": " +
+                         format_bytes(fsst.avail_bytes) + " available, the previous backup was " +
+                         format_bytes(previous) + " and a new one needs about " +
+                         format_bytes(needed) +
+                         " (hint: free space on that filesystem or shorten retention)");
+  }
+}
+
+Manifest dump_database(const Config& config, const TargetConfig& target, const Repository& repo,
+                       const std::vector<BackupEntry>& good, const JobContext& ctx) {
+  (void)config;
+  const DatabaseEndpoint endpoint(target.database);
+  SysTime started = ctx.now();
+  // File names have one-second resolution: a second backup within the same second waits.
+  for (int i = 0; i < 3 && fs::exists(repo.dump_path(started)); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    started = ctx.now();
+  }
+  const fs::path final_path = repo.dump_path(started);
+  if (fs::exists(final_path)) {
+    throw OperationError("a backup named " + final_path.filename().string() + " already exists");
+  }
+
+  Manifest m;
+  m.target = target.name;
+  m.file = final_path.filename().string();
+  m.started_at = started;
+  m.compression = target.backup.compression;
+  m.row_counts_exact = target.backup.row_counts;
+
+  SnapshotSession session(endpoint, target.backup.timeout);
+  m.database = session.database_info();
+  const std::string pg_dump = client_program("pg_dump", m.database.server_version);
+  m.pg_dump_version = pg_dump_version(pg_dump);
+
+  PartialFile partial(fs::path(final_path.string() + ".partial"));
+  Sha256 hash;
+
+  // Row counts run on the snapshot's own connection while pg_dump reads the same snapshot.
+  std::exception_ptr count_error;
+  std::atomic<bool> counting_done{false};
+  std::thread counter;
+  if (target.backup.row_counts) {
+    counter = std::thread([&] {
+      try {
+        m.tables = session.count_rows();
+      } catch (...) {
+        count_error = std::current_exception();
+      }
+      counting_done = true;
+    });
+  }
+
+  ProcessSpec dump;
+  dump.argv = {pg_dump, "--format=custom",
+               "--compress=" + std::to_string(target.backup.compression),
+               "--snapshot=" + session.snapshot_id()};
+  for (const std::string& arg : endpoint.client_args()) dump.argv.push_back(arg);
+  dump.argv.push_back("--dbname=" + target.database.dbname);
+  dump.env = endpoint.client_env();
+  dump.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(target.backup.timeout);
+  dump.cancel = ctx.cancel;
+  dump.on_stdout = [&](const char* data, std::size_t size) {
+    partial.write(data, size);
+    hash.update(data, size);
+  };
+  std::optional<ProcessResult> result;
+  std::exception_ptr dump_error;
+  try {
+    result = run_process(dump);
+  } catch (...) {
+    dump_error = std::current_exception();
+  }
+  if (counter.joinable()) {
+    // A failed dump makes the counts pointless; do not wait for them (they may be blocked on
+    // the same lock that held pg_dump up).
+    while ((dump_error || !result->ok()) && !counting_done) {
+      session.cancel_query();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    counter.join();
+  }
+  session.finish();
+  if (dump_error) std::rethrow_exception(dump_error);
+  if (!result->ok()) throw OperationError(endpoint.explain_error(describe_failure(dump, *result)));
+  if (count_error) {
+    try {
+      std::rethrow_exception(count_error);
+    } catch (const std::exception& e) {
+      throw OperationError(std::string("cannot count rows: ") + e.what());
+    }
+  }
+  if (partial.written() == 0) {
+    throw OperationError(
+        "pg_dump wrote an empty dump (hint: check the PostgreSQL log, that the "
+        "database is accessible and the credentials)");
+  }
+  partial.sync_and_close();
+  m.size_bytes = partial.written();
+  m.sha256 = hash.hex_digest();
+
+  const TocSummary toc = read_toc(partial.path().string());
+  const std::vector<std::string> missing = tables_missing_data(toc, m.tables);
+  if (!missing.empty()) {
+    throw OperationError("the dump has no data for " + std::to_string(missing.size()) +
+                         " counted table(s), e.g. " + missing.front() +
+                         " (hint: does the role have SELECT on every table?)");
+  }
+  m.toc_entries = toc.entries;
+  partial.commit_as(final_path);
+
+  m.finished_at = ctx.now();
+  m.duration_seconds = seconds_between(m.started_at, m.finished_at);
+
+  std::vector<std::uint64_t> previous_sizes;
+  std::vector<SysTime> earlier;
+  for (const BackupEntry& b : good) {
+    previous_sizes.push_back(b.manifest->size_bytes);
+    earlier.push_back(b.started_at);
+  }
+  const SizeVerdict verdict = judge_size(m.size_bytes, previous_sizes, target.anomaly);
+  m.size_baseline_bytes = verdict.baseline_bytes;
+  m.size_anomaly = verdict.anomaly;
+  m.size_anomaly_reason = verdict.reason;
+  if (!good.empty() && good.back().manifest->row_counts_exact && m.row_counts_exact) {
+    m.shrunk_tables =
+        find_shrunk_tables(good.back().manifest->tables, m.tables, target.anomaly.table_drop_ratio);
+  }
+  m.tier = assign_tier(m.started_at, earlier);
+  write_file_atomic(fs::path(final_path.string() + ".json"), manifest_to_json(m).dump(2) + "\n",
+                    kPrivateFile);
+  return m;
+}
+
+}  // namespace
+
+std::string retention_blocked_reason(const Repository& repo,
+                                     const std::vector<BackupEntry>& backups) {
+  const TargetState state = load_state(repo.state_dir());
+  if (state.backup && !state.backup->success) {
+    return "the newest backup attempt failed; retention waits for a good backup";
+  }
+  const auto newest =
+      std::find_if(backups.rbegin(), backups.rend(), [](const BackupEntry& b) { return b.good(); });
+  if (newest != backups.rend() && newest->manifest->size_anomaly) {
+    return "the newest backup is a size anomaly (" + newest->manifest->size_anomaly_reason +
+           "); retention waits for a normal backup";
+  }
+  return "";
+}
+
+namespace {
+
+PruneResult prune_locked(const Config& config, const TargetConfig& target, const Repository& repo,
+                         SysTime now, bool dry_run) {
+  PruneResult result;
+  const std::vector<BackupEntry> all = repo.scan();
+  std::vector<const BackupEntry*> good;
+  for (const BackupEntry& b : all) {
+    if (b.good()) good.push_back(&b);
+  }
+  result.skipped_reason = retention_blocked_reason(repo, all);
+  if (!result.skipped_reason.empty()) return result;
+  std::vector<RetainedBackup> items;
+  for (const BackupEntry* b : good) items.push_back({b->started_at, b->manifest->tier});
+  const std::vector<std::size_t> expired = select_expired(items, target.retention, now);
+  std::size_t next = 0;
+  for (std::size_t i = 0; i < good.size(); ++i) {
+    if (next < expired.size() && expired[next] == i) {
+      ++next;
+      const BackupEntry& b = *good[i];
+      if (!dry_run) {
+        // The manifest goes first: a dump without one is never mistaken for a good backup.
+        fs::remove(b.manifest_path());
+        fsync_path(repo.dir());
+        fs::remove(b.dump);
+        append_audit(config.audit_log_for(target), {{"target", target.name},
+                                                    {"operation", "prune"},
+                                                    {"outcome", "deleted"},
+                                                    {"file", b.dump.filename().string()},
+                                                    {"tier", tier_name(b.manifest->tier)}});
+      }
+      result.deleted.push_back(b.dump);
+    } else {
+      result.kept.push_back(good[i]->dump);
+    }
+  }
+  if (!dry_run) fsync_path(repo.dir());
+  return result;
+}
+
+}  // namespace
+
+BackupResult take_backup(const Config& config, const TargetConfig& target, const JobContext& ctx,
+                         const BackupOptions& options) {
+  const Repository repo(target.backup.dir, target.backup.file_prefix);
+  repo.prepare();
+  std::optional<DirectoryLock> lock;
+  if (!options.lock_held) lock.emplace(repo.state_dir());
+  const fs::path audit = config.audit_log_for(target);
+  JobAttempt attempt;
+  attempt.started_at = ctx.now();
+  try {
+    for (const fs::path& p : repo.remove_partials()) {
+      spdlog::warn("removed {} left by an interrupted backup", p.string());
+    }
+    std::vector<BackupEntry> good;
+    for (BackupEntry& b : repo.scan()) {
+      if (b.good()) good.push_back(std::move(b));
+    }
+    check_free_space(repo, good);
+    BackupResult result;
+    result.manifest = dump_database(config, target, repo, good, ctx);
+    result.file = repo.dir() / result.manifest.file;
+
+    attempt.finished_at = ctx.now();
+    attempt.success = true;
+    attempt.file = result.manifest.file;
+    record_attempt(repo.state_dir(), "backup", attempt);
+    append_audit(audit, {{"target", target.name},
+                         {"operation", options.purpose},
+                         {"outcome", "success"},
+                         {"file", result.manifest.file},
+                         {"size_bytes", result.manifest.size_bytes},
+                         {"sha256", result.manifest.sha256},
+                         {"tier", tier_name(result.manifest.tier)},
+                         {"duration_seconds", result.manifest.duration_seconds},
+                         {"size_anomaly", result.manifest.size_anomaly},
+                         {"shrunk_tables", result.manifest.shrunk_tables.size()}});
+    if (options.apply_retention) {
+      // The backup is committed and recorded as a success: a retention error (a file that
+      // cannot be removed, say) must not turn it into a failed attempt, which would also stop
+      // retention until the next good backup. Report it on its own and carry on.
+      try {
+        result.prune = prune_locked(config, target, repo, ctx.now(), false);
+      } catch (const std::exception& e) {
+        spdlog::error("retention of {} failed after a good backup: {}", target.name, e.what());
+        result.prune.skipped_reason = std::string("retention failed: ") + e.what();
+        try {
+          append_audit(audit, {{"target", target.name},
+                               {"operation", "prune"},
+                               {"outcome", "failure"},
+                               {"error", e.what()}});
+        } catch (const std::exception& inner) {
+          spdlog::error("cannot record the failed retention: {}", inner.what());
+        }
+      }
+    } else {
+      result.prune.skipped_reason = "retention is not applied to a " + options.purpose;
+    }
+    return result;
+  } catch (const std::exception& e) {
+    attempt.finished_at = ctx.now();
+    attempt.success = false;
+    attempt.error = e.what();
+    try {
+      record_attempt(repo.state_dir(), "backup", attempt);
+      append_audit(audit, {{"target", target.name},
+                           {"operation", options.purpose},
+                           {"outcome", "failure"},
+                           {"error", attempt.error}});
+    } catch (const std::exception& inner) {
+      spdlog::error("cannot record the failed backup: {}", inner.what());
+    }
+    if (dynamic_cast<const OperationError*>(&e)) throw;
+    throw OperationError(e.what());
+  }
+}
+
+PruneResult prune_backups(const Config& config, const TargetConfig& target, SysTime now,
+                          bool dry_run) {
+  const Repository repo(target.backup.dir, target.backup.file_prefix);
+  repo.prepare();
+  const DirectoryLock lock(repo.state_dir());
+  return prune_locked(config, target, repo, now, dry_run);
+}
+
+}  // namespace pgbackup

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/catalog/manifest.h"
+#include "agent/catalog/repository.h"
+#include "agent/core/timeutil.h"
+
+namespace pgbackup {
+
+// What every job gets from whoever runs it: a clock and a way to be stopped.
+struct JobContext {
+  std::function<SysTime()> now = [] { return std::chrono::system_clock::now(); };
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct PruneResult {
+  std::vector<std::filesystem::path> deleted;  // dumps (their manifests went first)
+  std::vector<std::filesystem::path> kept;
+  std::string skipped_reason;  // non-empty when retention did not run
+};
+
+// How a backup is taken when it is not an ordinary scheduled or manual one.
+struct BackupOptions {
+  // The caller already holds the directory lock: a restore holds it from start to end so no
+  // scheduled backup runs meanwhile, and takes its safety backup under it.
+  bool lock_held = false;
+  // A restore's safety backup skips retention: it must never delete the backup about to be
+  // restored (which may be old enough to expire). The next ordinary backup prunes as usual.
+  bool apply_retention = true;
+  // Recorded in the audit log entry ("backup", "safety backup").
+  std::string purpose = "backup";
+};
+
+struct BackupResult {
+  Manifest manifest;
+  std::filesystem::path file;
+  PruneResult prune;
+};
+
+// Takes one backup of `target` (DESIGN §1, §4): pre-flight checks, pg_dump in the snapshot
+// the row counts use, SHA-256 while streaming, fsync, pg_restore --list, rename, manifest,
+// then retention (unless options say otherwise). Records the attempt in state.json and the audit
+// log either way. Throws OperationError (nothing left behind, earlier backups untouched) when it
+// fails.
+BackupResult take_backup(const Config& config, const TargetConfig& target, const JobContext& ctx,
+                         const BackupOptions& options = {});
+
+// Why retention must not run now (DESIGN §5), or empty: the newest backup attempt failed, or
+// the newest good backup is a size anomaly. Off-site retention obeys it too.
+std::string retention_blocked_reason(const Repository& repo,
+                                     const std::vector<BackupEntry>& backups);
+
+// Applies retention to `target` now. Refuses (skipped_reason) when the newest attempt failed
+// or the newest good backup is a size anomaly. With dry_run, deletes nothing.
+PruneResult prune_backups(const Config& config, const TargetConfig& target, SysTime now,
+                          bool dry_run);
+
+}  // namespace pgbackup

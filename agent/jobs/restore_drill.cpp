@@ -1,0 +1,339 @@
+#include "agent/jobs/restore_drill.h"
+
+#include <spdlog/spdlog.h>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <random>
+#include <sstream>
+
+#include "agent/core/errors.h"
+#include "agent/jobs/offsite.h"
+#include "agent/postgres/pg_restore.h"
+#include "agent/postgres/postgres.h"
+#include "agent/core/units.h"
+#include "agent/jobs/verify.h"
+
+namespace pgbackup {
+namespace {
+
+constexpr fs::perms kPrivateFile = fs::perms::owner_read | fs::perms::owner_write;
+
+double seconds_between(SysTime a, SysTime b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// The one-line reason a report failed: its error, else its first mismatch or failed check.
+std::string first_problem(const RestoreTestReport& r) {
+  if (!r.error.empty()) return r.error;
+  if (!r.mismatched_tables.empty()) {
+    return std::to_string(r.mismatched_tables.size()) +
+           " table(s) differ from the manifest, e.g. " + r.mismatched_tables.front();
+  }
+  if (!r.failed_checks.empty()) return "check failed: " + r.failed_checks.front();
+  return "";
+}
+
+std::string timescaledb_version(const Manifest& m) {
+  for (const Extension& e : m.database.extensions) {
+    if (e.name == "timescaledb") return e.version;
+  }
+  return "";
+}
+
+// Drops and re-creates the scratch database, connected to the `postgres` database of its
+// server. WITH (FORCE) ends sessions a previous, killed test may have left behind.
+void recreate_database(const DatabaseEndpoint& endpoint, const std::string& dbname) {
+  const auto conn = endpoint.connect("postgres");
+  try {
+    pqxx::nontransaction tx(*conn);
+    tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(dbname) + " WITH (FORCE)");
+    tx.exec("CREATE DATABASE " + tx.quote_name(dbname));
+  } catch (const pqxx::failure& e) {
+    throw OperationError(endpoint.explain_error("cannot re-create the restore-test database " +
+                                                dbname + ": " + e.what()) +
+                         " (hint: restore_test.database.user needs CREATEDB, and the database "
+                         "must be one the agent may drop)");
+  }
+}
+
+// The cluster's unique id (pg_control_system().system_identifier), or nothing when the server
+// cannot be reached or will not say.
+std::optional<std::string> cluster_identifier(const DatabaseConfig& database) {
+  try {
+    const auto conn = DatabaseEndpoint(database).connect();
+    pqxx::nontransaction tx(*conn);
+    return tx.exec1("SELECT system_identifier::text FROM pg_control_system()")[0].as<std::string>();
+  } catch (const std::exception& e) {
+    spdlog::debug("cannot read the system identifier of {}: {}", database.host, e.what());
+    return std::nullopt;
+  }
+}
+
+// The last line of defence before DROP DATABASE ... WITH (FORCE): the config check compares
+// host names, but two names (a DNS alias, 127.1, a second address) can reach one cluster. When
+// a configured production database has the scratch database's name, ask both servers which
+// cluster they are; the same cluster means the test would drop production, so refuse.
+void refuse_production_database(const Config& config, const RestoreTestConfig& rt) {
+  std::optional<std::string> scratch_cluster;
+  for (const TargetConfig& t : config.targets) {
+    if (t.database.dbname != rt.database.dbname) continue;
+    const std::optional<std::string> production_cluster = cluster_identifier(t.database);
+    if (!production_cluster) continue;  // production unreachable: it cannot be dropped now
+    if (!scratch_cluster) scratch_cluster = cluster_identifier(rt.database);
+    if (scratch_cluster == production_cluster) {
+      throw OperationError("refusing to run: the restore-test database " + rt.database.dbname +
+                           " on " + rt.database.host + ":" + std::to_string(rt.database.port) +
+                           " is the production database of target " + t.name +
+                           " (same cluster, system "
+                           "identifier " +
+                           *production_cluster +
+                           "), and the test drops it (hint: point "
+                           "restore_test.database at a scratch database no target backs up)");
+    }
+  }
+}
+
+void drop_database(const DatabaseConfig& database, const std::string& dbname) {
+  try {
+    const auto conn = DatabaseEndpoint(database).connect("postgres");
+    pqxx::nontransaction tx(*conn);
+    tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(dbname) + " WITH (FORCE)");
+  } catch (const std::exception& e) {
+    // The result stands; the next test drops it first anyway.
+    spdlog::warn("cannot drop the restore-test database {}: {}", dbname, e.what());
+  }
+}
+
+// Runs one check query read-only; returns why it failed, or nothing when it returned true.
+std::optional<std::string> run_check(pqxx::connection& conn, const RestoreTestConfig::Check& c) {
+  try {
+    pqxx::read_transaction tx(conn);
+    const pqxx::result r = tx.exec(c.sql);
+    if (r.size() != 1 || r.columns() != 1) {
+      return c.name + ": returned " + std::to_string(r.size()) + " row(s) of " +
+             std::to_string(r.columns()) + " column(s), not a single true";
+    }
+    if (r[0][0].is_null()) return c.name + ": returned NULL";
+    const std::string value = r[0][0].c_str();
+    if (value == "t") return std::nullopt;
+    if (value == "f") return c.name + ": returned false";
+    return c.name + ": returned " + value +
+           ", not a boolean (hint: write the check as a "
+           "condition, e.g. SELECT count(*) > 0 FROM nodes)";
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
+    return c.name + ": " + what;
+  }
+}
+
+// Verify, re-create, restore, count, check: the part of the test that the RTO measures.
+// Fills the report's findings; throws OperationError when a step cannot be done at all.
+// `may_drop` becomes true once the scratch database is known not to be a production one.
+void restore_and_check(const Config& config, const TargetConfig& target, const BackupEntry& backup,
+                       const JobContext& ctx, RestoreTestReport& report, bool& may_drop) {
+  const RestoreTestConfig& rt = *target.restore_test;
+  const VerifyReport verified = verify_backup(backup);
+  if (!verified.ok()) {
+    throw OperationError("the backup failed verification: " + verified.first_problem());
+  }
+  const Manifest& manifest = *backup.manifest;
+  const DatabaseEndpoint endpoint(rt.database);
+  refuse_production_database(config, rt);
+  may_drop = true;
+  recreate_database(endpoint, rt.database.dbname);
+  RestoreOptions options;
+  options.jobs = rt.jobs;
+  options.no_owner = true;
+  options.timescaledb_version = timescaledb_version(manifest);
+  options.timeout = target.backup.timeout;
+  options.cancel = ctx.cancel;
+  run_pg_restore(endpoint, rt.database.dbname, backup.dump, options);
+
+  const auto conn = endpoint.connect();
+  if (manifest.row_counts_exact) {
+    for (const TableMismatch& m : compare_row_counts(*conn, manifest.tables)) {
+      report.mismatched_tables.push_back(describe(m));
+    }
+  }
+  for (const RestoreTestConfig::Check& check : rt.checks) {
+    if (auto failure = run_check(*conn, check)) report.failed_checks.push_back(*failure);
+  }
+}
+
+// Marks the tested backup's manifest (DESIGN §7); the caller holds the directory lock.
+void mark_manifest(const BackupEntry& backup, const RestoreTestReport& report) {
+  nlohmann::json j = nlohmann::json::parse(read_file(backup.manifest_path()));
+  Manifest m = manifest_from_json(j);
+  m.restore_test =
+      RestoreTestMark{format_iso8601(report.finished_at), report.success, first_problem(report)};
+  write_file_atomic(backup.manifest_path(), manifest_to_json(m).dump(2) + "\n", kPrivateFile);
+}
+
+void record_report(const Config& config, const TargetConfig& target, const Repository& repo,
+                   const BackupEntry* backup, const RestoreTestReport& report) {
+  append_json_line(restore_test_log(repo.state_dir()), report_to_json(report));
+  if (backup && backup->good()) mark_manifest(*backup, report);
+  record_attempt(repo.state_dir(), "restore_test",
+                 JobAttempt{report.started_at, report.finished_at, report.success,
+                            first_problem(report), report.backup});
+  append_audit(config.audit_log_for(target),
+               {{"target", target.name},
+                {"operation", "restore_test"},
+                {"outcome", report.success ? "success" : "failure"},
+                {"file", report.backup},
+                {"duration_seconds", report.duration_seconds},
+                {"mismatched_tables", report.mismatched_tables.size()},
+                {"failed_checks", report.failed_checks.size()},
+                {"error", first_problem(report)}});
+}
+
+std::size_t random_below(std::size_t n) {
+  static thread_local std::mt19937_64 engine{std::random_device{}()};
+  return std::uniform_int_distribution<std::size_t>(0, n - 1)(engine);
+}
+
+}  // namespace
+
+nlohmann::json report_to_json(const RestoreTestReport& r) {
+  return {{"target", r.target},
+          {"backup", r.backup},
+          {"started_at", format_iso8601(r.started_at)},
+          {"finished_at", format_iso8601(r.finished_at)},
+          {"duration_seconds", r.duration_seconds},
+          {"rto_target_seconds", r.rto_target_seconds},
+          {"success", r.success},
+          {"mismatched_tables", r.mismatched_tables},
+          {"failed_checks", r.failed_checks},
+          {"error", r.error}};
+}
+
+RestoreTestReport report_from_json(const nlohmann::json& j) {
+  RestoreTestReport r;
+  r.target = j.at("target").get<std::string>();
+  r.backup = j.at("backup").get<std::string>();
+  const auto started = parse_iso8601(j.at("started_at").get<std::string>());
+  const auto finished = parse_iso8601(j.at("finished_at").get<std::string>());
+  if (!started || !finished) throw std::runtime_error("bad timestamp in a restore-test report");
+  r.started_at = *started;
+  r.finished_at = *finished;
+  r.duration_seconds = j.at("duration_seconds").get<double>();
+  r.rto_target_seconds = j.at("rto_target_seconds").get<double>();
+  r.success = j.at("success").get<bool>();
+  r.mismatched_tables = j.at("mismatched_tables").get<std::vector<std::string>>();
+  r.failed_checks = j.at("failed_checks").get<std::vector<std::string>>();
+  r.error = j.at("error").get<std::string>();
+  return r;
+}
+
+fs::path restore_test_log(const fs::path& state_dir) { return state_dir / "restore-tests.jsonl"; }
+
+std::vector<RestoreTestReport> read_restore_test_history(const fs::path& state_dir,
+                                                         std::size_t limit) {
+  std::error_code ec;
+  const fs::path log = restore_test_log(state_dir);
+  if (!fs::exists(log, ec)) return {};
+  std::vector<std::string> lines;
+  std::istringstream in(read_file(log));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(std::move(line));
+  }
+  std::vector<RestoreTestReport> out;
+  for (auto it = lines.rbegin(); it != lines.rend() && out.size() < limit; ++it) {
+    try {
+      out.push_back(report_from_json(nlohmann::json::parse(*it)));
+    } catch (const std::exception&) {
+    }
+  }
+  return out;
+}
+
+const BackupEntry* pick_backup_to_test(
+    const std::vector<BackupEntry>& entries, const RestoreTestConfig& config, SysTime now,
+    const std::function<std::size_t(std::size_t)>& random_index) {
+  std::vector<const BackupEntry*> candidates;
+  for (const BackupEntry& b : entries) {
+    if (b.good() && now - b.manifest->finished_at <= config.max_age) candidates.push_back(&b);
+  }
+  if (candidates.empty()) return nullptr;
+  if (config.pick == "latest") return candidates.back();
+  return candidates[random_index(candidates.size())];
+}
+
+RestoreTestReport run_restore_test(const Config& config, const TargetConfig& target,
+                                   const std::optional<fs::path>& file, const JobContext& ctx) {
+  if (!target.restore_test) {
+    throw ConfigError("target " + target.name +
+                      " has no restore_test section (hint: add restore_test: {database: {host: "
+                      "..., port: ..., user: ..., dbname: <a scratch database>, password_env: "
+                      "...}} to it; see README, \"Restore tests\")");
+  }
+  const RestoreTestConfig& rt = *target.restore_test;
+  const Repository repo(target.backup.dir, target.backup.file_prefix);
+  repo.prepare();
+  const DirectoryLock lock(repo.state_dir());
+  const std::vector<BackupEntry> entries = repo.scan();
+
+  RestoreTestReport report;
+  report.target = target.name;
+  report.rto_target_seconds = static_cast<double>(rt.rto_target.count());
+  report.started_at = ctx.now();
+  // s3://bucket/key: tests the off-site copy itself, fetched and checked against its manifest.
+  std::optional<FetchedBackup> fetched;
+  if (file && is_s3_url(file->string())) {
+    fetched.emplace(fetch_offsite_backup(target, file->string(), repo.state_dir(), ctx));
+  }
+  const BackupEntry* backup =
+      fetched ? &fetched->entry
+      : file  ? &select_backup(entries, file, repo.dir())
+              : pick_backup_to_test(entries, rt, report.started_at, random_below);
+  bool may_drop = false;
+  try {
+    if (!backup) {
+      throw OperationError("there is no good backup younger than " + format_duration(rt.max_age) +
+                           " (restore_test.max_age) to test (hint: take one with "
+                           "pgbackup-agent backup)");
+    }
+    report.backup = backup->dump.filename().string();
+    restore_and_check(config, target, *backup, ctx, report, may_drop);
+  } catch (const std::exception& e) {
+    report.error = e.what();
+  }
+  report.finished_at = ctx.now();
+  report.duration_seconds = seconds_between(report.started_at, report.finished_at);
+  report.success =
+      report.error.empty() && report.mismatched_tables.empty() && report.failed_checks.empty();
+  if (may_drop) drop_database(rt.database, rt.database.dbname);
+  if (!report.success && ctx.cancel && ctx.cancel->load()) {
+    // Stopped from outside (the daemon is shutting down), not a verdict on the backup: record
+    // no failed test and mark no manifest, so the test stays due and the backup stays good.
+    // (A test that passed before the stop is recorded as usual.)
+    append_audit(config.audit_log_for(target), {{"target", target.name},
+                                                {"operation", "restore_test"},
+                                                {"outcome", "interrupted"},
+                                                {"file", report.backup},
+                                                {"error", first_problem(report)}});
+    throw OperationError("the restore test of " + target.name +
+                         " was interrupted (the agent is stopping); it was not recorded");
+  }
+  record_report(config, target, repo, backup, report);
+  return report;
+}
+
+std::string summarize(const RestoreTestReport& r) {
+  std::ostringstream out;
+  char duration[64];
+  std::snprintf(duration, sizeof duration, "%.1fs (RTO target %.0fs%s)", r.duration_seconds,
+                r.rto_target_seconds,
+                r.duration_seconds > r.rto_target_seconds ? ", EXCEEDED" : ", met");
+  out << "restore test of " << r.target << ": " << (r.success ? "PASSED" : "FAILED") << "\n"
+      << "  backup:   " << (r.backup.empty() ? "-" : r.backup) << "\n"
+      << "  duration: " << duration << "\n";
+  if (!r.error.empty()) out << "  error:    " << r.error << "\n";
+  for (const std::string& m : r.mismatched_tables) out << "  mismatch: " << m << "\n";
+  for (const std::string& c : r.failed_checks) out << "  check failed: " << c << "\n";
+  return out.str();
+}
+
+}  // namespace pgbackup

@@ -1,0 +1,65 @@
+#include "agent/jobs/verify.h"
+
+#include "agent/core/errors.h"
+#include "agent/core/sha256.h"
+#include "agent/postgres/toc.h"
+
+namespace pgbackup {
+
+bool VerifyReport::ok() const {
+  for (const VerifyCheck& c : checks) {
+    if (!c.passed) return false;
+  }
+  return !checks.empty();
+}
+
+std::string VerifyReport::first_problem() const {
+  for (const VerifyCheck& c : checks) {
+    if (!c.passed) return c.name + ": " + c.detail;
+  }
+  return "";
+}
+
+VerifyReport verify_backup(const BackupEntry& entry) {
+  VerifyReport report;
+  report.file = entry.dump;
+  if (!entry.manifest) {
+    report.checks.push_back({"manifest", false,
+                             entry.manifest_error + " (hint: this dump is not a "
+                                                    "good backup; take a new one)"});
+    return report;
+  }
+  const Manifest& m = *entry.manifest;
+  report.checks.push_back({"manifest", true, entry.manifest_path().filename().string()});
+
+  std::error_code ec;
+  const std::uint64_t size = std::filesystem::file_size(entry.dump, ec);
+  report.checks.push_back(
+      {"size", !ec && size == m.size_bytes,
+       ec ? ec.message()
+          : std::to_string(size) + " bytes, manifest says " + std::to_string(m.size_bytes)});
+  try {
+    const std::string digest = sha256_file(entry.dump);
+    report.checks.push_back({"sha256", digest == m.sha256,
+                             digest == m.sha256 ? digest
+                                                : "file has " + digest + ", manifest says " +
+                                                      m.sha256 + " (the file changed on disk)"});
+  } catch (const OperationError& e) {
+    report.checks.push_back({"sha256", false, e.what()});
+  }
+  try {
+    const TocSummary toc = read_toc(entry.dump.string());
+    report.checks.push_back(
+        {"pg_restore --list", toc.entries == m.toc_entries,
+         std::to_string(toc.entries) + " entries, manifest says " + std::to_string(m.toc_entries)});
+    const auto missing = tables_missing_data(toc, m.tables);
+    report.checks.push_back({"table data", missing.empty(),
+                             missing.empty() ? std::to_string(m.tables.size()) + " tables"
+                                             : "no data for " + missing.front()});
+  } catch (const OperationError& e) {
+    report.checks.push_back({"pg_restore --list", false, e.what()});
+  }
+  return report;
+}
+
+}  // namespace pgbackup

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <pqxx/connection>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/postgres/postgres.h"
+
+namespace pgbackup {
+
+// The shared restore core of `restore` (DESIGN §6) and `restore-test` (§7).
+
+struct RestoreOptions {
+  int jobs = 2;                     // pg_restore --jobs
+  std::vector<std::string> tables;  // partial restore: "name" or "schema.name"; empty = all
+  bool clean = false;               // --clean --if-exists (restore over existing objects)
+  // --no-owner --no-acl: every object belongs to the connecting role. Restore tests use it so
+  // the test database does not need production's roles.
+  bool no_owner = false;
+  // The TimescaleDB version recorded in the manifest, empty when the source had none: the
+  // restore then runs between timescaledb_pre_restore() and timescaledb_post_restore().
+  std::string timescaledb_version;
+  // pg_restore --use-list: only the archive entries this file lists (then `tables` is unused).
+  std::filesystem::path use_list;
+  // --single-transaction: all or nothing (implies jobs = 1).
+  bool single_transaction = false;
+  std::chrono::seconds timeout{0};  // 0: no limit
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// The pg_restore argv (program first) for `dump` into `dbname`; the password is never in it.
+std::vector<std::string> pg_restore_argv(const DatabaseEndpoint& endpoint,
+                                         const std::string& dbname,
+                                         const std::filesystem::path& dump,
+                                         const RestoreOptions& options,
+                                         const std::string& server_version);
+
+// Runs pg_restore (the one matching the server's major version) of `dump` into `dbname` on
+// `endpoint`'s server, the password only in its environment. Throws OperationError with the
+// pg_restore stderr tail and a hint on failure.
+void run_pg_restore(const DatabaseEndpoint& endpoint, const std::string& dbname,
+                    const std::filesystem::path& dump, const RestoreOptions& options);
+
+// timescaledb_pre_restore() (creating the extension at `version` first when the database has
+// none) and timescaledb_post_restore(): run_pg_restore calls them around pg_restore when
+// options.timescaledb_version is set; `restore` calls them itself to audit each step. Throw
+// OperationError.
+void timescaledb_pre_restore(pqxx::connection& conn, const std::string& version);
+void timescaledb_post_restore(pqxx::connection& conn);
+
+struct TableMismatch {
+  std::string schema;
+  std::string name;
+  std::int64_t expected = 0;
+  std::optional<std::int64_t> actual;  // nullopt: the table is missing
+};
+
+// Counts the rows of every table in `expected` (the manifest's tables) in the connected
+// database and returns those that differ, in the manifest's order.
+std::vector<TableMismatch> compare_row_counts(pqxx::connection& conn,
+                                              const std::vector<TableRows>& expected);
+
+// "public.nodes: 1000 rows in the backup, 990 restored" / "...: missing after the restore".
+std::string describe(const TableMismatch& mismatch);
+
+}  // namespace pgbackup

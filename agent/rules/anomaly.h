@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/catalog/manifest.h"
+
+namespace pgbackup {
+
+struct SizeVerdict {
+  double baseline_bytes = 0;  // median of the previous `window` good backups; 0 without history
+  bool anomaly = false;
+  std::string reason;  // empty unless anomaly
+};
+
+// Judges a new backup's size against the median of the previous good ones (oldest first; the
+// last `window` count) and the min_size floor: too small usually means an incomplete dump.
+SizeVerdict judge_size(std::uint64_t size, const std::vector<std::uint64_t>& previous_sizes,
+                       const AnomalyConfig& config);
+
+// Tables that lost more than `drop_ratio` of their rows since the previous good backup, or
+// disappeared: the seed's "accidental data deletion" scenario.
+std::vector<ShrunkTable> find_shrunk_tables(const std::vector<TableRows>& previous,
+                                            const std::vector<TableRows>& current,
+                                            double drop_ratio);
+
+}  // namespace pgbackup

@@ -1,0 +1,180 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/core/errors.h"
+#include "agent/core/timeutil.h"
+
+namespace pgbackup {
+
+// A request S3 answered with an error (or that never reached it). The message says what went
+// wrong and what to do; `code` is S3's error code ("NoSuchBucket", "AccessDenied"...) or
+// "NetworkError" when the endpoint could not be reached.
+class S3Error : public OperationError {
+ public:
+  S3Error(const std::string& message, long http_status, std::string code)
+      : OperationError(message), http_status_(http_status), code_(std::move(code)) {}
+  long http_status() const { return http_status_; }
+  const std::string& code() const { return code_; }
+
+ private:
+  long http_status_;
+  std::string code_;
+};
+
+struct S3Credentials {
+  std::string access_key_id;
+  std::string secret_access_key;
+};
+
+// The keys from the environment variables the config names. Throws ConfigError naming the
+// variable that is not set. The keys live only in memory: never logged, never in argv.
+S3Credentials read_s3_credentials(const S3Config& config);
+
+// "s3://bucket/key" <-> bucket and key.
+struct S3Location {
+  std::string bucket;
+  std::string key;
+};
+std::optional<S3Location> parse_s3_url(const std::string& url);
+std::string format_s3_url(const std::string& bucket, const std::string& key);
+
+struct S3ObjectInfo {
+  std::string key;
+  std::uint64_t size = 0;
+  std::string etag;           // without quotes
+  std::string storage_class;  // empty when S3 does not say (STANDARD)
+  std::optional<SysTime> last_modified;
+  std::map<std::string, std::string> metadata;  // x-amz-meta-*, from HEAD only
+
+  std::string meta(const std::string& name) const {
+    const auto it = metadata.find(name);
+    return it == metadata.end() ? "" : it->second;
+  }
+};
+
+// How an object is stored: the tier's storage class and server-side encryption.
+struct S3PutOptions {
+  std::string storage_class;                    // empty: the bucket's default
+  std::string server_side_encryption;           // "", "AES256" or "aws:kms"
+  std::string kms_key_id;                       // with aws:kms; empty: the account's default key
+  std::map<std::string, std::string> metadata;  // sent as x-amz-meta-NAME
+};
+
+struct S3Upload {
+  std::string etag;           // what S3 answered, without quotes
+  std::string expected_etag;  // what S3 computes: the MD5, or MD5-of-part-MD5s "-N" for multipart
+  std::string content_md5;    // MD5 of the whole body (what emulators give multipart uploads)
+  std::uint64_t bytes = 0;
+  int parts = 0;  // 0: single PUT
+};
+
+// Knobs with production defaults; tests make them small so multipart and pagination run on
+// small data.
+struct S3Tuning {
+  std::uint64_t multipart_threshold = 64ull << 20;  // files of this size or more go multipart
+  std::uint64_t part_size = 16ull << 20;            // memory per part in flight
+  int list_page_size = 1000;
+  int max_attempts = 4;  // per request, for network errors, 5xx and throttling
+  std::chrono::milliseconds first_retry_delay{500};  // doubled after each failed attempt
+  std::chrono::seconds connect_timeout{10};
+  const std::atomic<bool>* cancel = nullptr;  // set by another thread to stop transfers
+};
+
+// A small S3 client on libcurl and its built-in SigV4 signing (DESIGN §3 offsite.s3). One
+// instance per thread (it owns a curl handle). Every call throws S3Error on failure.
+class S3Client {
+ public:
+  S3Client(S3Config config, S3Credentials credentials, S3Tuning tuning = {});
+  ~S3Client();
+  S3Client(const S3Client&) = delete;
+  S3Client& operator=(const S3Client&) = delete;
+
+  const S3Config& config() const { return config_; }
+  const S3Tuning& tuning() const { return tuning_; }
+
+  // Uploads a file streamed from disk: one PUT below the multipart threshold, else a multipart
+  // upload in parts of part_size (aborted if any part fails, so nothing half-done stays).
+  S3Upload upload_file(const std::string& key, const std::filesystem::path& file,
+                       const S3PutOptions& options);
+  // One PUT of an in-memory body (manifests).
+  S3Upload put_bytes(const std::string& key, const std::string& body, const S3PutOptions& options);
+  // The object's size, ETag, storage class and metadata, or nullopt when it does not exist.
+  std::optional<S3ObjectInfo> head(const std::string& key);
+  // Downloads an object into `file` (created 0600, replaced if present).
+  void download(const std::string& key, const std::filesystem::path& file);
+  std::string get_bytes(const std::string& key);
+  void remove(const std::string& key);
+  // One small listing of `prefix`: proves the endpoint, the keys and the bucket before any
+  // large transfer, with S3's own error code when one of them is wrong.
+  void check_access(const std::string& prefix);
+  // Every object under `prefix`, following ListObjectsV2 continuation tokens.
+  std::vector<S3ObjectInfo> list(const std::string& prefix);
+
+ private:
+  struct Request;
+  struct Response;
+  Response perform(const Request& request);
+  Response perform_once(const Request& request, std::string& network_error);
+  // Signs `request` without curl (see curl_sigv4_misorders): adds x-amz-date, Host and
+  // Authorization to `header_lines`.
+  void sign_here(const std::string& url, const Request& request,
+                 std::vector<std::string>& header_lines) const;
+  S3Upload put_single(const std::string& key, const std::filesystem::path& file, std::uint64_t size,
+                      const S3PutOptions& options);
+  S3Upload put_multipart(const std::string& key, const std::filesystem::path& file,
+                         std::uint64_t size, const S3PutOptions& options);
+  std::string list_query(const std::string& prefix, const std::string& token, int page_size) const;
+  [[noreturn]] void fail(const Request& request, const Response& response) const;
+
+  S3Config config_;
+  S3Credentials credentials_;
+  S3Tuning tuning_;
+  void* curl_;  // CURL*, kept so connections are reused
+};
+
+// Pure helpers, exposed for the unit tests.
+// The URL of `key` (empty: the bucket) with an encoded, sorted `query`: path style
+// (ENDPOINT/BUCKET/KEY) or virtual-hosted style (BUCKET.HOST/KEY) as the config says.
+std::string s3_request_url(const S3Config& config, const std::string& key,
+                           const std::string& query);
+// RFC 3986 percent-encoding as SigV4 wants it (unreserved kept; '/' kept when keep_slash).
+std::string s3_uri_encode(const std::string& text, bool keep_slash);
+// The text of every <tag>...</tag> in `xml`, entities decoded.
+std::vector<std::string> xml_values(const std::string& xml, const std::string& tag);
+// The objects and continuation token of one ListObjectsV2 page.
+struct S3ListPage {
+  std::vector<S3ObjectInfo> objects;
+  std::string next_continuation_token;  // empty on the last page
+};
+S3ListPage parse_list_page(const std::string& xml);
+
+// One request to sign with AWS Signature Version 4 (service s3).
+struct SigV4Request {
+  std::string method;
+  std::string host;                                          // as sent in the Host header
+  std::string path;                                          // already encoded
+  std::string query;                                         // already encoded and sorted
+  std::vector<std::pair<std::string, std::string>> headers;  // besides host; any case
+  std::string payload_sha256;
+  std::string amz_date;  // YYYYMMDDTHHMMSSZ, also sent as x-amz-date
+  std::string region;
+};
+// The Authorization header value for `request` signed with `credentials`.
+std::string sigv4_authorization(const SigV4Request& request, const S3Credentials& credentials);
+// Whether curl 7.88's built-in signer gets these headers wrong: it sorts whole "name:value"
+// lines, so a name that is a prefix of another (x-amz-server-side-encryption and
+// x-amz-server-side-encryption-aws-kms-key-id) lands in the wrong place (fixed in curl 8.10,
+// curl/curl#14370).
+bool curl_sigv4_misorders(const std::vector<std::string>& headers);
+
+}  // namespace pgbackup

@@ -1,0 +1,494 @@
+#include "agent/web/http_server.h"
+
+#include <CivetServer.h>
+#include <civetweb.h>
+#include <dlfcn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+#include <strings.h>
+
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <unordered_set>
+
+// From agent/web/compat/civetweb_openssl3.cpp, a library of its own.
+extern "C" int pgbackup_civetweb_openssl3_compat();
+
+namespace pgbackup {
+namespace {
+
+// mg_check_feature() bits, from civetweb.h.
+constexpr unsigned kFeatureSsl = 2;
+constexpr unsigned kFeatureIpv6 = 8;
+
+// Verified against when the user is unknown, so that a wrong user name costs as much time as a
+// wrong password and does not reveal which users exist.
+constexpr const char* kDummyBcryptHash =
+    "$2b$10$K8VLisHdVUzVWekazDC/Me2GX6/Vlnw8D9VdixH/Dy21/XKsmoQN6";
+
+// Successful verifications remembered; past this the cache starts over.
+constexpr std::size_t kMaxCachedCredentials = 1024;
+
+// Turns a Prometheus-style listen address into a CivetWeb listening_ports entry.
+std::string to_civetweb_port(const std::string& address, bool tls) {
+  const std::string hint = "invalid listen address \"" + address +
+                           "\": expected HOST:PORT or :PORT (e.g. :10115, 127.0.0.1:10115)";
+  const std::size_t colon = address.rfind(':');
+  if (colon == std::string::npos) throw std::invalid_argument(hint);
+  const std::string host = address.substr(0, colon);
+  const std::string port = address.substr(colon + 1);
+  if (port.empty() || port.size() > 5) throw std::invalid_argument(hint);
+  for (char c : port) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) throw std::invalid_argument(hint);
+  }
+  if (std::stoi(port) > 65535) throw std::invalid_argument(hint);
+  const bool ipv6_build = mg_check_feature(kFeatureIpv6) != 0;
+  std::string entry;
+  if (host.empty()) {
+    entry = ipv6_build ? "+" + port : port;  // "+" binds IPv4 and IPv6 together
+  } else if (host.front() == '[') {
+    if (host.back() != ']') throw std::invalid_argument(hint);
+    if (!ipv6_build) {
+      throw std::invalid_argument(
+          "listen address \"" + address +
+          "\": this CivetWeb library was built without IPv6 support; hint: listen on an IPv4 "
+          "address (e.g. 127.0.0.1:" +
+          port + ") or on :" + port);
+    }
+    entry = host + ":" + port;
+  } else {
+    entry = host + ":" + port;
+  }
+  return tls ? entry + "s" : entry;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "\"" : ", \"") + item + "\"";
+  return out;
+}
+
+// The OpenSSL error queue as one line, emptying it.
+std::string openssl_errors() {
+  std::string out;
+  while (const unsigned long code = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof(buf));
+    out += (out.empty() ? "" : "; ") + std::string(buf);
+  }
+  return out.empty() ? "unknown OpenSSL error" : out;
+}
+
+// Decodes standard base64; nullopt when `text` is not valid base64.
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t padding = 0;
+  while (padding < 2 && text[text.size() - 1 - padding] == '=') ++padding;
+  out.resize(static_cast<std::size_t>(n) - padding);
+  return out;
+}
+
+int to_openssl_version(TlsVersion v) {
+  switch (v) {
+    case TlsVersion::kTls10:
+      return TLS1_VERSION;
+    case TlsVersion::kTls11:
+      return TLS1_1_VERSION;
+    case TlsVersion::kTls12:
+      return TLS1_2_VERSION;
+    case TlsVersion::kTls13:
+      return TLS1_3_VERSION;
+  }
+  return TLS1_2_VERSION;
+}
+
+// CivetWeb finds OpenSSL with dlopen("libssl.so") and calls functions by their OpenSSL 1.1
+// names; without SSL_get_peer_certificate it would crash on the first TLS connection. Throws
+// instead when the compat library did not take the place of libssl.so.
+void check_civetweb_can_load_openssl() {
+  if (pgbackup_civetweb_openssl3_compat() != 1) throw std::logic_error("compat library broken");
+  void* ssl = dlopen("libssl.so", RTLD_NOW);
+  if (ssl == nullptr) {
+    const char* error = dlerror();
+    throw std::runtime_error(std::string("tls: civetweb cannot load libssl.so: ") +
+                             (error ? error : "unknown error") +
+                             "; hint: install the agent with its civetweb-compat/libssl.so");
+  }
+  const bool usable = dlsym(ssl, "SSL_get_peer_certificate") != nullptr;
+  dlclose(ssl);
+  if (!usable) {
+    throw std::runtime_error(
+        "tls: the libssl.so that civetweb loads lacks SSL_get_peer_certificate (OpenSSL 3) and "
+        "civetweb would crash on the first connection; hint: the agent must find its "
+        "civetweb-compat/libssl.so through its RPATH");
+  }
+}
+
+// For client_auth_type values that ask for a certificate without checking who signed it.
+int accept_any_certificate(int /*preverify_ok*/, X509_STORE_CTX* /*ctx*/) { return 1; }
+
+}  // namespace
+
+std::string_view HttpRequest::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), key.size()) == 0) {
+      return value;
+    }
+  }
+  return {};
+}
+
+struct HttpServer::Impl {
+  // Sends every request, whatever its method or path, to Impl::serve.
+  class Dispatcher : public CivetHandler {
+   public:
+    explicit Dispatcher(Impl& impl) : impl_(impl) {}
+    using CivetHandler::handleDelete;
+    using CivetHandler::handleGet;
+    using CivetHandler::handleHead;
+    using CivetHandler::handleOptions;
+    using CivetHandler::handlePatch;
+    using CivetHandler::handlePost;
+    using CivetHandler::handlePut;
+    bool handleGet(CivetServer*, mg_connection* conn, int* status) override {
+      return serve(conn, status);
+    }
+    bool handleHead(CivetServer*, mg_connection* conn, int* status) override {
+      return serve(conn, status);
+    }
+    bool handlePost(CivetServer*, mg_connection* conn, int* status) override {
+      return serve(conn, status);
+    }
+    bool handlePut(CivetServer*, mg_connection* conn, int* status) override {
+      return serve(conn, status);
+    }
+    bool handleDelete(CivetServer*, mg_connection* conn, int* status) override {
+      return serve(conn, status);
+    }
+    bool handleOptions(CivetServer*, mg_connection* conn, int* status) override {
+      return serve(conn, status);
+    }
+    bool handlePatch(CivetServer*, mg_connection* conn, int* status) override {
+      return serve(conn, status);
+    }
+
+   private:
+    bool serve(mg_connection* conn, int* status) {
+      *status = impl_.serve(conn);
+      return true;
+    }
+    Impl& impl_;
+  };
+
+  std::vector<std::string> addresses;
+  WebConfig web;
+  std::map<std::string, HttpHandlerFn> handlers;  // written before start(), read after
+  std::atomic<bool> started{false};
+  std::array<unsigned char, 32> cache_key{};
+  std::mutex cache_mutex;
+  std::unordered_set<std::string> verified_credentials;  // HMAC-SHA-256 of user + password
+  std::mutex log_mutex;
+  std::string last_civetweb_error;
+  std::string tls_error;
+  std::vector<int> ports;
+  Dispatcher dispatcher{*this};
+  std::unique_ptr<CivetServer> server;  // declared last: stopped before the rest goes away
+
+  // Answers one request; never throws. Returns the status sent.
+  int serve(mg_connection* conn) noexcept {
+    const mg_request_info* info = mg_get_request_info(conn);
+    const bool head = info != nullptr && std::string_view(info->request_method) == "HEAD";
+    try {
+      HttpRequest request;
+      request.method = info->request_method;
+      request.path = info->local_uri != nullptr ? info->local_uri : "";
+      request.query = info->query_string != nullptr ? info->query_string : "";
+      request.remote_addr = info->remote_addr;
+      for (int i = 0; i < info->num_headers; ++i) {
+        request.headers.emplace_back(info->http_headers[i].name, info->http_headers[i].value);
+      }
+      const HttpResponse response = respond(request);
+      send(conn, response, head);
+      return response.status;
+    } catch (const std::exception& e) {
+      spdlog::error("http: answering {} failed: {}", info->local_uri ? info->local_uri : "?",
+                    e.what());
+    } catch (...) {
+      spdlog::error("http: answering {} failed with an unknown exception",
+                    info->local_uri ? info->local_uri : "?");
+    }
+    try {
+      send(conn, {500, "text/plain; charset=utf-8", "internal server error\n", {}}, head);
+    } catch (...) {
+    }
+    return 500;
+  }
+
+  HttpResponse respond(HttpRequest& request) {
+    if (!started.load(std::memory_order_acquire)) {
+      return {503, "text/plain; charset=utf-8", "pgbackup-agent is starting\n", {}};
+    }
+    if (!web.basic_auth_users.empty()) {
+      std::optional<std::string> user = authenticate(request.header("Authorization"));
+      if (!user) {
+        return {401,
+                "text/plain; charset=utf-8",
+                "unauthorized\n",
+                {{"WWW-Authenticate", "Basic realm=\"pgbackup-agent\""}}};
+      }
+      request.user = std::move(*user);
+    }
+    const auto handler = handlers.find(request.path);
+    if (handler == handlers.end()) return {404, "text/plain; charset=utf-8", "not found\n", {}};
+    if (request.method != "GET" && request.method != "HEAD") {
+      return {405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", "GET, HEAD"}}};
+    }
+    try {
+      return handler->second(request);
+    } catch (const std::exception& e) {
+      spdlog::error("http: handler for {} failed: {}", request.path, e.what());
+    } catch (...) {
+      spdlog::error("http: handler for {} failed with an unknown exception", request.path);
+    }
+    return {500, "text/plain; charset=utf-8", "internal server error\n", {}};
+  }
+
+  // The user named by valid basic-auth credentials in `authorization`, or nullopt.
+  std::optional<std::string> authenticate(std::string_view authorization) {
+    constexpr std::string_view kScheme = "basic ";
+    if (authorization.size() <= kScheme.size() ||
+        strncasecmp(authorization.data(), kScheme.data(), kScheme.size()) != 0) {
+      return std::nullopt;
+    }
+    authorization.remove_prefix(kScheme.size());
+    while (!authorization.empty() && authorization.front() == ' ') authorization.remove_prefix(1);
+    const std::optional<std::string> decoded = base64_decode(authorization);
+    if (!decoded) return std::nullopt;
+    const std::size_t colon = decoded->find(':');
+    if (colon == std::string::npos) return std::nullopt;
+    std::string user = decoded->substr(0, colon);
+    const std::string password = decoded->substr(colon + 1);
+
+    const auto entry = web.basic_auth_users.find(user);
+    if (entry == web.basic_auth_users.end()) {
+      verify_password(password, kDummyBcryptHash);
+      return std::nullopt;
+    }
+    // bcrypt takes tens of milliseconds by design; remember credentials that passed, keyed on
+    // a keyed hash so that the plain password is never kept.
+    const std::string key = credential_key(*decoded);
+    {
+      std::lock_guard lock(cache_mutex);
+      if (verified_credentials.contains(key)) return user;
+    }
+    if (!verify_password(password, entry->second)) return std::nullopt;
+    std::lock_guard lock(cache_mutex);
+    if (verified_credentials.size() >= kMaxCachedCredentials) verified_credentials.clear();
+    verified_credentials.insert(key);
+    return user;
+  }
+
+  // HMAC-SHA-256 of "user:password" under a key that lives only in this process.
+  std::string credential_key(const std::string& user_colon_password) const {
+    std::string digest(EVP_MAX_MD_SIZE, '\0');
+    unsigned int length = 0;
+    if (HMAC(EVP_sha256(), cache_key.data(), static_cast<int>(cache_key.size()),
+             reinterpret_cast<const unsigned char*>(user_colon_password.data()),
+             user_colon_password.size(), reinterpret_cast<unsigned char*>(digest.data()),
+             &length) == nullptr) {
+      throw std::runtime_error("hmac-sha-256 failed: " + openssl_errors());
+    }
+    digest.resize(length);
+    return digest;
+  }
+
+  static void send(mg_connection* conn, const HttpResponse& response, bool head) {
+    const std::string length = std::to_string(response.body.size());
+    mg_response_header_start(conn, response.status);
+    mg_response_header_add(conn, "Content-Type", response.content_type.c_str(), -1);
+    mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
+    for (const auto& [name, value] : response.headers) {
+      mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
+    }
+    mg_response_header_send(conn);
+    if (!head && !response.body.empty()) {
+      mg_write(conn, response.body.data(), response.body.size());
+    }
+  }
+
+  // Loads the certificate, key and client-certificate policy into CivetWeb's SSL_CTX.
+  bool configure_tls(SSL_CTX* ctx) {
+    const TlsServerConfig& tls = *web.tls;
+    ERR_clear_error();
+    if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
+      tls_error = "cannot load cert_file " + tls.cert_file.string() + ": " + openssl_errors();
+      return false;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      tls_error = "cannot load key_file " + tls.key_file.string() + ": " + openssl_errors();
+      return false;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+      tls_error = "key_file " + tls.key_file.string() + " does not match cert_file " +
+                  tls.cert_file.string() + ": " + openssl_errors();
+      return false;
+    }
+    // CivetWeb sets SSL_OP_NO_* from its own ssl_protocol_version; min_version decides instead.
+    SSL_CTX_clear_options(
+        ctx, SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_TLSv1_2 | SSL_OP_NO_TLSv1_3);
+    SSL_CTX_set_min_proto_version(ctx, to_openssl_version(tls.min_version));
+    if (!tls.client_ca_file.empty()) {
+      if (SSL_CTX_load_verify_locations(ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
+        tls_error =
+            "cannot load client_ca_file " + tls.client_ca_file.string() + ": " + openssl_errors();
+        return false;
+      }
+      SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(tls.client_ca_file.c_str()));
+    }
+    switch (tls.client_auth) {
+      case ClientAuth::kNoClientCert:
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+        break;
+      case ClientAuth::kRequestClientCert:
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_certificate);
+        break;
+      case ClientAuth::kRequireAnyClientCert:
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                           accept_any_certificate);
+        break;
+      case ClientAuth::kVerifyClientCertIfGiven:
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+        break;
+      case ClientAuth::kRequireAndVerifyClientCert:
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+        break;
+    }
+    return true;
+  }
+
+  // CivetWeb's user data is the CivetServer; ours hangs off it as its user context.
+  static Impl* from_server(const void* civet_server) {
+    if (civet_server == nullptr) return nullptr;
+    return static_cast<Impl*>(
+        const_cast<void*>(static_cast<const CivetServer*>(civet_server)->getUserContext()));
+  }
+
+  static int on_init_ssl(void* ssl_ctx, void* user_data) {
+    Impl* impl = from_server(user_data);
+    if (impl == nullptr || !impl->web.tls) return -1;
+    return impl->configure_tls(static_cast<SSL_CTX*>(ssl_ctx)) ? 1 : -1;
+  }
+
+  static int on_log_message(const mg_connection* conn, const char* message) {
+    spdlog::warn("http: civetweb: {}", message);
+    const mg_context* ctx = conn != nullptr ? mg_get_context(conn) : nullptr;
+    if (Impl* impl = ctx != nullptr ? from_server(mg_get_user_data(ctx)) : nullptr) {
+      std::lock_guard lock(impl->log_mutex);
+      impl->last_civetweb_error = message;
+    }
+    return 1;  // logged here; CivetWeb need not print it too
+  }
+};
+
+HttpServer::HttpServer(std::vector<std::string> listen_addresses, const WebConfig& web, int threads)
+    : impl_(std::make_unique<Impl>()) {
+  if (listen_addresses.empty()) {
+    throw std::invalid_argument("no listen address; hint: pass --web.listen-address :10115");
+  }
+  if (threads < 1) throw std::invalid_argument("the http server needs at least one thread");
+  if (web.tls && mg_check_feature(kFeatureSsl) == 0) {
+    throw std::runtime_error(
+        "tls_server_config is set but this CivetWeb library was built without TLS support; "
+        "hint: remove tls_server_config from the web config or terminate TLS in a proxy");
+  }
+  if (web.tls) check_civetweb_can_load_openssl();
+  impl_->addresses = std::move(listen_addresses);
+  impl_->web = web;
+  if (RAND_bytes(impl_->cache_key.data(), static_cast<int>(impl_->cache_key.size())) != 1) {
+    throw std::runtime_error("cannot draw random bytes: " + openssl_errors());
+  }
+
+  std::string ports;
+  for (const std::string& address : impl_->addresses) {
+    ports += (ports.empty() ? "" : ",") + to_civetweb_port(address, web.tls.has_value());
+  }
+  const std::vector<std::string> options = {
+      "listening_ports",
+      ports,  //
+      "num_threads",
+      std::to_string(threads),
+      "enable_directory_listing",
+      "no",  // no document_root either: nothing but our handlers
+      "request_timeout_ms",
+      "10000",
+      // CivetWeb gives each connection a thread for its lifetime: with keep-alive, scrapers
+      // reuse their connection (no TCP handshake per scrape), and enough threads keep one busy
+      // client from queueing the others. Without TCP_NODELAY the body, written after the
+      // headers, waits for the delayed ACK of the first segment (~40 ms).
+      "enable_keep_alive",
+      "yes",
+      "keep_alive_timeout_ms",
+      "2000",
+      "tcp_nodelay",
+      "1",
+  };
+  CivetCallbacks callbacks;
+  callbacks.log_message = &Impl::on_log_message;
+  if (web.tls) callbacks.init_ssl = &Impl::on_init_ssl;
+  try {
+    impl_->server = std::make_unique<CivetServer>(options, &callbacks, impl_.get());
+  } catch (const CivetException& e) {
+    std::lock_guard lock(impl_->log_mutex);
+    if (!impl_->tls_error.empty()) {
+      throw std::runtime_error("cannot serve https on " + join(impl_->addresses) + ": " +
+                               impl_->tls_error +
+                               "; hint: check tls_server_config in the web config file");
+    }
+    std::string detail = impl_->last_civetweb_error.empty() ? e.what() : impl_->last_civetweb_error;
+    std::string hint = "hint: another process uses the port? (ss -ltnp)";
+    if (detail.find("libssl") != std::string::npos ||
+        detail.find("libcrypto") != std::string::npos) {
+      hint = "hint: CivetWeb loads libssl.so and libcrypto.so at run time; install libssl-dev";
+    }
+    throw std::runtime_error("cannot listen on " + join(impl_->addresses) + ": " + detail + "; " +
+                             hint);
+  }
+  impl_->server->addHandler("", impl_->dispatcher);
+  impl_->ports = impl_->server->getListeningPorts();
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::handle(const std::string& path, HttpHandlerFn fn) {
+  if (impl_->started.load()) {
+    throw std::logic_error("HttpServer::handle(\"" + path + "\") called after start()");
+  }
+  impl_->handlers[path] = std::move(fn);
+}
+
+void HttpServer::start() { impl_->started.store(true, std::memory_order_release); }
+
+void HttpServer::stop() {
+  if (!impl_->server) return;
+  impl_->server->close();  // joins CivetWeb's threads: no handler runs after this
+  impl_->server.reset();
+  impl_->started.store(false);
+}
+
+std::vector<int> HttpServer::ports() const { return impl_->ports; }
+
+}  // namespace pgbackup

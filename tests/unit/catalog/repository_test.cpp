@@ -1,0 +1,79 @@
+#include "agent/catalog/repository.h"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace pgbackup;
+
+namespace {
+
+fs::path make_temp_dir() {
+  std::string pattern = (fs::temp_directory_path() / "pgbackup-repo-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
+}  // namespace
+
+TEST_CASE("concurrent record_attempt calls lose no job's update and leave a whole state.json") {
+  // The off-site uploader thread records without the directory lock while a job records too:
+  // both read-modify-write state.json. Each thread records its own job many times; at the end
+  // every job's last attempt must be there and the file must parse.
+  const fs::path dir = make_temp_dir();
+  const fs::path state_dir = dir / ".pgbackup";
+  const std::vector<std::string> jobs = {"backup", "restore_test", "offsite"};
+  constexpr int kRounds = 200;
+  std::vector<std::thread> threads;
+  for (const std::string& job : jobs) {
+    for (int copy = 0; copy < 2; ++copy) {
+      threads.emplace_back([&, job, copy] {
+        for (int i = 0; i < kRounds; ++i) {
+          JobAttempt a;
+          a.started_at = a.finished_at = std::chrono::system_clock::now();
+          a.success = true;
+          a.file = job + "-" + std::to_string(copy) + "-" + std::to_string(i);
+          record_attempt(state_dir, job, a);
+        }
+      });
+    }
+  }
+  for (std::thread& t : threads) t.join();
+
+  REQUIRE_NOTHROW(nlohmann::json::parse(read_file(state_dir / "state.json")));
+  const TargetState state = load_state(state_dir);
+  REQUIRE(state.backup);
+  REQUIRE(state.restore_test);
+  REQUIRE(state.offsite);
+  CHECK_THAT(state.backup->file, Catch::EndsWith("-" + std::to_string(kRounds - 1)));
+  CHECK_THAT(state.restore_test->file, Catch::EndsWith("-" + std::to_string(kRounds - 1)));
+  CHECK_THAT(state.offsite->file, Catch::EndsWith("-" + std::to_string(kRounds - 1)));
+  // No temporary file is left behind, and state.json keeps its private mode.
+  for (const auto& entry : fs::directory_iterator(state_dir)) {
+    CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
+  }
+  struct stat st {};
+  REQUIRE(::stat((state_dir / "state.json").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("write_file_atomic applies the mode and replaces the file whole") {
+  const fs::path dir = make_temp_dir();
+  const fs::path file = dir / "f.json";
+  write_file_atomic(file, "one\n",
+                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  write_file_atomic(file, "two\n",
+                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  CHECK(read_file(file) == "two\n");
+  struct stat st {};
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0640);
+  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
+  fs::remove_all(dir);
+}

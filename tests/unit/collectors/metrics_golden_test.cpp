@@ -1,0 +1,235 @@
+// Golden exposition tests (node_exporter style): a backup directory in, the exact /metrics text
+// out. The fixtures are written by tests/fixtures/metrics/generate.py; run with
+// PGBACKUP_UPDATE_GOLDEN=1 to rewrite the expected .prom files after an intended change, then
+// review the diff.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "agent/jobs/offsite.h"
+#include "agent/catalog/repository.h"
+#include "agent/core/subprocess.h"
+#include "agent/daemon/target_status.h"
+#include "agent/core/timeutil.h"
+#include "collectors/collector.h"
+
+namespace pgbackup {
+namespace {
+
+const fs::path kFixtures = fs::path(PGBACKUP_SOURCE_DIR) / "tests" / "fixtures" / "metrics";
+constexpr std::uint64_t kGiB = 1024ull * 1024 * 1024;
+
+bool updating_golden() {
+  const char* v = std::getenv("PGBACKUP_UPDATE_GOLDEN");
+  return v && std::string(v) == "1";
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// One target read from a fixture directory, with fixed values for everything that does not
+// come from disk (filesystem, schedule, runtime): read_target_status would read statvfs.
+TargetStatus fixture_target(const std::string& fixture, const std::string& name,
+                            const TargetRuntime& runtime) {
+  const fs::path dir = kFixtures / fixture;
+  // Git keeps no empty directories; a missing one is a target that never backed up.
+  REQUIRE(fs::is_directory(dir));
+  TargetStatus t;
+  t.name = name;
+  t.backup_dir = dir.string();
+  t.backups = Repository(dir, name).scan();
+  t.state = load_state(dir / ".pgbackup");
+  t.restore_tests = read_restore_test_history(dir / ".pgbackup", kRestoreTestHistory);
+  t.filesystem = {100 * kGiB, 30 * kGiB};
+  t.schedule_interval_seconds = 86400;
+  t.runtime = runtime;
+  return t;
+}
+
+TargetRuntime runtime(const char* next_backup, double total, double failures, double deleted,
+                      std::optional<bool> database_up) {
+  TargetRuntime r;
+  r.next_backup = parse_iso8601(next_backup);
+  r.backups_total = total;
+  r.backup_failures_total = failures;
+  r.retention_deleted_total = deleted;
+  r.database_up = database_up;
+  return r;
+}
+
+// Off-site copies of weekly and monthly backups, as the seed's strategy wants; pending counted
+// the way read_target_status does, at the fixtures' "now".
+void with_offsite(TargetStatus& t, const std::string& bucket, double uploads, double failures,
+                  double bytes) {
+  S3Config s3;
+  s3.bucket = bucket;
+  s3.prefix = t.name + "/";
+  t.offsite_configured = true;
+  t.offsite_pending =
+      pending_offsite(t.backups, s3, RetentionConfig{}, *parse_iso8601("2026-02-05T00:00:00Z"))
+          .size();
+  t.runtime.offsite_uploads_total = uploads;
+  t.runtime.offsite_upload_failures_total = failures;
+  t.runtime.offsite_uploaded_bytes_total = bytes;
+}
+
+// The fixture of each case, as the daemon would hold it.
+TargetStatus empty_target() {
+  return fixture_target("empty", "fresh", runtime("2026-02-05T02:00:00Z", 0, 0, 0, true));
+}
+TargetStatus healthy_target() {
+  TargetStatus t =
+      fixture_target("healthy", "pnode", runtime("2026-02-05T02:00:00Z", 3, 0, 1, true));
+  t.restore_test_schedule_interval_seconds = 604800;
+  t.restore_test_rto_target_seconds = 3600;
+  with_offsite(t, "pnode-backups", 2, 0, 4200 + 4250);
+  return t;
+}
+TargetStatus failing_target() {
+  TargetStatus t =
+      fixture_target("failing", "billing", runtime("2026-02-05T01:30:00Z", 1, 1, 0, false));
+  with_offsite(t, "billing-backups", 2, 2, 0);
+  return t;
+}
+TargetStatus restore_tested_target() {
+  TargetRuntime r = runtime("2026-02-09T02:00:00Z", 2, 0, 0, true);
+  r.restore_tests_total = 2;
+  r.restore_test_failures_total = 1;
+  TargetStatus t = fixture_target("restore_tested", "pulse", r);
+  t.restore_test_schedule_interval_seconds = 604800;
+  t.restore_test_rto_target_seconds = 1800;
+  return t;
+}
+TargetStatus anomaly_target() {
+  return fixture_target("anomaly", "shop", runtime("2026-02-06T03:00:00Z", 1, 0, 0, true));
+}
+
+// What legitimately varies between runs: collector timings and the git revision.
+std::string normalise(const std::string& text) {
+  static const std::regex duration(R"(^(pgbackup_collector_duration_seconds\{[^}]*\}) \S+$)",
+                                   std::regex::multiline);
+  static const std::regex revision(R"(^(pgbackup_build_info\{.*revision=")[^"]*(".*)$)",
+                                   std::regex::multiline);
+  std::string out = std::regex_replace(text, duration, "$1 0");
+  return std::regex_replace(out, revision, "$1REVISION$2");
+}
+
+std::string scrape(std::vector<TargetStatus> targets) {
+  ScrapeInput input{std::move(targets)};
+  const CollectorSet set(default_collectors(), [&] { return input; });
+  return normalise(to_exposition(set.Collect()));
+}
+
+// Compares with <case>.prom byte for byte, or rewrites it under PGBACKUP_UPDATE_GOLDEN=1.
+void check_golden(const std::string& name, const std::string& actual) {
+  const fs::path golden = kFixtures / (name + ".prom");
+  if (updating_golden()) {
+    std::ofstream(golden, std::ios::binary | std::ios::trunc) << actual;
+    WARN("rewrote " << golden.string());
+    return;
+  }
+  INFO("golden file " << golden.string() << " (PGBACKUP_UPDATE_GOLDEN=1 rewrites it)");
+  REQUIRE(fs::exists(golden));
+  CHECK(actual == read_text(golden));
+}
+
+}  // namespace
+
+TEST_CASE("a target that never backed up exposes every metric as zero") {
+  check_golden("empty", scrape({empty_target()}));
+}
+
+TEST_CASE("a healthy target exposes its newest backup, its tiers and its restore test") {
+  check_golden("healthy", scrape({healthy_target()}));
+}
+
+TEST_CASE("a failed last attempt shows as last_run_success 0 while the last success stays") {
+  check_golden("failing", scrape({failing_target()}));
+}
+
+TEST_CASE("a size anomaly with shrunk tables is exposed and a dump without manifest is not good") {
+  check_golden("anomaly", scrape({anomaly_target()}));
+}
+
+TEST_CASE(
+    "a failed restore test shows its mismatches, failed checks and measured duration, "
+    "while the last success comes from the history") {
+  const TargetStatus t = restore_tested_target();
+  REQUIRE(t.restore_tests.size() == 3);
+  CHECK(t.restore_tests.front().backup == "pulse_20260208_020000.dump");
+  check_golden("restore_tested", scrape({t}));
+}
+
+TEST_CASE("two targets in one scrape share each family, one sample per target") {
+  check_golden("two_targets", scrape({healthy_target(), failing_target()}));
+}
+
+TEST_CASE("the normalisation replaces only collector durations and the build revision") {
+  const std::string text =
+      "pgbackup_build_info{version=\"0.1.0\",revision=\"abc123\"} 1\n"
+      "pgbackup_collector_duration_seconds{collector=\"backups\"} 1.5e-05\n"
+      "pgbackup_collector_success{collector=\"backups\"} 1\n";
+  CHECK(normalise(text) ==
+        "pgbackup_build_info{version=\"0.1.0\",revision=\"REVISION\"} 1\n"
+        "pgbackup_collector_duration_seconds{collector=\"backups\"} 0\n"
+        "pgbackup_collector_success{collector=\"backups\"} 1\n");
+}
+
+TEST_CASE("every golden exposition passes promtool check metrics") {
+  if (updating_golden()) return;
+  const char* promtool = "/usr/bin/promtool";
+  if (!fs::exists(promtool)) {
+    WARN("skipped: " << promtool << " is not installed");
+    return;
+  }
+  for (const char* name :
+       {"empty", "healthy", "failing", "anomaly", "restore_tested", "two_targets"}) {
+    const fs::path golden = kFixtures / (std::string(name) + ".prom");
+    INFO(golden.string());
+    REQUIRE(fs::exists(golden));
+    ProcessSpec spec;
+    spec.argv = {promtool, "check", "metrics"};
+    spec.stdin_data = read_text(golden);
+    spec.timeout = std::chrono::seconds(30);
+    const ProcessResult result = run_process(spec);
+    INFO(describe_failure(spec, result) << "\n" << result.out);
+    CHECK(result.ok());
+  }
+}
+
+}  // namespace pgbackup
+
+namespace pgbackup {
+
+TEST_CASE("scrapes within max_age share one rendering of /metrics") {
+  int reads = 0;
+  std::vector<TargetStatus> targets(1);
+  targets[0].name = "pulse";
+  const CollectorSet set(default_collectors(), [&] {
+    ++reads;
+    return ScrapeInput{targets};
+  });
+  auto now = std::chrono::steady_clock::time_point{};
+  CachedExposition cache(set, std::chrono::milliseconds(1000), [&] { return now; });
+
+  const std::string first = cache.body();
+  CHECK_THAT(first, Catch::Contains("pgbackup_backup_in_progress{target=\"pulse\"} 0"));
+  targets[0].runtime.backup_in_progress = true;
+  now += std::chrono::milliseconds(999);
+  CHECK(cache.body() == first);
+  CHECK(reads == 1);
+  now += std::chrono::milliseconds(1);
+  CHECK_THAT(cache.body(), Catch::Contains("pgbackup_backup_in_progress{target=\"pulse\"} 1"));
+  CHECK(reads == 2);
+}
+
+}  // namespace pgbackup

@@ -1,0 +1,39 @@
+#include "agent/core/units.h"
+
+#include <catch2/catch.hpp>
+
+using namespace std::chrono_literals;
+using pgbackup::parse_duration;
+using pgbackup::parse_size;
+
+TEST_CASE("durations are read in the config's units") {
+  CHECK(parse_duration("90s") == 90s);
+  CHECK(parse_duration("45m") == 45min);
+  CHECK(parse_duration("26h") == 26h);
+  CHECK(parse_duration("30d") == 30 * 24h);
+  CHECK(parse_duration("1h30m") == 90min);
+}
+
+TEST_CASE("a duration without a known unit is rejected with the accepted forms") {
+  for (const char* bad : {"", "10", "h", "10x", "10 h", "-5m", "1.5h"}) {
+    INFO(bad);
+    CHECK_THROWS_WITH(parse_duration(bad), Catch::Contains("expected a number with a unit"));
+  }
+}
+
+TEST_CASE("sizes are read in binary units") {
+  CHECK(parse_size("512KiB") == 512 * 1024);
+  CHECK(parse_size("1MiB") == 1024 * 1024);
+  CHECK(parse_size("2GiB") == 2ULL * 1024 * 1024 * 1024);
+  CHECK(parse_size("1000") == 1000);
+  CHECK_THROWS_WITH(parse_size("1MB"), Catch::Contains("KiB, MiB, GiB"));
+  CHECK_THROWS(parse_size("MiB"));
+}
+
+TEST_CASE("durations and sizes are formatted for people") {
+  CHECK(pgbackup::format_duration(26h) == "1d2h");
+  CHECK(pgbackup::format_duration(90s) == "1m30s");
+  CHECK(pgbackup::format_bytes(17) == "17 B");
+  CHECK(pgbackup::format_bytes(1536) == "1.5 KiB");
+  CHECK(pgbackup::format_bytes(300ULL << 20) == "300 MiB");
+}

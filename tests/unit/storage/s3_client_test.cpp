@@ -1,0 +1,143 @@
+// The pure parts of the S3 client and the off-site job: encoding, XML answers, which backups
+// are owed a copy.
+#include <catch2/catch.hpp>
+
+#include "agent/jobs/offsite.h"
+#include "agent/storage/s3_client.h"
+
+namespace pgbackup {
+
+TEST_CASE("keys and query values are percent-encoded as SigV4 wants") {
+  CHECK(s3_uri_encode("db1/pnode_20260101_020000.dump", true) == "db1/pnode_20260101_020000.dump");
+  CHECK(s3_uri_encode("db1/", false) == "db1%2F");
+  CHECK(s3_uri_encode("a b+c=d~e", false) == "a%20b%2Bc%3Dd~e");
+  CHECK(s3_uri_encode("\xc3\xa9", false) == "%C3%A9");
+}
+
+TEST_CASE("requests go to path-style or virtual-hosted URLs") {
+  S3Config c;
+  c.endpoint = "https://s3.eu-west-1.amazonaws.com/";
+  c.bucket = "backups";
+  CHECK(s3_request_url(c, "db 1/x.dump", "") ==
+        "https://backups.s3.eu-west-1.amazonaws.com/db%201/x.dump");
+  CHECK(s3_request_url(c, "", "list-type=2") ==
+        "https://backups.s3.eu-west-1.amazonaws.com/?list-type=2");
+  c.path_style = true;
+  c.endpoint = "http://127.0.0.1:9000";
+  CHECK(s3_request_url(c, "db1/x.dump", "uploads=") ==
+        "http://127.0.0.1:9000/backups/db1/x.dump?uploads=");
+  CHECK(s3_request_url(c, "", "") == "http://127.0.0.1:9000/backups/");
+}
+
+TEST_CASE("the SigV4 signer reproduces AWS's documented GET Object example") {
+  // docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html, "GET Object".
+  SigV4Request r;
+  r.method = "GET";
+  r.host = "examplebucket.s3.amazonaws.com";
+  r.path = "/test.txt";
+  r.payload_sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  r.amz_date = "20130524T000000Z";
+  r.region = "us-east-1";
+  r.headers = {{"Range", "bytes=0-9"},
+               {"x-amz-content-sha256", r.payload_sha256},
+               {"x-amz-date", r.amz_date}};
+  CHECK(sigv4_authorization(r,
+                            {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}) ==
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+        "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+}
+
+TEST_CASE("requests whose header names share a prefix are signed without curl") {
+  CHECK(curl_sigv4_misorders(
+      {"x-amz-server-side-encryption: aws:kms", "x-amz-server-side-encryption-aws-kms-key-id: k"}));
+  CHECK_FALSE(curl_sigv4_misorders({"x-amz-server-side-encryption: AES256",
+                                    "x-amz-storage-class: GLACIER", "x-amz-meta-sha256: 0"}));
+}
+
+TEST_CASE("s3:// addresses split into bucket and key, and malformed ones are refused") {
+  const auto ok = parse_s3_url("s3://backups/pnode/pnode_20260101_020000.dump");
+  REQUIRE(ok);
+  CHECK(ok->bucket == "backups");
+  CHECK(ok->key == "pnode/pnode_20260101_020000.dump");
+  CHECK(format_s3_url(ok->bucket, ok->key) == "s3://backups/pnode/pnode_20260101_020000.dump");
+  for (const char* bad : {"/backups/x.dump", "s3://backups", "s3://backups/", "s3:///x.dump"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_s3_url(bad));
+  }
+}
+
+TEST_CASE("a ListObjectsV2 page gives its objects and the token of the next page") {
+  const std::string page =
+      R"(<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Name>)"
+      R"(<Prefix>db1/</Prefix><IsTruncated>true</IsTruncated>)"
+      R"(<Contents><Key>db1/a&amp;b.dump</Key><LastModified>2026-02-01T02:03:04.000Z</LastModified>)"
+      R"(<ETag>&quot;0cc175b9c0f1b6a831c399e269772661&quot;</ETag><Size>4096</Size>)"
+      R"(<StorageClass>GLACIER</StorageClass></Contents>)"
+      R"(<Contents><Key>db1/c.dump.json</Key><Size>12</Size><ETag>"x-2"</ETag></Contents>)"
+      R"(<NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>)"
+      R"(</ListBucketResult>)";
+  const S3ListPage p = parse_list_page(page);
+  REQUIRE(p.objects.size() == 2);
+  CHECK(p.objects[0].key == "db1/a&b.dump");
+  CHECK(p.objects[0].size == 4096);
+  CHECK(p.objects[0].etag == "0cc175b9c0f1b6a831c399e269772661");
+  CHECK(p.objects[0].storage_class == "GLACIER");
+  CHECK(p.objects[0].last_modified == parse_iso8601("2026-02-01T02:03:04Z"));
+  CHECK(p.objects[1].etag == "x-2");
+  CHECK(p.next_continuation_token == "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
+
+  const S3ListPage last = parse_list_page(
+      "<ListBucketResult><IsTruncated>false</IsTruncated>"
+      "<NextContinuationToken>t</NextContinuationToken>"
+      "</ListBucketResult>");
+  CHECK(last.objects.empty());
+  CHECK(last.next_continuation_token.empty());
+}
+
+TEST_CASE("an S3 error body gives its code and message") {
+  const std::string body =
+      "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated "
+      "does not match &lt;the one&gt; you provided</Message></Error>";
+  CHECK(xml_values(body, "Code") == std::vector<std::string>{"SignatureDoesNotMatch"});
+  CHECK(xml_values(body, "Message").front() ==
+        "The request signature we calculated does not match <the one> you provided");
+  CHECK(xml_values(body, "Missing").empty());
+}
+
+TEST_CASE(
+    "a backup is owed an off-site copy when its tier is listed, it is inside its window "
+    "and no copy in this bucket is recorded") {
+  const SysTime now = *parse_iso8601("2026-03-01T00:00:00Z");
+  S3Config s3;
+  s3.bucket = "b";
+  s3.prefix = "p/";
+  s3.tiers = {"weekly", "monthly"};
+  auto backup = [&](const char* stamp, Tier tier, const std::string& copied_to = "") {
+    BackupEntry e;
+    e.started_at = *parse_iso8601(stamp);
+    Manifest m;
+    m.file = std::string("t_") + format_file_stamp(e.started_at) + ".dump";
+    m.tier = tier;
+    if (!copied_to.empty()) m.offsite.push_back({copied_to + m.file, "GLACIER", "e", "x"});
+    e.manifest = m;
+    return e;
+  };
+  std::vector<BackupEntry> backups = {
+      backup("2025-01-01T02:00:00Z", Tier::monthly),                   // past 365 days: not owed
+      backup("2026-01-01T02:00:00Z", Tier::monthly, "s3://b/p/"),      // copied
+      backup("2026-02-01T02:00:00Z", Tier::monthly, "s3://other/p/"),  // another bucket: owed
+      backup("2026-02-02T02:00:00Z", Tier::weekly),                    // owed
+      backup("2026-02-03T02:00:00Z", Tier::daily),                     // tier not listed
+  };
+  BackupEntry broken;
+  broken.manifest_error = "no manifest";
+  backups.push_back(broken);  // not a good backup
+  const auto pending = pending_offsite(backups, s3, RetentionConfig{}, now);
+  REQUIRE(pending.size() == 2);
+  CHECK(pending[0] == &backups[2]);
+  CHECK(pending[1] == &backups[3]);
+  CHECK(offsite_key(s3, "t.dump") == "p/t.dump");
+}
+
+}  // namespace pgbackup

@@ -1,0 +1,70 @@
+// The status page and /api/v1/status show the restore-test history.
+#include <catch2/catch.hpp>
+
+#include "agent/web/status_page.h"
+
+namespace pgbackup {
+namespace {
+
+RestoreTestReport report(const char* backup, const char* finished, double seconds, bool success) {
+  RestoreTestReport r;
+  r.target = "pulse";
+  r.backup = backup;
+  r.finished_at = *parse_iso8601(finished);
+  r.started_at = r.finished_at - std::chrono::seconds(static_cast<long>(seconds));
+  r.duration_seconds = seconds;
+  r.rto_target_seconds = 1800;
+  r.success = success;
+  return r;
+}
+
+TargetStatus tested_target() {
+  TargetStatus t;
+  t.name = "pulse";
+  t.restore_test_rto_target_seconds = 1800;
+  RestoreTestReport failed =
+      report("pulse_20260208_020000.dump", "2026-02-08T04:12:30Z", 2400, false);
+  failed.mismatched_tables = {"public.nodes: 122 rows in the backup, 120 restored"};
+  failed.failed_checks = {"nodes_recent: returned false"};
+  t.restore_tests = {failed,
+                     report("pulse_20260201_020000.dump", "2026-02-01T04:10:00Z", 600, true)};
+  t.runtime.next_restore_test = parse_iso8601("2026-02-15T04:00:00Z");
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("the status page lists restore tests newest first with measured RTO against target") {
+  const std::string html =
+      render_status_page({tested_target()}, *parse_iso8601("2026-02-09T00:00:00Z"));
+  const auto newest = html.find("pulse_20260208_020000.dump");
+  const auto older = html.find("pulse_20260201_020000.dump");
+  REQUIRE(newest != std::string::npos);
+  REQUIRE(older != std::string::npos);
+  CHECK(newest < older);
+  CHECK_THAT(html, Catch::Contains("2400.0s of 1800s (over target)") &&
+                       Catch::Contains("600.0s of 1800s") &&
+                       Catch::Contains("public.nodes: 122 rows in the backup, 120 restored") &&
+                       Catch::Contains("check nodes_recent: returned false") &&
+                       Catch::Contains("next: 2026-02-15T04:00:00Z"));
+}
+
+TEST_CASE("a target without restore tests says so on the status page") {
+  TargetStatus t;
+  t.name = "plain";
+  CHECK_THAT(render_status_page({t}, *parse_iso8601("2026-02-09T00:00:00Z")),
+             Catch::Contains("no restore_test configured"));
+}
+
+TEST_CASE("/api/v1/status carries the restore-test reports") {
+  const auto j = status_json({tested_target()}, *parse_iso8601("2026-02-09T00:00:00Z"));
+  const auto& tests = j["targets"][0]["restore_tests"];
+  REQUIRE(tests.size() == 2);
+  CHECK(tests[0]["backup"] == "pulse_20260208_020000.dump");
+  CHECK(tests[0]["success"] == false);
+  CHECK(tests[0]["duration_seconds"] == 2400);
+  CHECK(tests[0]["mismatched_tables"].size() == 1);
+  CHECK(j["targets"][0]["next_restore_test"] == "2026-02-15T04:00:00Z");
+}
+
+}  // namespace pgbackup
