@@ -17,10 +17,10 @@
 
 #include "agent/cli/commands.h"
 #include "agent/config/config.h"
-#include "agent/daemon/daemon.h"
 #include "agent/core/errors.h"
 #include "agent/core/logging.h"
 #include "agent/core/units.h"
+#include "agent/daemon/daemon.h"
 #include "version.h"
 
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/postgres/postgres.h"
 #include "agent/core/timeutil.h"
+#include "agent/postgres/postgres.h"
 
 namespace pgbackup {
 

@@ -5,13 +5,13 @@
 #include <cstdio>
 #include <iostream>
 
-#include "agent/jobs/backup.h"
-#include "agent/core/errors.h"
-#include "agent/jobs/offsite.h"
 #include "agent/catalog/repository.h"
+#include "agent/core/errors.h"
+#include "agent/core/units.h"
+#include "agent/jobs/backup.h"
+#include "agent/jobs/offsite.h"
 #include "agent/jobs/restore.h"
 #include "agent/jobs/restore_drill.h"
-#include "agent/core/units.h"
 #include "agent/jobs/verify.h"
 
 namespace pgbackup {

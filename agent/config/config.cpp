@@ -12,8 +12,8 @@
 #include <sstream>
 #include <type_traits>
 
-#include "agent/schedule/cron.h"
 #include "agent/core/units.h"
+#include "agent/schedule/cron.h"
 
 namespace pgbackup {
 namespace {

@@ -14,15 +14,15 @@
 #include <set>
 #include <thread>
 
-#include "agent/jobs/backup.h"
 #include "agent/core/errors.h"
-#include "agent/web/http_server.h"
-#include "agent/jobs/offsite.h"
-#include "agent/postgres/postgres.h"
-#include "agent/jobs/restore_drill.h"
-#include "agent/schedule/schedule.h"
-#include "agent/web/status_page.h"
 #include "agent/daemon/target_status.h"
+#include "agent/jobs/backup.h"
+#include "agent/jobs/offsite.h"
+#include "agent/jobs/restore_drill.h"
+#include "agent/postgres/postgres.h"
+#include "agent/schedule/schedule.h"
+#include "agent/web/http_server.h"
+#include "agent/web/status_page.h"
 #include "collectors/collector.h"
 
 namespace pgbackup {

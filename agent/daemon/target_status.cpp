@@ -1,7 +1,7 @@
 #include "agent/daemon/target_status.h"
 
-#include "agent/schedule/cron.h"
 #include "agent/jobs/offsite.h"
+#include "agent/schedule/cron.h"
 
 namespace pgbackup {
 

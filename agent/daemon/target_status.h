@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "agent/config/config.h"
 #include "agent/catalog/repository.h"
-#include "agent/jobs/restore_drill.h"
+#include "agent/config/config.h"
 #include "agent/core/timeutil.h"
+#include "agent/jobs/restore_drill.h"
 
 namespace pgbackup {
 

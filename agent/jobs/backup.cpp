@@ -13,15 +13,15 @@
 #include <optional>
 #include <thread>
 
-#include "agent/rules/anomaly.h"
-#include "agent/core/errors.h"
-#include "agent/postgres/postgres.h"
 #include "agent/catalog/repository.h"
-#include "agent/rules/retention.h"
+#include "agent/core/errors.h"
 #include "agent/core/sha256.h"
 #include "agent/core/subprocess.h"
-#include "agent/postgres/toc.h"
 #include "agent/core/units.h"
+#include "agent/postgres/postgres.h"
+#include "agent/postgres/toc.h"
+#include "agent/rules/anomaly.h"
+#include "agent/rules/retention.h"
 
 namespace pgbackup {
 namespace {

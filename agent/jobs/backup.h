@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "agent/config/config.h"
 #include "agent/catalog/manifest.h"
 #include "agent/catalog/repository.h"
+#include "agent/config/config.h"
 #include "agent/core/timeutil.h"
 
 namespace pgbackup {

@@ -11,8 +11,8 @@
 #include <utility>
 
 #include "agent/core/errors.h"
-#include "agent/rules/retention.h"
 #include "agent/core/sha256.h"
+#include "agent/rules/retention.h"
 
 namespace pgbackup {
 namespace {

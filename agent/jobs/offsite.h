@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "agent/jobs/backup.h"
-#include "agent/config/config.h"
 #include "agent/catalog/repository.h"
+#include "agent/config/config.h"
+#include "agent/jobs/backup.h"
 #include "agent/storage/s3_client.h"
 
 namespace pgbackup {

@@ -10,15 +10,15 @@
 #include <istream>
 #include <memory>
 
-#include "agent/jobs/backup.h"
 #include "agent/core/errors.h"
+#include "agent/core/subprocess.h"
+#include "agent/core/units.h"
+#include "agent/jobs/backup.h"
 #include "agent/jobs/offsite.h"
+#include "agent/jobs/verify.h"
 #include "agent/postgres/pg_restore.h"
 #include "agent/postgres/postgres.h"
-#include "agent/core/subprocess.h"
 #include "agent/postgres/toc.h"
-#include "agent/core/units.h"
-#include "agent/jobs/verify.h"
 
 namespace pgbackup {
 namespace {

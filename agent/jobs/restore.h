@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "agent/jobs/backup.h"
-#include "agent/config/config.h"
 #include "agent/catalog/repository.h"
+#include "agent/config/config.h"
+#include "agent/jobs/backup.h"
 
 namespace pgbackup {
 

@@ -8,11 +8,11 @@
 #include <sstream>
 
 #include "agent/core/errors.h"
+#include "agent/core/units.h"
 #include "agent/jobs/offsite.h"
+#include "agent/jobs/verify.h"
 #include "agent/postgres/pg_restore.h"
 #include "agent/postgres/postgres.h"
-#include "agent/core/units.h"
-#include "agent/jobs/verify.h"
 
 namespace pgbackup {
 namespace {

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "agent/jobs/backup.h"
-#include "agent/config/config.h"
 #include "agent/catalog/repository.h"
+#include "agent/config/config.h"
 #include "agent/core/timeutil.h"
+#include "agent/jobs/backup.h"
 
 namespace pgbackup {
 

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/config/config.h"
 #include "agent/catalog/manifest.h"
+#include "agent/config/config.h"
 
 namespace pgbackup {
 

@@ -3,8 +3,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "agent/config/config.h"
 #include "agent/catalog/manifest.h"
+#include "agent/config/config.h"
 #include "agent/core/timeutil.h"
 
 namespace pgbackup {

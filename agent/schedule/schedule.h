@@ -3,8 +3,8 @@
 #include <chrono>
 #include <optional>
 
-#include "agent/schedule/cron.h"
 #include "agent/core/timeutil.h"
+#include "agent/schedule/cron.h"
 
 namespace pgbackup {
 

@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "agent/jobs/offsite.h"
 #include "agent/catalog/repository.h"
 #include "agent/core/subprocess.h"
-#include "agent/daemon/target_status.h"
 #include "agent/core/timeutil.h"
+#include "agent/daemon/target_status.h"
+#include "agent/jobs/offsite.h"
 #include "collectors/collector.h"
 
 namespace pgbackup {

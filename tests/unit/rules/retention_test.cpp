@@ -4,9 +4,9 @@
 
 #include <set>
 
-#include "agent/rules/anomaly.h"
 #include "agent/core/timeutil.h"
 #include "agent/postgres/toc.h"
+#include "agent/rules/anomaly.h"
 
 using namespace pgbackup;
 using namespace std::chrono_literals;
