@@ -1,5 +1,6 @@
 #include "agent/catalog/manifest.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace pgbackup {
@@ -29,6 +30,46 @@ std::int64_t Manifest::total_rows() const {
   return total;
 }
 
+std::size_t Manifest::hypertable_count() const {
+  return static_cast<std::size_t>(
+      std::count_if(tables.begin(), tables.end(),
+                    [](const TableRows& t) { return t.kind == RelationKind::hypertable; }));
+}
+
+std::string timescaledb_version(const Manifest& m) {
+  for (const Extension& e : m.database.extensions) {
+    if (e.name == "timescaledb") return e.version;
+  }
+  return "";
+}
+
+namespace {
+
+// {schema, name, rows}, plus the kind and chunk counts of a hypertable and the hypertable of a
+// continuous aggregate (an ordinary table's entry stays as it always was).
+nlohmann::json relation_to_json(const TableRows& t) {
+  nlohmann::json j = {{"schema", t.schema}, {"name", t.name}, {"rows", t.rows}};
+  if (t.kind == RelationKind::hypertable) {
+    j["kind"] = relation_kind_name(t.kind);
+    j["chunks"] = t.chunks;
+    j["compressed_chunks"] = t.compressed_chunks;
+  }
+  if (t.kind == RelationKind::continuous_aggregate) j["hypertable"] = t.hypertable;
+  return j;
+}
+
+TableRows relation_from_json(const nlohmann::json& j, RelationKind default_kind) {
+  TableRows t{j.at("schema").get<std::string>(), j.at("name").get<std::string>(),
+              j.at("rows").get<std::int64_t>()};
+  t.kind = j.contains("kind") ? parse_relation_kind(j.at("kind").get<std::string>()) : default_kind;
+  t.chunks = j.value("chunks", std::int64_t{0});
+  t.compressed_chunks = j.value("compressed_chunks", std::int64_t{0});
+  t.hypertable = j.value("hypertable", "");
+  return t;
+}
+
+}  // namespace
+
 nlohmann::json manifest_to_json(const Manifest& m) {
   using nlohmann::json;
   json extensions = json::array();
@@ -36,9 +77,7 @@ nlohmann::json manifest_to_json(const Manifest& m) {
     extensions.push_back({{"name", e.name}, {"version", e.version}});
   }
   json tables = json::array();
-  for (const TableRows& t : m.tables) {
-    tables.push_back({{"schema", t.schema}, {"name", t.name}, {"rows", t.rows}});
-  }
+  for (const TableRows& t : m.tables) tables.push_back(relation_to_json(t));
   json shrunk = json::array();
   for (const ShrunkTable& t : m.shrunk_tables) {
     shrunk.push_back({{"schema", t.schema},
@@ -79,6 +118,11 @@ nlohmann::json manifest_to_json(const Manifest& m) {
         {"shrunk_tables", shrunk}}},
       {"offsite", offsite},
   };
+  if (!m.continuous_aggregates.empty()) {
+    json aggregates = json::array();
+    for (const TableRows& t : m.continuous_aggregates) aggregates.push_back(relation_to_json(t));
+    j["continuous_aggregates"] = aggregates;
+  }
   if (m.restore_test) {
     j["restore_test"] = {{"tested_at", m.restore_test->tested_at},
                          {"success", m.restore_test->success},
@@ -118,8 +162,10 @@ Manifest manifest_from_json(const nlohmann::json& j) {
     m.compression = j.at("pg_dump").at("compression").get<int>();
     m.row_counts_exact = j.value("row_counts", "exact") == "exact";
     for (const auto& t : j.at("tables")) {
-      m.tables.push_back({t.at("schema").get<std::string>(), t.at("name").get<std::string>(),
-                          t.at("rows").get<std::int64_t>()});
+      m.tables.push_back(relation_from_json(t, RelationKind::table));
+    }
+    for (const auto& t : j.value("continuous_aggregates", nlohmann::json::array())) {
+      m.continuous_aggregates.push_back(relation_from_json(t, RelationKind::continuous_aggregate));
     }
     m.toc_entries = j.at("toc_entries").get<int>();
     if (j.contains("checks")) {

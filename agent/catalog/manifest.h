@@ -52,7 +52,9 @@ struct Manifest {
   std::string pg_dump_version;
   int compression = 9;
   bool row_counts_exact = true;  // false when row_counts: off
+  // Ordinary tables and (TimescaleDB) hypertables, with kind, chunks and compressed chunks.
   std::vector<TableRows> tables;
+  std::vector<TableRows> continuous_aggregates;  // TimescaleDB, counted through their views
   int toc_entries = 0;
   // Checks made when the backup was taken.
   double size_baseline_bytes = 0;
@@ -63,7 +65,12 @@ struct Manifest {
   std::optional<RestoreTestMark> restore_test;
 
   std::int64_t total_rows() const;
+  // How many of `tables` are TimescaleDB hypertables.
+  std::size_t hypertable_count() const;
 };
+
+// The TimescaleDB version the backup was taken with, or empty when the source had none.
+std::string timescaledb_version(const Manifest& m);
 
 nlohmann::json manifest_to_json(const Manifest& m);
 // Throws std::runtime_error naming the missing or malformed field.

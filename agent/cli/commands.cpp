@@ -33,6 +33,17 @@ Repository repository_of(const TargetConfig& t) {
   return Repository(t.backup.dir, t.backup.file_prefix);
 }
 
+// "2 hypertables (21 chunks, 11 compressed)" for a TimescaleDB backup.
+std::string hypertables_text(const Manifest& m) {
+  std::int64_t chunks = 0, compressed = 0;
+  for (const TableRows& t : m.tables) {
+    chunks += t.chunks;
+    compressed += t.compressed_chunks;
+  }
+  return std::to_string(m.hypertable_count()) + " hypertables (" + std::to_string(chunks) +
+         " chunks, " + std::to_string(compressed) + " compressed)";
+}
+
 // "ok", "size anomaly", "2 shrunk tables", "restore test failed", "no manifest"...
 std::string checks_text(const BackupEntry& b) {
   if (!b.good()) return b.manifest_error;
@@ -43,7 +54,9 @@ std::string checks_text(const BackupEntry& b) {
   if (!m.shrunk_tables.empty()) add(std::to_string(m.shrunk_tables.size()) + " shrunk tables");
   if (m.restore_test) add(m.restore_test->success ? "restore tested" : "restore test failed");
   if (!m.offsite.empty()) add("off-site");
-  return out.empty() ? "ok" : out;
+  if (out.empty()) out = "ok";
+  if (m.hypertable_count() > 0) out += "; " + hypertables_text(m);
+  return out;
 }
 
 nlohmann::json entry_to_json(const BackupEntry& b) {

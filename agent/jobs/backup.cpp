@@ -154,7 +154,9 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
   if (target.backup.row_counts) {
     counter = std::thread([&] {
       try {
-        m.tables = session.count_rows();
+        RowCounts counts = session.count_rows();
+        m.tables = std::move(counts.tables);
+        m.continuous_aggregates = std::move(counts.continuous_aggregates);
       } catch (...) {
         count_error = std::current_exception();
       }
@@ -197,6 +199,8 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
   if (count_error) {
     try {
       std::rethrow_exception(count_error);
+    } catch (const OperationError&) {
+      throw;  // names the relation and the server's error already
     } catch (const std::exception& e) {
       throw OperationError(std::string("cannot count rows: ") + e.what());
     }

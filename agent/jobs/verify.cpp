@@ -20,6 +20,35 @@ std::string VerifyReport::first_problem() const {
   return "";
 }
 
+namespace {
+
+// A TimescaleDB backup is restorable only with its catalog's data (which chunk belongs to which
+// hypertable, and where its time range starts and ends); the detail lists the hypertables with
+// their rows and chunks, and the continuous aggregates.
+VerifyCheck check_hypertables(const TocSummary& toc, const Manifest& m) {
+  std::string detail;
+  for (const TableRows& t : m.tables) {
+    if (t.kind != RelationKind::hypertable) continue;
+    detail += (detail.empty() ? "" : "; ") + t.schema + "." + t.name + " " +
+              std::to_string(t.rows) + " rows in " + std::to_string(t.chunks) + " chunks (" +
+              std::to_string(t.compressed_chunks) + " compressed)";
+  }
+  for (const TableRows& t : m.continuous_aggregates) {
+    detail += "; continuous aggregate " + t.schema + "." + t.name + " " + std::to_string(t.rows) +
+              " rows";
+  }
+  for (const char* table : {"hypertable", "chunk", "dimension", "dimension_slice"}) {
+    if (!toc.table_data.count({"_timescaledb_catalog", table})) {
+      return {"hypertables", false,
+              "the archive has no data for TimescaleDB's catalog table _timescaledb_catalog." +
+                  std::string(table) + ", so its hypertables cannot be restored"};
+    }
+  }
+  return {"hypertables", true, detail};
+}
+
+}  // namespace
+
 VerifyReport verify_backup(const BackupEntry& entry) {
   VerifyReport report;
   report.file = entry.dump;
@@ -56,6 +85,7 @@ VerifyReport verify_backup(const BackupEntry& entry) {
     report.checks.push_back({"table data", missing.empty(),
                              missing.empty() ? std::to_string(m.tables.size()) + " tables"
                                              : "no data for " + missing.front()});
+    if (m.hypertable_count() > 0) report.checks.push_back(check_hypertables(toc, m));
   } catch (const OperationError& e) {
     report.checks.push_back({"pg_restore --list", false, e.what()});
   }

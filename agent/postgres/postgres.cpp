@@ -4,9 +4,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
+#include <stdexcept>
+#include <tuple>
 
 #include "agent/core/errors.h"
 
@@ -39,7 +43,102 @@ WHERE c.relkind = 'r'
 ORDER BY 1, 2
 )sql";
 
+// TimescaleDB's relations that hold hypertable data: chunks, compressed chunks, the hypertables
+// themselves, and the internal (compressed, materialization) hypertables. None of them is
+// counted on its own; the user's hypertables are counted through their root.
+const char* kTimescaleRelationsQuery = R"sql(
+SELECT schema_name, table_name FROM _timescaledb_catalog.chunk
+UNION SELECT schema_name, table_name FROM _timescaledb_catalog.hypertable
+)sql";
+
+// The user's hypertables (not the internal ones) with their chunks.
+const char* kHypertablesQuery = R"sql(
+SELECT h.hypertable_schema, h.hypertable_name, count(c.chunk_name),
+       count(c.chunk_name) FILTER (WHERE c.is_compressed)
+FROM timescaledb_information.hypertables h
+LEFT JOIN timescaledb_information.chunks c
+  ON c.hypertable_schema = h.hypertable_schema AND c.hypertable_name = h.hypertable_name
+GROUP BY 1, 2
+ORDER BY 1, 2
+)sql";
+
+const char* kContinuousAggregatesQuery = R"sql(
+SELECT view_schema, view_name, hypertable_schema || '.' || hypertable_name
+FROM timescaledb_information.continuous_aggregates
+ORDER BY 1, 2
+)sql";
+
+const char* kTimescale = "timescaledb";
+
+bool has_timescaledb(pqxx::transaction_base& tx) {
+  return !tx.exec("SELECT 1 FROM pg_extension WHERE extname = " + tx.quote(kTimescale)).empty();
+}
+
+std::string qualified_name(pqxx::transaction_base& tx, const TableRows& t) {
+  return tx.quote_name(t.schema) + "." + tx.quote_name(t.name);
+}
+
+// An ordinary table's own rows (ONLY: a partitioned or inheritance parent is not counted twice);
+// a hypertable's or continuous aggregate's logical rows.
+std::string count_query(pqxx::transaction_base& tx, const TableRows& t) {
+  return std::string("SELECT count(*) FROM ") + (t.kind == RelationKind::table ? "ONLY " : "") +
+         qualified_name(tx, t);
+}
+
+// A hypertable's chunks and compressed chunks, as (chunks, compressed).
+std::pair<std::int64_t, std::int64_t> chunk_counts(pqxx::transaction_base& tx, const TableRows& t) {
+  const pqxx::row r = tx.exec1(
+      "SELECT count(*), count(*) FILTER (WHERE is_compressed) FROM "
+      "timescaledb_information.chunks WHERE hypertable_schema = " +
+      tx.quote(t.schema) + " AND hypertable_name = " + tx.quote(t.name));
+  return {r[0].as<std::int64_t>(), r[1].as<std::int64_t>()};
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// The hypertables (with their chunk counts) and continuous aggregates to count, and every
+// relation TimescaleDB keeps their data in.
+void read_timescaledb_catalog(pqxx::transaction_base& tx, RowCounts& counts,
+                              std::set<std::pair<std::string, std::string>>& timescale_relations) {
+  for (const auto& r : tx.exec(kTimescaleRelationsQuery)) {
+    timescale_relations.emplace(r[0].as<std::string>(), r[1].as<std::string>());
+  }
+  for (const auto& r : tx.exec(kHypertablesQuery)) {
+    TableRows t{r[0].as<std::string>(), r[1].as<std::string>(), 0, RelationKind::hypertable};
+    t.chunks = r[2].as<std::int64_t>();
+    t.compressed_chunks = r[3].as<std::int64_t>();
+    counts.tables.push_back(std::move(t));
+  }
+  for (const auto& r : tx.exec(kContinuousAggregatesQuery)) {
+    counts.continuous_aggregates.push_back({r[0].as<std::string>(), r[1].as<std::string>(), 0,
+                                            RelationKind::continuous_aggregate, 0, 0,
+                                            r[2].as<std::string>()});
+  }
+}
+
 }  // namespace
+
+const char* relation_kind_name(RelationKind kind) {
+  switch (kind) {
+    case RelationKind::table:
+      return "table";
+    case RelationKind::hypertable:
+      return "hypertable";
+    case RelationKind::continuous_aggregate:
+      return "continuous_aggregate";
+  }
+  return "table";
+}
+
+RelationKind parse_relation_kind(const std::string& name) {
+  if (name == "table") return RelationKind::table;
+  if (name == "hypertable") return RelationKind::hypertable;
+  if (name == "continuous_aggregate") return RelationKind::continuous_aggregate;
+  throw std::invalid_argument("unknown relation kind \"" + name + "\"");
+}
 
 DatabaseEndpoint::DatabaseEndpoint(const DatabaseConfig& config) : config_(config) {
   if (!config_.password_env.empty()) {
@@ -161,19 +260,55 @@ DatabaseInfo SnapshotSession::database_info() {
   return info;
 }
 
-std::vector<TableRows> SnapshotSession::count_rows() {
-  std::vector<TableRows> tables;
-  for (const auto& r : impl_->tx->exec(kTablesQuery)) {
-    tables.push_back({r[0].as<std::string>(), r[1].as<std::string>(), 0});
+RowCounts SnapshotSession::count_rows() {
+  auto& tx = *impl_->tx;
+  RowCounts counts;
+  std::set<std::pair<std::string, std::string>> timescale_relations;
+  const bool timescale = has_timescaledb(tx);
+  if (timescale) {
+    // In a savepoint too: a catalog TimescaleDB cannot read must not cost pg_dump its snapshot.
+    pqxx::subtransaction catalog(tx, "timescaledb_catalog");
+    try {
+      read_timescaledb_catalog(catalog, counts, timescale_relations);
+      catalog.commit();
+    } catch (const pqxx::failure& e) {
+      throw OperationError(
+          "cannot read TimescaleDB's catalog (hypertables, chunks, continuous "
+          "aggregates): " +
+          trimmed(e.what()) +
+          " (hint: the dump itself is not affected; set backup.row_counts: off "
+          "to back up without row counts)");
+    }
   }
-  for (TableRows& t : tables) {
+  for (const auto& r : tx.exec(kTablesQuery)) {
+    std::pair<std::string, std::string> name{r[0].as<std::string>(), r[1].as<std::string>()};
+    if (timescale_relations.count(name)) continue;
+    counts.tables.push_back({std::move(name.first), std::move(name.second), 0});
+  }
+  std::sort(counts.tables.begin(), counts.tables.end(), [](const TableRows& a, const TableRows& b) {
+    return std::tie(a.schema, a.name) < std::tie(b.schema, b.name);
+  });
+
+  const auto count = [&](TableRows& t) {
     if (impl_->cancelled) throw OperationError("row counting was cancelled");
-    t.rows = impl_->tx
-                 ->exec1("SELECT count(*) FROM ONLY " + impl_->tx->quote_name(t.schema) + "." +
-                         impl_->tx->quote_name(t.name))[0]
-                 .as<std::int64_t>();
-  }
-  return tables;
+    // A savepoint per count: an error rolls back to it and leaves the transaction, and so the
+    // snapshot pg_dump imports, usable. Without it the first error aborts the transaction and
+    // pg_dump dies with "invalid snapshot identifier", naming neither the table nor the cause.
+    try {
+      pqxx::subtransaction savepoint(tx, "row_count");
+      t.rows = savepoint.exec1(count_query(savepoint, t))[0].as<std::int64_t>();
+      savepoint.commit();
+    } catch (const pqxx::failure& e) {
+      if (impl_->cancelled) throw OperationError("row counting was cancelled");
+      throw OperationError("cannot count the rows of " + std::string(relation_kind_name(t.kind)) +
+                           " " + t.schema + "." + t.name + ": " + trimmed(e.what()) +
+                           " (hint: the dump itself is not affected; fix the cause, or set "
+                           "backup.row_counts: off to back up without row counts)");
+    }
+  };
+  for (TableRows& t : counts.tables) count(t);
+  for (TableRows& t : counts.continuous_aggregates) count(t);
+  return counts;
 }
 
 void SnapshotSession::finish() {
@@ -214,17 +349,19 @@ std::vector<TableRows> count_rows_in(pqxx::connection& conn, const std::vector<T
   pqxx::read_transaction tx(conn);
   std::vector<TableRows> out;
   for (const TableRows& t : tables) {
-    const std::string exists = "SELECT to_regclass(" +
-                               tx.quote(tx.quote_name(t.schema) + "." + tx.quote_name(t.name)) +
-                               ") IS NOT NULL";
+    TableRows found = t;
+    const std::string exists =
+        "SELECT to_regclass(" + tx.quote(qualified_name(tx, t)) + ") IS NOT NULL";
     if (!tx.exec1(exists)[0].as<bool>()) {
-      out.push_back({t.schema, t.name, -1});
+      found.rows = -1;
+      out.push_back(std::move(found));
       continue;
     }
-    out.push_back({t.schema, t.name,
-                   tx.exec1("SELECT count(*) FROM ONLY " + tx.quote_name(t.schema) + "." +
-                            tx.quote_name(t.name))[0]
-                       .as<std::int64_t>()});
+    found.rows = tx.exec1(count_query(tx, t))[0].as<std::int64_t>();
+    if (t.kind == RelationKind::hypertable) {
+      std::tie(found.chunks, found.compressed_chunks) = chunk_counts(tx, t);
+    }
+    out.push_back(std::move(found));
   }
   return out;
 }

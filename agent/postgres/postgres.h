@@ -14,10 +14,33 @@
 
 namespace pgbackup {
 
+// What a counted relation is, which decides how it is counted: an ordinary table with
+// `count(*) FROM ONLY` (its own rows), a TimescaleDB hypertable with `count(*) FROM` (its logical
+// rows: every chunk's, compressed ones included), a continuous aggregate through its view.
+enum class RelationKind { table, hypertable, continuous_aggregate };
+
 struct TableRows {
   std::string schema;
   std::string name;
   std::int64_t rows = 0;
+  RelationKind kind = RelationKind::table;
+  // Hypertables: their chunks, and how many of those are compressed.
+  std::int64_t chunks = 0;
+  std::int64_t compressed_chunks = 0;
+  // Continuous aggregates: the hypertable they aggregate, "schema.name".
+  std::string hypertable{};
+};
+
+// "table", "hypertable", "continuous_aggregate"; parse_relation_kind throws
+// std::invalid_argument on anything else.
+const char* relation_kind_name(RelationKind kind);
+RelationKind parse_relation_kind(const std::string& name);
+
+// The row counts of one snapshot: every table whose data pg_dump writes, and (TimescaleDB) the
+// continuous aggregates.
+struct RowCounts {
+  std::vector<TableRows> tables;
+  std::vector<TableRows> continuous_aggregates;
 };
 
 struct Extension {
@@ -71,9 +94,14 @@ class SnapshotSession {
   const std::string& snapshot_id() const { return snapshot_id_; }
   // Name, server version, size and extensions (with versions) of the database.
   DatabaseInfo database_info();
-  // Exact row counts of every table whose data pg_dump writes (ordinary tables, partitions,
-  // TimescaleDB chunks), in the exported snapshot.
-  std::vector<TableRows> count_rows();
+  // Exact row counts in the exported snapshot: ordinary tables and partitions by their own
+  // rows; with TimescaleDB, each hypertable by its logical rows (chunks and compressed chunks
+  // are counted through it, never on their own: TimescaleDB refuses some direct reads of its
+  // internal tables), its chunks and compressed chunks, and each continuous aggregate through
+  // its view (its materialization hypertable is not listed). Each count runs in its own
+  // savepoint, so a failing one leaves the snapshot pg_dump reads intact; it throws
+  // OperationError naming the relation and the server's error.
+  RowCounts count_rows();
   // Ends the transaction (releasing the snapshot).
   void finish();
   // Asks the server to cancel the running query (from another thread), e.g. when pg_dump failed
@@ -94,8 +122,8 @@ class SnapshotSession {
 // wrapper script, which costs a Perl start per call.
 std::string client_program(const std::string& name, const std::string& server_version = "");
 
-// Row counts of the given tables in a database (used to check restores); rows is -1 for a
-// table that does not exist there.
+// Row counts of the given relations in a database (used to check restores), each counted as its
+// kind says (hypertables with their chunk counts); rows is -1 for one that does not exist there.
 std::vector<TableRows> count_rows_in(pqxx::connection& conn, const std::vector<TableRows>& tables);
 
 }  // namespace pgbackup

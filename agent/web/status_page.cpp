@@ -156,6 +156,27 @@ std::string restore_test_history(const TargetStatus& t) {
   return html.str();
 }
 
+// The newest good backup's TimescaleDB hypertables (rows, chunks, compressed chunks) and
+// continuous aggregates; nothing for a database without them.
+std::string hypertables_table(const TargetStatus& t) {
+  const BackupEntry* newest = t.newest_good();
+  if (!newest || newest->manifest->hypertable_count() == 0) return "";
+  std::ostringstream html;
+  html << "<table><tr><th>hypertable (newest backup)</th><th>rows</th><th>chunks</th>"
+          "<th>compressed</th></tr>";
+  for (const TableRows& h : newest->manifest->tables) {
+    if (h.kind != RelationKind::hypertable) continue;
+    html << "<tr><td>" << escape_html(h.schema + "." + h.name) << "</td><td>" << h.rows
+         << "</td><td>" << h.chunks << "</td><td>" << h.compressed_chunks << "</td></tr>";
+  }
+  for (const TableRows& a : newest->manifest->continuous_aggregates) {
+    html << "<tr><td>" << escape_html(a.schema + "." + a.name) << " (continuous aggregate of "
+         << escape_html(a.hypertable) << ")</td><td>" << a.rows << "</td><td></td><td></td></tr>";
+  }
+  html << "</table>";
+  return html.str();
+}
+
 }  // namespace
 
 std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime now) {
@@ -230,7 +251,7 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
            << (b.good() ? std::to_string(b.manifest->total_rows()) : "-") << "</td><td>" << checks
            << "</td><td>" << offsite_cell(b) << "</td></tr>";
     }
-    html << "</table>" << restore_test_history(t) << "</div>";
+    html << "</table>" << hypertables_table(t) << restore_test_history(t) << "</div>";
   }
   html << "</body></html>\n";
   return html.str();
@@ -253,6 +274,14 @@ nlohmann::json status_json(const std::vector<TargetStatus>& targets, SysTime now
         j["rows"] = b.manifest->total_rows();
         j["size_anomaly"] = b.manifest->size_anomaly;
         j["shrunk_tables"] = b.manifest->shrunk_tables.size();
+        j["hypertables"] = nlohmann::json::array();
+        for (const TableRows& h : b.manifest->tables) {
+          if (h.kind != RelationKind::hypertable) continue;
+          j["hypertables"].push_back({{"name", h.schema + "." + h.name},
+                                      {"rows", h.rows},
+                                      {"chunks", h.chunks},
+                                      {"compressed_chunks", h.compressed_chunks}});
+        }
         j["offsite"] = nlohmann::json::array();
         for (const OffsiteCopy& c : b.manifest->offsite) j["offsite"].push_back(c.url);
       }

@@ -68,3 +68,37 @@ TEST_CASE("/api/v1/status carries the restore-test reports") {
 }
 
 }  // namespace pgbackup
+
+namespace pgbackup {
+
+TEST_CASE("the status page and /api/v1/status show a TimescaleDB backup's hypertables as such") {
+  TargetStatus t;
+  t.name = "pulse";
+  Manifest m;
+  m.file = "pulse_20260208_020000.dump";
+  m.tables = {{"public", "nodes", 50}};
+  TableRows metrics{"public", "node_metrics", 10000, RelationKind::hypertable};
+  metrics.chunks = 16;
+  metrics.compressed_chunks = 11;
+  m.tables.push_back(metrics);
+  m.continuous_aggregates = {{"public", "node_metrics_hourly", 3600,
+                              RelationKind::continuous_aggregate, 0, 0, "public.node_metrics"}};
+  BackupEntry b;
+  b.dump = m.file;
+  b.started_at = *parse_iso8601("2026-02-08T02:00:00Z");
+  b.manifest = m;
+  t.backups = {b};
+  const SysTime now = *parse_iso8601("2026-02-09T00:00:00Z");
+  CHECK_THAT(render_status_page({t}, now),
+             Catch::Contains("<td>public.node_metrics</td><td>10000</td><td>16</td><td>11</td>") &&
+                 Catch::Contains("public.node_metrics_hourly (continuous aggregate of "
+                                 "public.node_metrics)") &&
+                 !Catch::Contains("<td>public.nodes</td>"));
+  const auto j = status_json({t}, now);
+  const auto& hypertables = j["targets"][0]["backups"][0]["hypertables"];
+  REQUIRE(hypertables.size() == 1);
+  CHECK(hypertables[0]["name"] == "public.node_metrics");
+  CHECK(hypertables[0]["compressed_chunks"] == 11);
+}
+
+}  // namespace pgbackup
