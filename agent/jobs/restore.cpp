@@ -58,14 +58,6 @@ std::vector<TableRows> select_tables(const std::vector<TableRows>& in_backup,
   return out;
 }
 
-// The TimescaleDB version the backup was taken with, or empty when the source had none.
-std::string timescaledb_version(const Manifest& m) {
-  for (const Extension& e : m.database.extensions) {
-    if (e.name == kTimescale) return e.version;
-  }
-  return "";
-}
-
 // Refuses (before anything changes) a TimescaleDB restore the target cannot take: the
 // extension installed at another version, or that version not available on the server.
 void check_timescaledb(pqxx::connection& conn, const std::string& wanted,
@@ -75,20 +67,33 @@ void check_timescaledb(pqxx::connection& conn, const std::string& wanted,
       tx.exec("SELECT extversion FROM pg_extension WHERE extname = " + tx.quote(kTimescale));
   if (!installed.empty()) {
     const std::string have = installed[0][0].as<std::string>();
-    if (have == wanted) return;
-    throw OperationError("the backup was taken with timescaledb " + wanted + " but " + where +
-                         " has timescaledb " + have +
-                         "; nothing was changed (hint: restoring needs the same version: "
-                         "install timescaledb " +
-                         wanted + " on this server, or restore a backup taken with " + have + ")");
+    if (have != wanted) {
+      throw OperationError("the backup was taken with timescaledb " + wanted + " but " + where +
+                           " has timescaledb " + have +
+                           "; nothing was changed (hint: restoring needs the same version: "
+                           "install timescaledb " +
+                           wanted + " on this server, or restore a backup taken with " + have +
+                           ")");
+    }
+  } else {
+    const pqxx::result available = tx.exec(
+        "SELECT 1 FROM pg_available_extension_versions WHERE name = " + tx.quote(kTimescale) +
+        " AND version = " + tx.quote(wanted));
+    if (available.empty()) {
+      throw OperationError("the backup needs timescaledb " + wanted + ", which the server of " +
+                           where + " does not have; nothing was changed (hint: install " +
+                           "timescaledb " + wanted + " there first)");
+    }
   }
-  const pqxx::result available =
-      tx.exec("SELECT 1 FROM pg_available_extension_versions WHERE name = " + tx.quote(kTimescale) +
-              " AND version = " + tx.quote(wanted));
-  if (available.empty()) {
-    throw OperationError("the backup needs timescaledb " + wanted + ", which the server of " +
-                         where + " does not have; nothing was changed (hint: install " +
-                         "timescaledb " + wanted + " there first)");
+  // Installed is not loaded: without the library preloaded, TimescaleDB refuses to work (and
+  // timescaledb_pre_restore() would fail after the application was stopped). Its settings exist
+  // only once it is loaded; shared_preload_libraries itself is for superusers to read.
+  if (tx.exec("SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers'")
+          .empty()) {
+    throw OperationError("the server of " + where + " has timescaledb " + wanted +
+                         " installed but does not load it; nothing was changed (hint: add "
+                         "shared_preload_libraries = 'timescaledb' to its postgresql.conf and "
+                         "restart it)");
   }
 }
 
@@ -140,6 +145,7 @@ class ProductionRestore {
   void audit(const std::string& step, const std::string& outcome,
              nlohmann::json details = nlohmann::json::object());
   void verify(const BackupEntry& backup);
+  void refuse_partial_hypertables(const BackupEntry& backup) const;
   void probe_database();
   void print_plan(const BackupEntry& backup);
   bool confirmed(std::istream& in);
@@ -159,10 +165,11 @@ class ProductionRestore {
   const JobContext ctx_;
   const DatabaseEndpoint endpoint_;
   const fs::path audit_log_;
-  std::vector<TableRows> tables_;  // what is restored (all, or the --table ones)
-  std::string timescaledb_;        // the version the backup needs, or empty
-  std::string unreachable_;        // why the database cannot be reached, or empty
-  std::string no_safety_reason_;   // why no safety backup is taken, or empty
+  std::vector<TableRows> tables_;      // what is restored (all, or the --table ones)
+  std::vector<TableRows> aggregates_;  // continuous aggregates checked after a full restore
+  std::string timescaledb_;            // the version the backup needs, or empty
+  std::string unreachable_;            // why the database cannot be reached, or empty
+  std::string no_safety_reason_;       // why no safety backup is taken, or empty
   std::optional<fs::path> safety_backup_;
   bool stopped_ = false;                   // stop_command ran: the application is down
   bool database_touched_ = false;          // pg_restore (or TimescaleDB's pre-restore) started
@@ -199,7 +206,37 @@ void ProductionRestore::verify(const BackupEntry& backup) {
   }
   tables_ = select_tables(backup.manifest->tables, request_.tables);
   timescaledb_ = timescaledb_version(*backup.manifest);
+  if (partial()) {
+    refuse_partial_hypertables(backup);
+  } else {
+    aggregates_ = backup.manifest->continuous_aggregates;
+  }
   audit("verify", "success", {{"file", backup.dump.filename().string()}});
+}
+
+// A hypertable's rows live in its chunks, which TimescaleDB's catalog ties to it (chunk,
+// dimension_slice, compression tables, continuous aggregates' invalidation logs): a partial
+// restore of the table alone cannot bring those back consistently, so it is refused, with the
+// seed's alternative (scenario 2): restore into a scratch database and copy the rows over.
+void ProductionRestore::refuse_partial_hypertables(const BackupEntry& backup) const {
+  for (const TableRows& t : tables_) {
+    if (t.kind != RelationKind::hypertable) continue;
+    const DatabaseConfig& db = endpoint_.config();
+    const std::string scratch = db.dbname + "_scratch";
+    const std::string psql =
+        "psql -h " + db.host + " -p " + std::to_string(db.port) + " -U " + db.user + " -d ";
+    throw OperationError(
+        "--table " + qualified(t) + " is a TimescaleDB hypertable (" + std::to_string(t.chunks) +
+        " chunks, " + std::to_string(t.compressed_chunks) +
+        " compressed): its rows live in chunks that TimescaleDB's catalog ties to it, which a "
+        "partial restore cannot bring back consistently; nothing was changed (hint: restore the "
+        "whole backup into a scratch database and copy the rows you need: createdb -h " +
+        db.host + " -p " + std::to_string(db.port) + " -U " + db.user + " " + scratch +
+        " && pgbackup-agent restore --target " + target_.name + " --dbname " + scratch + " " +
+        backup.dump.string() + ", then " + psql + scratch + " -c \"\\copy (SELECT * FROM " +
+        qualified(t) + " WHERE ...) TO rows.csv\" and " + psql + db.dbname + " -c \"\\copy " +
+        qualified(t) + " FROM rows.csv\")");
+  }
 }
 
 // Whether the database answers decides the safety backup; a missing database, or a TimescaleDB
@@ -237,7 +274,12 @@ void ProductionRestore::probe_database() {
 void ProductionRestore::print_plan(const BackupEntry& backup) {
   const Manifest& m = *backup.manifest;
   std::vector<std::string> names;
-  for (const TableRows& t : tables_) names.push_back(qualified(t));
+  for (const TableRows& t : tables_) {
+    names.push_back(t.kind != RelationKind::hypertable
+                        ? qualified(t)
+                        : qualified(t) + " (hypertable, " + std::to_string(t.chunks) + " chunks, " +
+                              std::to_string(t.compressed_chunks) + " compressed)");
+  }
   const auto command_text = [](const std::vector<std::string>& argv) {
     return argv.empty() ? std::string("none configured (restore.stop_command/start_command)")
                         : join(argv);
@@ -261,6 +303,12 @@ void ProductionRestore::print_plan(const BackupEntry& backup) {
         "  timescaledb    %s: timescaledb_pre_restore() before, "
         "timescaledb_post_restore() after\n",
         timescaledb_.c_str());
+  }
+  if (!aggregates_.empty()) {
+    std::vector<std::string> aggregates;
+    for (const TableRows& t : aggregates_) aggregates.push_back(qualified(t));
+    std::printf("  continuous aggregates  %s (row counts checked after the restore)\n",
+                join(aggregates, ", ").c_str());
   }
   std::printf("  restore        %s\n", pg_restore_text().c_str());
   std::printf("  start command  %s (only when the restore and its row counts succeed)\n",
@@ -351,6 +399,7 @@ void ProductionRestore::restore_data(const BackupEntry& backup) {
   RestoreOptions options;
   options.jobs = request_.jobs;
   options.clean = true;
+  options.timescaledb = !timescaledb_.empty();
   options.timeout = target_.backup.timeout;
   options.cancel = ctx_.cancel;
   TemporaryFile list;
@@ -386,12 +435,19 @@ fs::path ProductionRestore::write_partial_list(const BackupEntry& backup) {
 std::string ProductionRestore::pg_restore_text() const {
   return partial() ? "pg_restore --clean --if-exists --single-transaction (the tables with their "
                      "indexes, constraints and sequences; all or nothing)"
-                   : "pg_restore --clean --if-exists --jobs=" + std::to_string(request_.jobs);
+         : !timescaledb_.empty()
+             ? "pg_restore --clean --if-exists: the schema and TimescaleDB's catalog with "
+               "--jobs=1, "
+               "then the data with --jobs=" +
+                   std::to_string(request_.jobs)
+             : "pg_restore --clean --if-exists --jobs=" + std::to_string(request_.jobs);
 }
 
 void ProductionRestore::compare_counts() {
   const auto conn = endpoint_.connect();
-  const std::vector<TableMismatch> mismatches = compare_row_counts(*conn, tables_);
+  std::vector<TableRows> expected = tables_;
+  expected.insert(expected.end(), aggregates_.begin(), aggregates_.end());
+  const std::vector<TableMismatch> mismatches = compare_row_counts(*conn, expected);
   if (!mismatches.empty()) {
     std::vector<std::string> lines;
     for (const TableMismatch& m : mismatches) lines.push_back(describe(m));

@@ -34,13 +34,6 @@ std::string first_problem(const RestoreTestReport& r) {
   return "";
 }
 
-std::string timescaledb_version(const Manifest& m) {
-  for (const Extension& e : m.database.extensions) {
-    if (e.name == "timescaledb") return e.version;
-  }
-  return "";
-}
-
 // Drops and re-creates the scratch database, connected to the `postgres` database of its
 // server. WITH (FORCE) ends sessions a previous, killed test may have left behind.
 void recreate_database(const DatabaseEndpoint& endpoint, const std::string& dbname) {
@@ -153,7 +146,10 @@ void restore_and_check(const Config& config, const TargetConfig& target, const B
 
   const auto conn = endpoint.connect();
   if (manifest.row_counts_exact) {
-    for (const TableMismatch& m : compare_row_counts(*conn, manifest.tables)) {
+    std::vector<TableRows> expected = manifest.tables;
+    expected.insert(expected.end(), manifest.continuous_aggregates.begin(),
+                    manifest.continuous_aggregates.end());
+    for (const TableMismatch& m : compare_row_counts(*conn, expected)) {
       report.mismatched_tables.push_back(describe(m));
     }
   }

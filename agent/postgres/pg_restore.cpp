@@ -2,14 +2,21 @@
 
 #include <pqxx/pqxx>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <set>
 
 #include "agent/config/config.h"
 #include "agent/core/errors.h"
 #include "agent/core/subprocess.h"
+#include "agent/postgres/toc.h"
 
 namespace pgbackup {
 namespace {
+
+namespace fs = std::filesystem;
 
 bool contains(const std::string& haystack, const char* needle) {
   return haystack.find(needle) != std::string::npos;
@@ -93,16 +100,14 @@ std::vector<std::string> pg_restore_argv(const DatabaseEndpoint& endpoint,
   return argv;
 }
 
-void run_pg_restore(const DatabaseEndpoint& endpoint, const std::string& dbname,
-                    const std::filesystem::path& dump, const RestoreOptions& options) {
-  const auto conn = endpoint.connect(dbname);
-  const std::string what = "restoring " + dump.filename().string() + " into " + dbname;
-  if (!options.timescaledb_version.empty()) {
-    timescaledb_pre_restore(*conn, options.timescaledb_version);
-  }
+namespace {
 
+// One pg_restore run; `what` names the restore in the error.
+void run_one_pg_restore(const DatabaseEndpoint& endpoint, const std::string& dbname,
+                        const fs::path& dump, const RestoreOptions& options,
+                        const std::string& server_version, const std::string& what) {
   ProcessSpec spec;
-  spec.argv = pg_restore_argv(endpoint, dbname, dump, options, server_version_of(*conn));
+  spec.argv = pg_restore_argv(endpoint, dbname, dump, options, server_version);
   spec.env = endpoint.client_env();
   spec.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout);
   spec.cancel = options.cancel;
@@ -113,7 +118,87 @@ void run_pg_restore(const DatabaseEndpoint& endpoint, const std::string& dbname,
     throw OperationError(explained != error ? explained
                                             : error + " (hint: " + restore_hint(error, dump) + ")");
   }
+}
 
+// A private directory for the stage lists, removed with everything in it.
+struct TemporaryDirectory {
+  fs::path path;
+  TemporaryDirectory() {
+    std::string tmpl = (fs::temp_directory_path() / "pgbackup-restore-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      throw OperationError("cannot create a temporary directory in " +
+                           fs::temp_directory_path().string() + ": " + std::strerror(errno));
+    }
+    path = tmpl;
+  }
+  ~TemporaryDirectory() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+// pg_restore --clean's drops, run by the agent in one transaction before the staged restore:
+// pg_restore drops only the entries a --use-list selects, and the serial stage alone (without
+// the constraints) would fail to drop a table another one still references.
+void drop_restored_objects(pqxx::connection& conn, const fs::path& dump,
+                           const std::string& dbname) {
+  const std::string drops = drop_statements(read_clean_schema_sql(dump.string()));
+  if (drops.empty()) return;
+  try {
+    pqxx::work tx(conn);
+    tx.exec("SET LOCAL client_min_messages = warning");
+    tx.exec(drops);
+    tx.commit();
+  } catch (const pqxx::failure& e) {
+    throw OperationError("cannot drop the objects of " + dbname + " that " +
+                         dump.filename().string() +
+                         " re-creates (nothing was dropped): " + e.what() +
+                         " (hint: an object that is not in the backup depends on one that is; "
+                         "drop it first, as pg_restore --clean would need too)");
+  }
+}
+
+void run_staged_pg_restore(pqxx::connection& conn, const DatabaseEndpoint& endpoint,
+                           const std::string& dbname, const fs::path& dump,
+                           const RestoreOptions& options, const std::string& server_version,
+                           const std::string& what) {
+  const RestoreStages stages = split_timescaledb_stages(read_toc_text(dump.string()),
+                                                        read_toc_text(dump.string(), "pre-data"));
+  if (options.clean) drop_restored_objects(conn, dump, dbname);
+  const TemporaryDirectory lists;
+  const auto stage = [&](const char* name, const std::string& entries, int jobs) {
+    if (entries.empty()) return;
+    RestoreOptions o = options;
+    o.clean = false;
+    o.jobs = jobs;
+    o.use_list = lists.path / (std::string(name) + ".list");
+    std::ofstream out(o.use_list);
+    out << entries;
+    if (!out.flush()) throw OperationError("cannot write " + o.use_list.string());
+    run_one_pg_restore(endpoint, dbname, dump, o, server_version,
+                       what + " (" + name + " stage, --jobs=" + std::to_string(jobs) + ")");
+  };
+  stage("schema-and-timescaledb-catalog", stages.serial, 1);
+  stage("data-and-post-data", stages.parallel, std::max(1, options.jobs));
+}
+
+}  // namespace
+
+void run_pg_restore(const DatabaseEndpoint& endpoint, const std::string& dbname,
+                    const std::filesystem::path& dump, const RestoreOptions& options) {
+  const auto conn = endpoint.connect(dbname);
+  const std::string what = "restoring " + dump.filename().string() + " into " + dbname;
+  if (!options.timescaledb_version.empty()) {
+    timescaledb_pre_restore(*conn, options.timescaledb_version);
+  }
+  const std::string server_version = server_version_of(*conn);
+  const bool staged = (options.timescaledb || !options.timescaledb_version.empty()) &&
+                      options.use_list.empty() && !options.single_transaction;
+  if (staged) {
+    run_staged_pg_restore(*conn, endpoint, dbname, dump, options, server_version, what);
+  } else {
+    run_one_pg_restore(endpoint, dbname, dump, options, server_version, what);
+  }
   if (!options.timescaledb_version.empty()) timescaledb_post_restore(*conn);
 }
 
@@ -146,18 +231,41 @@ std::vector<TableMismatch> compare_row_counts(pqxx::connection& conn,
   std::vector<TableMismatch> out;
   for (std::size_t i = 0; i < expected.size(); ++i) {
     const TableRows& want = expected[i];
-    const std::int64_t got = actual[i].rows;
-    if (got == want.rows) continue;
-    out.push_back({want.schema, want.name, want.rows,
-                   got < 0 ? std::nullopt : std::optional<std::int64_t>(got)});
+    const TableRows& got = actual[i];
+    const bool chunks_differ =
+        want.kind == RelationKind::hypertable && got.rows >= 0 &&
+        (got.chunks != want.chunks || got.compressed_chunks != want.compressed_chunks);
+    if (got.rows == want.rows && !chunks_differ) continue;
+    TableMismatch m{want.schema, want.name, want.rows,
+                    got.rows < 0 ? std::nullopt : std::optional<std::int64_t>(got.rows)};
+    m.kind = want.kind;
+    m.expected_chunks = {want.chunks, want.compressed_chunks};
+    m.actual_chunks = {got.chunks, got.compressed_chunks};
+    out.push_back(std::move(m));
   }
   return out;
 }
 
 std::string describe(const TableMismatch& m) {
-  const std::string head =
-      m.schema + "." + m.name + ": " + std::to_string(m.expected) + " rows in the backup, ";
-  return head + (m.actual ? std::to_string(*m.actual) + " restored" : "missing after the restore");
+  const bool hypertable = m.kind == RelationKind::hypertable;
+  const auto rows = [&](std::int64_t n, const std::pair<std::int64_t, std::int64_t>& chunks) {
+    std::string s = std::to_string(n) + " rows";
+    if (hypertable) {
+      s += " in " + std::to_string(chunks.first) + " chunks (" + std::to_string(chunks.second) +
+           " compressed)";
+    }
+    return s;
+  };
+  const char* prefix = hypertable                                     ? "hypertable "
+                       : m.kind == RelationKind::continuous_aggregate ? "continuous aggregate "
+                                                                      : "";
+  const std::string head = prefix + m.schema + "." + m.name + ": " +
+                           rows(m.expected, m.expected_chunks) + " in the backup, ";
+  return head + (!m.actual
+                     ? std::string("missing after the restore")
+                     // An ordinary table keeps its short form: "..., 990 restored".
+                     : (hypertable ? rows(*m.actual, m.actual_chunks) : std::to_string(*m.actual)) +
+                           " restored");
 }
 
 }  // namespace pgbackup

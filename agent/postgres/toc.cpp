@@ -1,5 +1,6 @@
 #include "agent/postgres/toc.h"
 
+#include <cstring>
 #include <sstream>
 
 #include "agent/core/errors.h"
@@ -183,8 +184,61 @@ std::string read_schema_sql(const std::string& file) {
   return run_pg_restore_reading({"--schema-only", "--file=-"}, file);
 }
 
-std::string read_toc_text(const std::string& file) {
-  return run_pg_restore_reading({"--list"}, file);
+std::string read_clean_schema_sql(const std::string& file) {
+  return run_pg_restore_reading({"--clean", "--if-exists", "--schema-only", "--file=-"}, file);
+}
+
+std::string read_toc_text(const std::string& file, const std::string& section) {
+  if (section.empty()) return run_pg_restore_reading({"--list"}, file);
+  return run_pg_restore_reading({"--list", "--section=" + section}, file);
+}
+
+namespace {
+
+// The dump id that starts a `pg_restore --list` entry line ("3849; 0 16410 TABLE DATA ...").
+std::string entry_id(const std::string& line) { return line.substr(0, line.find(';')); }
+
+// Whether an entry loads data into TimescaleDB's own catalog: its TABLE DATA and SEQUENCE SET
+// entries in the extension's schemas.
+bool timescaledb_catalog_data(const std::string& line) {
+  for (const char* type : {" TABLE DATA ", " SEQUENCE SET "}) {
+    const auto at = line.find(type);
+    if (at == std::string::npos) continue;
+    const std::string schema = line.substr(
+        at + std::strlen(type), line.find(' ', at + std::strlen(type)) - at - std::strlen(type));
+    return schema == "_timescaledb_catalog" || schema == "_timescaledb_config";
+  }
+  return false;
+}
+
+}  // namespace
+
+RestoreStages split_timescaledb_stages(std::string_view list, std::string_view pre_data) {
+  std::set<std::string> pre_ids;
+  {
+    std::istringstream lines{std::string(pre_data)};
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty() && line[0] != ';') pre_ids.insert(entry_id(line));
+    }
+  }
+  RestoreStages stages;
+  std::istringstream lines{std::string(list)};
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == ';') continue;
+    const bool serial = pre_ids.count(entry_id(line)) > 0 || timescaledb_catalog_data(line);
+    (serial ? stages.serial : stages.parallel) += line + "\n";
+  }
+  return stages;
+}
+
+std::string drop_statements(std::string_view clean_script) {
+  std::istringstream lines{std::string(clean_script)};
+  std::string out;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("-- Name: ", 0) == 0) break;
+    if (line.rfind("DROP ", 0) == 0 || line.rfind("ALTER ", 0) == 0) out += line + "\n";
+  }
+  return out;
 }
 
 TocSummary read_toc(const std::string& file) { return parse_toc_list(read_toc_text(file)); }

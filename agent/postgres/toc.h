@@ -36,11 +36,31 @@ std::string select_toc_entries(std::string_view list, const std::vector<TableRow
 std::set<std::pair<std::string, std::string>> objects_of_tables(
     std::string_view schema_sql, const std::vector<TableRows>& tables);
 
+// A TimescaleDB archive's entries in the two stages of its restore (see run_pg_restore):
+// `serial` holds the pre-data section and the data of TimescaleDB's catalog
+// (_timescaledb_catalog, _timescaledb_config: TABLE DATA, SEQUENCE SET), `parallel` everything
+// else (the chunks' data, post-data). Both keep the archive's order; `pre_data` is the
+// `pg_restore --list --section=pre-data` text of the same archive.
+struct RestoreStages {
+  std::string serial;
+  std::string parallel;
+};
+RestoreStages split_timescaledb_stages(std::string_view list, std::string_view pre_data);
+
+// The DROP statements (and ALTER ... DROP) that `pg_restore --clean --if-exists` would run
+// first, from its `--schema-only --file=-` script: every such line before the first entry it
+// creates ("-- Name: ..."), in pg_restore's order (dependents first), quoted by pg_restore.
+std::string drop_statements(std::string_view clean_script);
+
 // `pg_restore --schema-only -f - FILE`: the archive's DDL. Throws OperationError.
 std::string read_schema_sql(const std::string& file);
 
-// `pg_restore --list FILE` as pg_restore prints it. Throws OperationError (see read_toc).
-std::string read_toc_text(const std::string& file);
+// `pg_restore --clean --if-exists --schema-only -f - FILE`. Throws OperationError.
+std::string read_clean_schema_sql(const std::string& file);
+
+// `pg_restore --list FILE` as pg_restore prints it; with `section` ("pre-data", "data",
+// "post-data") only that section's entries. Throws OperationError (see read_toc).
+std::string read_toc_text(const std::string& file, const std::string& section = "");
 
 // Runs `pg_restore --list FILE` and parses it. Throws OperationError when pg_restore cannot
 // read the archive (truncated, corrupt, not a custom-format dump).
