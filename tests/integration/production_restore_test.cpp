@@ -12,7 +12,6 @@
 #include "agent/core/timeutil.h"
 #include "tests/support/s3_server.h"
 #include "tests/support/target.h"
-#include "tests/support/timescaledb_standin.h"
 
 using namespace pgtest;
 using namespace std::chrono_literals;
@@ -38,19 +37,6 @@ long long manifest_rows(const nlohmann::json& manifest, const std::string& table
   }
   FAIL("no table " << table << " in the manifest");
   return -1;
-}
-
-// The audit log's restore steps, in order, as "step:outcome".
-std::vector<std::string> restore_steps(const TestTarget& t) {
-  std::ifstream in(t.dir / ".pgbackup/audit.jsonl");
-  std::vector<std::string> steps;
-  for (std::string line; std::getline(in, line);) {
-    const auto j = nlohmann::json::parse(line);
-    if (j.value("operation", "") == "restore") {
-      steps.push_back(j["step"].get<std::string>() + ":" + j["outcome"].get<std::string>());
-    }
-  }
-  return steps;
 }
 
 std::string restore_target_yaml(const fs::path& root) {
@@ -101,14 +87,6 @@ class AgentProcess {
   pid_t pid_ = -1;
   int stdin_ = -1;
 };
-
-// Installs the TimescaleDB stand-in at kOldVersion in `t`'s database.
-void add_timescaledb(const TestTarget& t) {
-  TimescaleStandIn::install();
-  PgCluster::shared().exec(
-      std::string("CREATE EXTENSION timescaledb VERSION '") + TimescaleStandIn::kOldVersion + "'",
-      t.db);
-}
 
 // Waits up to 60 s for a process whose command line holds every needle; its pid or 0.
 int wait_for_process(const std::vector<std::string>& needles) {
@@ -318,44 +296,6 @@ TEST_CASE("the safety backup does not let retention delete an old backup being r
 }
 
 TEST_CASE(
-    "TimescaleDB: pre_restore before and post_restore after pg_restore; another version "
-    "is refused",
-    "[restore]") {
-  TestTarget t("hypertables", 20);
-  PgCluster& pg = PgCluster::shared();
-  add_timescaledb(t);
-  const fs::path dump = backup_of(t);
-  const auto extensions = t.manifest_of(dump)["database"]["extensions"];
-  CHECK(extensions.dump().find(std::string("\"version\":\"") + TimescaleStandIn::kOldVersion) !=
-        std::string::npos);
-
-  const AgentRun run = t.agent({"restore", dump.string(), "--yes"});
-  INFO(run.out << run.err);
-  REQUIRE(run.exit_code == 0);
-  CHECK(TimescaleStandIn::calls(t.db) == std::vector<std::string>{"pre_restore", "post_restore"});
-  const auto steps = restore_steps(t);
-  const auto at = [&](const std::string& step) {
-    return std::find(steps.begin(), steps.end(), step) - steps.begin();
-  };
-  CHECK(at("timescaledb_pre_restore:success") < at("pg_restore:success"));
-  CHECK(at("pg_restore:success") < at("timescaledb_post_restore:success"));
-  CHECK(at("timescaledb_post_restore:success") < static_cast<long>(steps.size()));
-
-  pg.exec(std::string("ALTER EXTENSION timescaledb UPDATE TO '") + TimescaleStandIn::kNewVersion +
-              "'; DELETE FROM network_stats",
-          t.db);
-  const AgentRun refused = t.agent({"restore", dump.string(), "--yes"});
-  INFO(refused.out << refused.err);
-  CHECK(refused.exit_code == 1);
-  CHECK_THAT(refused.err,
-             Catch::Contains(std::string("timescaledb ") + TimescaleStandIn::kOldVersion) &&
-                 Catch::Contains(TimescaleStandIn::kNewVersion) &&
-                 Catch::Contains("nothing was changed"));
-  CHECK(TimescaleStandIn::calls(t.db).size() == 2);
-  CHECK(rows_in(t, "network_stats") == 0);
-}
-
-TEST_CASE(
     "SIGTERM during restore stops the running child, says what state the database is in "
     "and audits the failure",
     "[restore]") {
@@ -422,24 +362,6 @@ TEST_CASE(
     CHECK(t.dumps().size() == 1);  // no safety backup
     CHECK(restore_steps(t).back() == "restore:cancelled");
   }
-}
-
-TEST_CASE("TimescaleDB: a failing pg_restore still calls post_restore and says so", "[restore]") {
-  TestTarget t("hyperfails", 20);
-  add_timescaledb(t);
-  const fs::path dump = backup_of(t);
-
-  // As in "a failing pg_restore...": node_metrics references nodes, so this restore fails.
-  const AgentRun run = t.agent({"restore", dump.string(), "--yes", "--table", "nodes"});
-  INFO(run.out << run.err);
-  CHECK(run.exit_code == 1);
-  CHECK(TimescaleStandIn::calls(t.db) == std::vector<std::string>{"pre_restore", "post_restore"});
-  CHECK_THAT(run.err, Catch::Contains("restore FAILED at pg_restore") &&
-                          Catch::Contains("timescaledb_post_restore() was called after the "
-                                          "failure") &&
-                          !Catch::Contains("is as it was before"));
-  const auto steps = restore_steps(t);
-  CHECK(std::find(steps.begin(), steps.end(), "timescaledb_post_restore:success") != steps.end());
 }
 
 TEST_CASE("an audit log that cannot be written does not fail a good restore", "[restore]") {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -16,6 +17,8 @@ namespace pgtest {
 namespace {
 
 const char* kBinDir = "/usr/lib/postgresql/15/bin";
+const fs::path kTimescaleControl = "/usr/share/postgresql/15/extension/timescaledb.control";
+const fs::path kTimescaleLibrary = "/usr/lib/postgresql/15/lib/timescaledb.so";
 
 std::string read_text(const fs::path& p) {
   std::ifstream in(p);
@@ -108,12 +111,32 @@ pgbackup::ProcessResult PgCluster::as_postgres(std::vector<std::string> argv) {
   return pgbackup::run_process(spec);
 }
 
+bool PgCluster::timescaledb_installed() { return !timescaledb_version().empty(); }
+
+std::string PgCluster::timescaledb_version() {
+  std::error_code ec;
+  if (!fs::exists(kTimescaleLibrary, ec) || !fs::exists(kTimescaleControl, ec)) return "";
+  const std::string control = read_text(kTimescaleControl);
+  // The real control file loads a library; an older test stand-in's did not.
+  if (control.find("module_pathname") == std::string::npos) return "";
+  const auto at = control.find("default_version = '");
+  if (at == std::string::npos) return "";
+  const auto start = at + std::strlen("default_version = '");
+  return control.substr(start, control.find('\'', start) - start);
+}
+
 void PgCluster::start() {
   if (running_) return;
-  const std::string opts = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " +
-                           dir_.string() +
-                           " -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                           "-c max_connections=50 -c shared_buffers=64MB";
+  std::string opts = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " +
+                     dir_.string() +
+                     " -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                     "-c max_connections=50 -c shared_buffers=64MB";
+  if (timescaledb_installed()) {
+    // No telemetry from a test; few background workers (policies, continuous aggregates).
+    opts +=
+        " -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off "
+        "-c timescaledb.max_background_workers=4 -c max_worker_processes=12";
+  }
   const auto r = as_postgres({std::string(kBinDir) + "/pg_ctl", "-D", (dir_ / "data").string(),
                               "-l", (dir_ / "log").string(), "-w", "-o", opts, "start"});
   if (!r.ok()) {
@@ -155,6 +178,24 @@ void PgCluster::create_database(const std::string& name) {
 void PgCluster::load_demo_data(const std::string& db, int scale) {
   const fs::path sql = fs::path(PGBACKUP_SOURCE_DIR) / "scripts/sql/pnode_pulse.sql";
   exec("SET pnode.scale = " + std::to_string(scale) + ";\n" + read_text(sql), db);
+}
+
+void PgCluster::load_timescaledb_data(const std::string& db, int scale) {
+  const fs::path sql = fs::path(PGBACKUP_SOURCE_DIR) / "scripts/sql/pnode_pulse_timescaledb.sql";
+  // One statement at a time, outside any transaction block (see the script's header).
+  pqxx::connection conn(connection_string(db));
+  pqxx::nontransaction tx(conn);
+  tx.exec("SET pnode.scale = " + std::to_string(scale));
+  std::istringstream lines(read_text(sql));
+  std::string statement;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("--", 0) == 0) continue;
+    statement += line + "\n";
+    if (!line.empty() && line.back() == ';') {
+      tx.exec(statement);
+      statement.clear();
+    }
+  }
 }
 
 std::map<std::string, long long> PgCluster::table_counts(const std::string& db) {

@@ -17,6 +17,8 @@ namespace fs = std::filesystem;
 // A throwaway PostgreSQL 15 cluster for one test process: initdb in a temp dir (as the
 // `postgres` user when running as root), scram-sha-256 password authentication, TCP on
 // 127.0.0.1 and a random free port, a unix socket in the temp dir. Stopped and removed at exit.
+// When TimescaleDB is installed for PostgreSQL 15, the cluster preloads it
+// (shared_preload_libraries), as a TimescaleDB server must.
 class PgCluster {
  public:
   static constexpr const char* kSuperuser = "postgres";
@@ -38,6 +40,14 @@ class PgCluster {
   void create_database(const std::string& name);
   // Loads scripts/sql/pnode_pulse.sql into `db` with `scale` metric rows per node.
   void load_demo_data(const std::string& db, int scale);
+  // Loads scripts/sql/pnode_pulse_timescaledb.sql (real TimescaleDB: hypertables node_metrics and
+  // network_stats, compressed chunks older than 7 days, a continuous aggregate, policies).
+  void load_timescaledb_data(const std::string& db, int scale);
+
+  // Whether the real TimescaleDB is installed for PostgreSQL 15 (its control file names its
+  // library, and the library is there), and its default version ("2.28.3"), or empty.
+  static bool timescaledb_installed();
+  static std::string timescaledb_version();
   // Row counts of every ordinary table of `db`, keyed "schema.table".
   std::map<std::string, long long> table_counts(const std::string& db);
 

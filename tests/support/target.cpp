@@ -1,6 +1,7 @@
 #include "tests/support/target.h"
 
 #include <algorithm>
+#include <sstream>
 
 namespace pgtest {
 
@@ -46,6 +47,18 @@ std::vector<fs::path> TestTarget::dumps() const {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::vector<std::string> restore_steps(const TestTarget& t) {
+  std::istringstream in(read_text_file(t.dir / ".pgbackup/audit.jsonl"));
+  std::vector<std::string> steps;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.value("operation", "") == "restore") {
+      steps.push_back(j["step"].get<std::string>() + ":" + j["outcome"].get<std::string>());
+    }
+  }
+  return steps;
 }
 
 nlohmann::json TestTarget::manifest_of(const fs::path& dump) const {

@@ -41,4 +41,7 @@ struct TestTarget {
   nlohmann::json manifest_of(const fs::path& dump) const;
 };
 
+// The audit log's restore steps of `t`, in order, as "step:outcome".
+std::vector<std::string> restore_steps(const TestTarget& t);
+
 }  // namespace pgtest
