@@ -1,6 +1,7 @@
 # Shared by the benchmarks (sourced, not run): a throwaway PostgreSQL 15 cluster in a temporary
 # directory removed on exit (Ctrl-C included), and pNode Pulse-like data of a chosen size.
-# Needs: $root (the repository), $bin (PostgreSQL's bin directory). Sets: $work, $port,
+# Needs: $root (the repository), $bin (PostgreSQL's bin directory); optional $BENCH_PG_OPTS adds
+# server options (e.g. shared_preload_libraries for TimescaleDB). Sets: $work, $port,
 # BENCH_PGPASSWORD and the PG* variables psql/pg_dump/pg_restore use; defines as_postgres, log,
 # q and load_db.
 
@@ -35,7 +36,7 @@ if [ "$(id -u)" -eq 0 ]; then chown postgres: "$work/pg/pwfile"; fi
 as_postgres "$bin/initdb" -D "$work/pg/data" -U postgres --auth=scram-sha-256 \
   --pwfile="$work/pg/pwfile" --no-sync -E UTF8 --locale=C >/dev/null
 as_postgres "$bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $work/pg -c fsync=off" start >/dev/null
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $work/pg -c fsync=off ${BENCH_PG_OPTS:-}" start >/dev/null
 log "PostgreSQL 15 on 127.0.0.1:$port (data in $work/pg)"
 
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGPASSWORD=$BENCH_PGPASSWORD
