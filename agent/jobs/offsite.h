@@ -10,7 +10,7 @@
 #include "agent/catalog/repository.h"
 #include "agent/config/config.h"
 #include "agent/jobs/backup.h"
-#include "agent/storage/s3_client.h"
+#include "agent/storage/s3/client.h"
 
 namespace pgbackup {
 
