@@ -10,6 +10,7 @@
 #include "agent/catalog/repository.h"
 #include "agent/config/config.h"
 #include "agent/core/timeutil.h"
+#include "agent/jobs/prune.h"
 
 namespace pgbackup {
 
@@ -17,12 +18,6 @@ namespace pgbackup {
 struct JobContext {
   std::function<SysTime()> now = [] { return std::chrono::system_clock::now(); };
   const std::atomic<bool>* cancel = nullptr;
-};
-
-struct PruneResult {
-  std::vector<std::filesystem::path> deleted;  // dumps (their manifests went first)
-  std::vector<std::filesystem::path> kept;
-  std::string skipped_reason;  // non-empty when retention did not run
 };
 
 // How a backup is taken when it is not an ordinary scheduled or manual one.
@@ -50,15 +45,5 @@ struct BackupResult {
 // fails.
 BackupResult take_backup(const Config& config, const TargetConfig& target, const JobContext& ctx,
                          const BackupOptions& options = {});
-
-// Why retention must not run now (DESIGN §5), or empty: the newest backup attempt failed, or
-// the newest good backup is a size anomaly. Off-site retention obeys it too.
-std::string retention_blocked_reason(const Repository& repo,
-                                     const std::vector<BackupEntry>& backups);
-
-// Applies retention to `target` now. Refuses (skipped_reason) when the newest attempt failed
-// or the newest good backup is a size anomaly. With dry_run, deletes nothing.
-PruneResult prune_backups(const Config& config, const TargetConfig& target, SysTime now,
-                          bool dry_run);
 
 }  // namespace pgbackup
