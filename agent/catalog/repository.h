@@ -105,8 +105,8 @@ void create_private_dir(const fs::path& path);
 
 // Appends one JSON line to a .jsonl file (created 0600) in a single write.
 void append_json_line(const fs::path& path, const nlohmann::json& entry);
-// Appends one JSON line to the audit log (created 0600), with a timestamp and the user.
-void append_audit(const fs::path& log, nlohmann::json entry);
+// Appends one JSON line to the audit log (created 0600), stamped with `at`, the user and the pid.
+void append_audit(const fs::path& log, nlohmann::json entry, SysTime at);
 
 // The outcome of the last attempt of one kind of job (backup, restore_test, offsite).
 struct JobAttempt {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cassert>
 #include <cstdio>
 #include <iostream>
 
@@ -24,9 +25,8 @@ std::string age_text(SysTime t, SysTime now) {
 }
 
 JobContext context_of(const CommandOptions& options) {
-  JobContext ctx;
-  ctx.cancel = options.cancel;
-  return ctx;
+  assert(options.clock);
+  return JobContext{*options.clock, options.cancel};
 }
 
 Repository repository_of(const TargetConfig& t) {
@@ -87,7 +87,7 @@ int command_backup(const Config& config, const CommandOptions& options) {
 }
 
 int command_list(const Config& config, const CommandOptions& options) {
-  const SysTime now = std::chrono::system_clock::now();
+  const SysTime now = options.clock->now();
   std::vector<const TargetConfig*> targets;
   if (options.target.empty() && config.targets.size() > 1) {
     for (const TargetConfig& t : config.targets) targets.push_back(&t);
@@ -134,11 +134,13 @@ int command_verify(const Config& config, const CommandOptions& options) {
   for (const VerifyCheck& c : report.checks) {
     std::printf("%-18s %s  %s\n", c.name.c_str(), c.passed ? "ok  " : "FAIL", c.detail.c_str());
   }
-  append_audit(config.audit_log_for(target), {{"target", target.name},
-                                              {"operation", "verify"},
-                                              {"file", entry->dump.filename().string()},
-                                              {"outcome", report.ok() ? "success" : "failure"},
-                                              {"error", report.first_problem()}});
+  append_audit(config.audit_log_for(target),
+               {{"target", target.name},
+                {"operation", "verify"},
+                {"file", entry->dump.filename().string()},
+                {"outcome", report.ok() ? "success" : "failure"},
+                {"error", report.first_problem()}},
+               options.clock->now());
   if (!report.ok()) {
     spdlog::error("{} failed verification: {}", entry->dump.string(), report.first_problem());
     return 1;
@@ -160,7 +162,7 @@ int command_check(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
   const std::vector<BackupEntry> entries = repository_of(target).scan();
   const BackupEntry* newest = newest_good(entries);
-  const SysTime now = std::chrono::system_clock::now();
+  const SysTime now = options.clock->now();
   if (!newest) {
     std::printf("CRITICAL: %s has no good backup in %s\n", target.name.c_str(),
                 target.backup.dir.c_str());
@@ -182,8 +184,7 @@ int command_check(const Config& config, const CommandOptions& options) {
 
 int command_prune(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
-  const PruneResult r =
-      prune_backups(config, target, std::chrono::system_clock::now(), options.dry_run);
+  const PruneResult r = prune_backups(config, target, context_of(options), options.dry_run);
   if (!r.skipped_reason.empty()) {
     std::printf("retention not applied: %s\n", r.skipped_reason.c_str());
     return 1;

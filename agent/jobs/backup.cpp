@@ -124,7 +124,7 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
   SysTime started = ctx.now();
   // File names have one-second resolution: a second backup within the same second waits.
   for (int i = 0; i < 3 && fs::exists(repo.dump_path(started)); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    ctx.clock.sleep_for(std::chrono::seconds(1));
     started = ctx.now();
   }
   const fs::path final_path = repo.dump_path(started);
@@ -263,7 +263,8 @@ std::string retention_blocked_reason(const Repository& repo,
 namespace {
 
 PruneResult prune_locked(const Config& config, const TargetConfig& target, const Repository& repo,
-                         SysTime now, bool dry_run) {
+                         const JobContext& ctx, bool dry_run) {
+  const SysTime now = ctx.now();
   PruneResult result;
   const std::vector<BackupEntry> all = repo.scan();
   std::vector<const BackupEntry*> good;
@@ -285,11 +286,13 @@ PruneResult prune_locked(const Config& config, const TargetConfig& target, const
         fs::remove(b.manifest_path());
         fsync_path(repo.dir());
         fs::remove(b.dump);
-        append_audit(config.audit_log_for(target), {{"target", target.name},
-                                                    {"operation", "prune"},
-                                                    {"outcome", "deleted"},
-                                                    {"file", b.dump.filename().string()},
-                                                    {"tier", tier_name(b.manifest->tier)}});
+        append_audit(config.audit_log_for(target),
+                     {{"target", target.name},
+                      {"operation", "prune"},
+                      {"outcome", "deleted"},
+                      {"file", b.dump.filename().string()},
+                      {"tier", tier_name(b.manifest->tier)}},
+                     ctx.now());
       }
       result.deleted.push_back(b.dump);
     } else {
@@ -328,30 +331,34 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
     attempt.success = true;
     attempt.file = result.manifest.file;
     record_attempt(repo.state_dir(), "backup", attempt);
-    append_audit(audit, {{"target", target.name},
-                         {"operation", options.purpose},
-                         {"outcome", "success"},
-                         {"file", result.manifest.file},
-                         {"size_bytes", result.manifest.size_bytes},
-                         {"sha256", result.manifest.sha256},
-                         {"tier", tier_name(result.manifest.tier)},
-                         {"duration_seconds", result.manifest.duration_seconds},
-                         {"size_anomaly", result.manifest.size_anomaly},
-                         {"shrunk_tables", result.manifest.shrunk_tables.size()}});
+    append_audit(audit,
+                 {{"target", target.name},
+                  {"operation", options.purpose},
+                  {"outcome", "success"},
+                  {"file", result.manifest.file},
+                  {"size_bytes", result.manifest.size_bytes},
+                  {"sha256", result.manifest.sha256},
+                  {"tier", tier_name(result.manifest.tier)},
+                  {"duration_seconds", result.manifest.duration_seconds},
+                  {"size_anomaly", result.manifest.size_anomaly},
+                  {"shrunk_tables", result.manifest.shrunk_tables.size()}},
+                 ctx.now());
     if (options.apply_retention) {
       // The backup is committed and recorded as a success: a retention error (a file that
       // cannot be removed, say) must not turn it into a failed attempt, which would also stop
       // retention until the next good backup. Report it on its own and carry on.
       try {
-        result.prune = prune_locked(config, target, repo, ctx.now(), false);
+        result.prune = prune_locked(config, target, repo, ctx, false);
       } catch (const std::exception& e) {
         spdlog::error("retention of {} failed after a good backup: {}", target.name, e.what());
         result.prune.skipped_reason = std::string("retention failed: ") + e.what();
         try {
-          append_audit(audit, {{"target", target.name},
-                               {"operation", "prune"},
-                               {"outcome", "failure"},
-                               {"error", e.what()}});
+          append_audit(audit,
+                       {{"target", target.name},
+                        {"operation", "prune"},
+                        {"outcome", "failure"},
+                        {"error", e.what()}},
+                       ctx.now());
         } catch (const std::exception& inner) {
           spdlog::error("cannot record the failed retention: {}", inner.what());
         }
@@ -366,10 +373,12 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
     attempt.error = e.what();
     try {
       record_attempt(repo.state_dir(), "backup", attempt);
-      append_audit(audit, {{"target", target.name},
-                           {"operation", options.purpose},
-                           {"outcome", "failure"},
-                           {"error", attempt.error}});
+      append_audit(audit,
+                   {{"target", target.name},
+                    {"operation", options.purpose},
+                    {"outcome", "failure"},
+                    {"error", attempt.error}},
+                   ctx.now());
     } catch (const std::exception& inner) {
       spdlog::error("cannot record the failed backup: {}", inner.what());
     }
@@ -378,12 +387,12 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
   }
 }
 
-PruneResult prune_backups(const Config& config, const TargetConfig& target, SysTime now,
+PruneResult prune_backups(const Config& config, const TargetConfig& target, const JobContext& ctx,
                           bool dry_run) {
   const Repository repo(target.backup.dir, target.backup.file_prefix);
   repo.prepare();
   const DirectoryLock lock(repo.state_dir());
-  return prune_locked(config, target, repo, now, dry_run);
+  return prune_locked(config, target, repo, ctx, dry_run);
 }
 
 }  // namespace pgbackup

@@ -1,8 +1,6 @@
 #pragma once
 
-#include <atomic>
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,14 +8,9 @@
 #include "agent/catalog/repository.h"
 #include "agent/config/config.h"
 #include "agent/core/timeutil.h"
+#include "agent/jobs/job_context.h"
 
 namespace pgbackup {
-
-// What every job gets from whoever runs it: a clock and a way to be stopped.
-struct JobContext {
-  std::function<SysTime()> now = [] { return std::chrono::system_clock::now(); };
-  const std::atomic<bool>* cancel = nullptr;
-};
 
 struct PruneResult {
   std::vector<std::filesystem::path> deleted;  // dumps (their manifests went first)
@@ -56,9 +49,9 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
 std::string retention_blocked_reason(const Repository& repo,
                                      const std::vector<BackupEntry>& backups);
 
-// Applies retention to `target` now. Refuses (skipped_reason) when the newest attempt failed
-// or the newest good backup is a size anomaly. With dry_run, deletes nothing.
-PruneResult prune_backups(const Config& config, const TargetConfig& target, SysTime now,
+// Applies retention to `target` now (ctx.now()). Refuses (skipped_reason) when the newest attempt
+// failed or the newest good backup is a size anomaly. With dry_run, deletes nothing.
+PruneResult prune_backups(const Config& config, const TargetConfig& target, const JobContext& ctx,
                           bool dry_run);
 
 }  // namespace pgbackup
