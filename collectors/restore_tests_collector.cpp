@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "agent/catalog/job_state.h"
 #include "collectors/collector.h"
 
 namespace pgbackup {

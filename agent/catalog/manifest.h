@@ -37,6 +37,9 @@ struct RestoreTestMark {
   std::string error;
 };
 
+// The manifest of a dump is stored beside it under the dump's name followed by this suffix.
+inline constexpr char kManifestSuffix[] = ".json";
+
 // What the agent knows about one backup; stored beside the dump as <dump>.json
 // (format pgbackup-manifest/1, DESIGN §4).
 struct Manifest {

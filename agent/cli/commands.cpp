@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "agent/catalog/audit_log.h"
 #include "agent/catalog/repository.h"
 #include "agent/core/errors.h"
 #include "agent/core/units.h"
@@ -17,12 +18,6 @@
 
 namespace pgbackup {
 namespace {
-
-std::string age_text(SysTime t, SysTime now) {
-  const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - t);
-  if (age < std::chrono::minutes(1)) return std::to_string(age.count()) + "s";
-  return format_duration(std::chrono::duration_cast<std::chrono::minutes>(age));
-}
 
 JobContext context_of(const CommandOptions& options) {
   assert(options.clock);
@@ -115,7 +110,7 @@ int command_list(const Config& config, const CommandOptions& options) {
     for (const BackupEntry& b : entries) {
       std::printf("  %-40s %-8s %10s %10s %12s  %s\n", b.dump.filename().c_str(),
                   b.good() ? tier_name(b.manifest->tier) : "-", format_bytes(b.file_size).c_str(),
-                  age_text(b.started_at, now).c_str(),
+                  format_age(b.started_at, now).c_str(),
                   b.good() ? std::to_string(b.manifest->total_rows()).c_str() : "-",
                   checks_text(b).c_str());
     }
@@ -177,7 +172,7 @@ int command_check(const Config& config, const CommandOptions& options) {
     return 1;
   }
   std::printf("OK: the newest good backup of %s is %s old: %s\n", target.name.c_str(),
-              age_text(newest->manifest->finished_at, now).c_str(),
+              format_age(newest->manifest->finished_at, now).c_str(),
               newest->dump.filename().c_str());
   return 0;
 }

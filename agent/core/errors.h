@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -11,5 +13,8 @@ class OperationError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// strerror(errno): the reason of the system call that just failed, for messages.
+inline std::string errno_text() { return std::strerror(errno); }
 
 }  // namespace pgbackup

@@ -91,6 +91,13 @@ std::string format_duration(std::chrono::seconds d) {
   return out;
 }
 
+std::string format_age(std::chrono::system_clock::time_point t,
+                       std::chrono::system_clock::time_point now) {
+  const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - t);
+  if (age < std::chrono::minutes(1)) return std::to_string(age.count()) + "s";
+  return format_duration(std::chrono::duration_cast<std::chrono::minutes>(age));
+}
+
 std::string format_bytes(std::uint64_t bytes) {
   static constexpr const char* kNames[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double value = static_cast<double>(bytes);

@@ -18,6 +18,10 @@ std::uint64_t parse_size(std::string_view text);
 // "26h", "30d", "1h30m": the shortest exact spelling of a duration.
 std::string format_duration(std::chrono::seconds d);
 
+// How long before `now` `t` was: "42s" under a minute, else in whole minutes ("26h", "3d2h5m").
+std::string format_age(std::chrono::system_clock::time_point t,
+                       std::chrono::system_clock::time_point now);
+
 // "1.5 GiB", "812 KiB", "17 B": for people, not for parsing.
 std::string format_bytes(std::uint64_t bytes);
 

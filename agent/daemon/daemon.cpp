@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "agent/catalog/directory_lock.h"
 #include "agent/core/errors.h"
 #include "agent/daemon/target_status.h"
 #include "agent/jobs/backup.h"

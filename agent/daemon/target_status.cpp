@@ -1,5 +1,6 @@
 #include "agent/daemon/target_status.h"
 
+#include "agent/catalog/job_state.h"
 #include "agent/jobs/offsite.h"
 #include "agent/schedule/cron.h"
 

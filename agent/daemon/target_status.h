@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/catalog/job_state.h"
 #include "agent/catalog/repository.h"
 #include "agent/config/config.h"
 #include "agent/core/timeutil.h"

@@ -13,8 +13,12 @@
 #include <optional>
 #include <thread>
 
+#include "agent/catalog/audit_log.h"
+#include "agent/catalog/directory_lock.h"
+#include "agent/catalog/job_state.h"
 #include "agent/catalog/repository.h"
 #include "agent/core/errors.h"
+#include "agent/core/file_io.h"
 #include "agent/core/sha256.h"
 #include "agent/core/subprocess.h"
 #include "agent/core/units.h"
@@ -238,8 +242,8 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
         find_shrunk_tables(good.back().manifest->tables, m.tables, target.anomaly.table_drop_ratio);
   }
   m.tier = assign_tier(m.started_at, earlier);
-  write_file_atomic(fs::path(final_path.string() + ".json"), manifest_to_json(m).dump(2) + "\n",
-                    kPrivateFile);
+  write_file_atomic(fs::path(final_path.string() + kManifestSuffix),
+                    manifest_to_json(m).dump(2) + "\n", kPrivateFile);
   return m;
 }
 

@@ -10,15 +10,19 @@
 #include <map>
 #include <utility>
 
+#include "agent/catalog/audit_log.h"
+#include "agent/catalog/directory_lock.h"
+#include "agent/catalog/job_state.h"
 #include "agent/core/errors.h"
+#include "agent/core/file_io.h"
 #include "agent/core/sha256.h"
+#include "agent/core/text.h"
 #include "agent/rules/retention.h"
 
 namespace pgbackup {
 namespace {
 
 constexpr fs::perms kPrivateFile = fs::perms::owner_read | fs::perms::owner_write;
-constexpr const char* kManifestSuffix = ".json";
 // The manifest rewrite waits this long for a running backup or prune to let go of the lock.
 constexpr auto kRecordLockWait = std::chrono::minutes(2);
 
@@ -106,12 +110,6 @@ fs::path make_private_temp_dir(const fs::path& parent) {
                          std::strerror(errno));
   }
   return pattern;
-}
-
-std::string join(const std::vector<std::string>& parts, const std::string& separator) {
-  std::string out;
-  for (const std::string& p : parts) out += (out.empty() ? "" : separator) + p;
-  return out;
 }
 
 }  // namespace
@@ -251,8 +249,9 @@ OffsitePruneResult prune_offsite(S3Client& client, const TargetConfig& target, S
   std::map<std::string, bool> manifests;
   for (const S3ObjectInfo& o : client.list(s3.prefix)) {
     const std::string name = o.key.substr(s3.prefix.size());
-    if (name.size() > 5 && name.ends_with(kManifestSuffix)) {
-      manifests[o.key.substr(0, o.key.size() - 5)] = true;
+    constexpr std::size_t kSuffixLength = std::string_view(kManifestSuffix).size();
+    if (name.size() > kSuffixLength && name.ends_with(kManifestSuffix)) {
+      manifests[o.key.substr(0, o.key.size() - kSuffixLength)] = true;
     } else if (const auto started = repo.parse_dump_name(name)) {
       dumps[o.key] = *started;
     }

@@ -10,8 +10,12 @@
 #include <istream>
 #include <memory>
 
+#include "agent/catalog/audit_log.h"
+#include "agent/catalog/directory_lock.h"
 #include "agent/core/errors.h"
+#include "agent/core/file_io.h"
 #include "agent/core/subprocess.h"
+#include "agent/core/text.h"
 #include "agent/core/units.h"
 #include "agent/jobs/backup.h"
 #include "agent/jobs/offsite.h"
@@ -26,12 +30,6 @@ namespace {
 constexpr const char* kTimescale = "timescaledb";
 
 std::string qualified(const TableRows& t) { return t.schema + "." + t.name; }
-
-std::string join(const std::vector<std::string>& words, const std::string& separator = " ") {
-  std::string out;
-  for (const std::string& w : words) out += (out.empty() ? "" : separator) + w;
-  return out;
-}
 
 // The manifest's tables that --table names ("name" or "schema.name"); all of them when none is
 // named. An unknown or ambiguous name is a usage error, raised before anything happens.
@@ -92,11 +90,6 @@ void check_timescaledb(pqxx::connection& conn, const std::string& wanted,
   }
 }
 
-std::string age_of(SysTime t, SysTime now) {
-  const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - t);
-  if (age < std::chrono::minutes(1)) return std::to_string(age.count()) + "s";
-  return format_duration(std::chrono::duration_cast<std::chrono::minutes>(age));
-}
 
 // Removes a file when it goes out of scope.
 struct TemporaryFile {
@@ -239,13 +232,13 @@ void ProductionRestore::print_plan(const BackupEntry& backup) {
   for (const TableRows& t : tables_) names.push_back(qualified(t));
   const auto command_text = [](const std::vector<std::string>& argv) {
     return argv.empty() ? std::string("none configured (restore.stop_command/start_command)")
-                        : join(argv);
+                        : join(argv, " ");
   };
   std::printf("Restore plan for target %s\n", target_.name.c_str());
   std::printf("  database       %s (its contents are REPLACED)\n", endpoint_.describe().c_str());
   std::printf("  backup         %s\n", backup.dump.c_str());
   std::printf("                 taken %s (%s ago), tier %s, %s, verified\n",
-              format_iso8601(m.started_at).c_str(), age_of(m.started_at, ctx_.now()).c_str(),
+              format_iso8601(m.started_at).c_str(), format_age(m.started_at, ctx_.now()).c_str(),
               tier_name(m.tier), format_bytes(m.size_bytes).c_str());
   std::printf("  tables         %s%s\n",
               request_.tables.empty() ? ("all " + std::to_string(names.size()) + ": ").c_str()
@@ -334,7 +327,7 @@ void ProductionRestore::run_command(const std::string& step, const std::vector<s
   if (!r.ok()) {
     throw OperationError(step + " failed: " + describe_failure(spec, r));
   }
-  std::printf("%s: ok (%s)\n", step.c_str(), join(argv).c_str());
+  std::printf("%s: ok (%s)\n", step.c_str(), join(argv, " ").c_str());
   audit(step, "success", {{"command", argv}});
 }
 
@@ -458,7 +451,7 @@ int ProductionRestore::fail(const std::string& step, const std::string& error,
   if (stopped_ || step == "stop_command") {
     text += "; the application is (partly) stopped";
     if (!database_touched_ && !target_.restore.start_command.empty()) {
-      text += ", start it again with: " + join(target_.restore.start_command);
+      text += ", start it again with: " + join(target_.restore.start_command, " ");
     }
   }
   text += "\n";

@@ -7,7 +7,11 @@
 #include <random>
 #include <sstream>
 
+#include "agent/catalog/audit_log.h"
+#include "agent/catalog/directory_lock.h"
+#include "agent/catalog/job_state.h"
 #include "agent/core/errors.h"
+#include "agent/core/file_io.h"
 #include "agent/core/units.h"
 #include "agent/jobs/offsite.h"
 #include "agent/jobs/verify.h"

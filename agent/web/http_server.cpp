@@ -20,6 +20,8 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "agent/core/text.h"
+
 // From agent/web/compat/civetweb_openssl3.cpp, a library of its own.
 extern "C" int pgbackup_civetweb_openssl3_compat();
 
@@ -71,10 +73,10 @@ std::string to_civetweb_port(const std::string& address, bool tls) {
   return tls ? entry + "s" : entry;
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "\"" : ", \"") + item + "\"";
-  return out;
+// "\"a\", \"b\"": the addresses, quoted, for messages.
+std::string quoted_list(std::vector<std::string> items) {
+  for (std::string& item : items) item = "\"" + item + "\"";
+  return join(items, ", ");
 }
 
 // The OpenSSL error queue as one line, emptying it.
@@ -454,7 +456,7 @@ HttpServer::HttpServer(std::vector<std::string> listen_addresses, const WebConfi
   } catch (const CivetException& e) {
     std::lock_guard lock(impl_->log_mutex);
     if (!impl_->tls_error.empty()) {
-      throw std::runtime_error("cannot serve https on " + join(impl_->addresses) + ": " +
+      throw std::runtime_error("cannot serve https on " + quoted_list(impl_->addresses) + ": " +
                                impl_->tls_error +
                                "; hint: check tls_server_config in the web config file");
     }
@@ -464,8 +466,8 @@ HttpServer::HttpServer(std::vector<std::string> listen_addresses, const WebConfi
         detail.find("libcrypto") != std::string::npos) {
       hint = "hint: CivetWeb loads libssl.so and libcrypto.so at run time; install libssl-dev";
     }
-    throw std::runtime_error("cannot listen on " + join(impl_->addresses) + ": " + detail + "; " +
-                             hint);
+    throw std::runtime_error("cannot listen on " + quoted_list(impl_->addresses) + ": " + detail +
+                             "; " + hint);
   }
   impl_->server->addHandler("", impl_->dispatcher);
   impl_->ports = impl_->server->getListeningPorts();

@@ -33,11 +33,8 @@ std::string escape_html(const std::string& s) {
   return out;
 }
 
-std::string age(SysTime t, SysTime now) {
-  const auto s = std::chrono::duration_cast<std::chrono::seconds>(now - t);
-  if (s < std::chrono::minutes(1)) return std::to_string(std::max<long>(0, s.count())) + "s ago";
-  return format_duration(std::chrono::duration_cast<std::chrono::minutes>(s)) + " ago";
-}
+// A time in the future (clock skew) reads "0s ago".
+std::string age(SysTime t, SysTime now) { return format_age(std::min(t, now), now) + " ago"; }
 
 // Sizes of the good backups over time, the anomaly baseline as a dashed line, anomalies in red.
 // The off-site row: the last upload attempt and what is still waiting to be copied.

@@ -7,7 +7,7 @@
 #include <regex>
 #include <thread>
 
-#include "agent/catalog/repository.h"
+#include "agent/catalog/job_state.h"
 #include "agent/core/sha256.h"
 #include "agent/jobs/offsite.h"
 #include "agent/storage/s3_client.h"

@@ -1,4 +1,5 @@
-#include "agent/catalog/repository.h"
+#include "agent/catalog/job_state.h"
+#include "agent/core/file_io.h"
 
 #include <catch2/catch.hpp>
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/catalog/job_state.h"
 #include "agent/catalog/repository.h"
 #include "agent/core/subprocess.h"
 #include "agent/core/timeutil.h"

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "agent/core/timeutil.h"
+
+namespace pgbackup {
+
+// The outcome of the last attempt of one kind of job (backup, restore_test, offsite).
+struct JobAttempt {
+  SysTime started_at;
+  SysTime finished_at;
+  bool success = false;
+  std::string error;
+  std::string file;
+};
+
+// .pgbackup/state.json: the last attempt of each job, so the metrics survive restarts.
+struct TargetState {
+  std::optional<JobAttempt> backup;
+  std::optional<JobAttempt> restore_test;
+  std::optional<JobAttempt> offsite;
+};
+TargetState load_state(const std::filesystem::path& state_dir);
+void save_state(const std::filesystem::path& state_dir, const TargetState& state);
+// Records one attempt of `job` ("backup", "restore_test", "offsite") in state.json.
+void record_attempt(const std::filesystem::path& state_dir, const std::string& job,
+                    const JobAttempt& attempt);
+
+}  // namespace pgbackup
