@@ -1,0 +1,15 @@
+#pragma once
+
+#include "agent/config/config.h"
+#include "agent/config/key_table.h"
+
+namespace pgbackup {
+
+// Every key of one entry of `targets`, with its sections.
+const KeyTable<TargetConfig>& target_keys();
+
+// Whether two database settings reach the same server (loopback names, an empty host and socket
+// directories all count as this machine): a restore-test database must not be production.
+bool same_server(const DatabaseConfig& a, const DatabaseConfig& b);
+
+}  // namespace pgbackup
