@@ -12,6 +12,7 @@
 #include "agent/core/units.h"
 #include "agent/jobs/backup.h"
 #include "agent/jobs/offsite.h"
+#include "agent/jobs/prune.h"
 #include "agent/jobs/restore.h"
 #include "agent/jobs/restore_drill.h"
 #include "agent/jobs/verify.h"
@@ -179,21 +180,20 @@ int command_check(const Config& config, const CommandOptions& options) {
 
 int command_prune(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
-  const PruneResult r = prune_backups(config, target, context_of(options), options.dry_run);
-  if (!r.skipped_reason.empty()) {
-    std::printf("retention not applied: %s\n", r.skipped_reason.c_str());
+  const PruneReport r = run_prune_job(config, target, context_of(options), options.dry_run);
+  if (!r.local.skipped_reason.empty()) {
+    std::printf("retention not applied: %s\n", r.local.skipped_reason.c_str());
     return 1;
   }
   const char* verb = options.dry_run ? "would delete" : "deleted";
   const char* outcome = options.dry_run ? "would be deleted (dry run)" : "deleted";
-  for (const auto& p : r.deleted) std::printf("%s %s\n", verb, p.filename().c_str());
-  std::printf("%zu kept, %zu %s\n", r.kept.size(), r.deleted.size(), outcome);
-  if (!target.offsite_s3) return 0;
-
-  const OffsitePruneResult o =
-      run_offsite_prune(config, target, context_of(options), options.dry_run);
-  for (const std::string& key : o.deleted) print_offsite_deletion(target, key, verb);
-  std::printf("off-site: %zu kept, %zu %s\n", o.kept.size(), o.deleted.size(), outcome);
+  for (const auto& p : r.local.deleted) std::printf("%s %s\n", verb, p.filename().c_str());
+  std::printf("%zu kept, %zu %s\n", r.local.kept.size(), r.local.deleted.size(), outcome);
+  if (r.offsite_error) std::rethrow_exception(r.offsite_error);
+  if (!r.offsite) return 0;
+  for (const std::string& key : r.offsite->deleted) print_offsite_deletion(target, key, verb);
+  std::printf("off-site: %zu kept, %zu %s\n", r.offsite->kept.size(), r.offsite->deleted.size(),
+              outcome);
   return 0;
 }
 

@@ -249,66 +249,6 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
 
 }  // namespace
 
-std::string retention_blocked_reason(const Repository& repo,
-                                     const std::vector<BackupEntry>& backups) {
-  const TargetState state = load_state(repo.state_dir());
-  if (state.backup && !state.backup->success) {
-    return "the newest backup attempt failed; retention waits for a good backup";
-  }
-  const auto newest =
-      std::find_if(backups.rbegin(), backups.rend(), [](const BackupEntry& b) { return b.good(); });
-  if (newest != backups.rend() && newest->manifest->size_anomaly) {
-    return "the newest backup is a size anomaly (" + newest->manifest->size_anomaly_reason +
-           "); retention waits for a normal backup";
-  }
-  return "";
-}
-
-namespace {
-
-PruneResult prune_locked(const Config& config, const TargetConfig& target, const Repository& repo,
-                         const JobContext& ctx, bool dry_run) {
-  const SysTime now = ctx.now();
-  PruneResult result;
-  const std::vector<BackupEntry> all = repo.scan();
-  std::vector<const BackupEntry*> good;
-  for (const BackupEntry& b : all) {
-    if (b.good()) good.push_back(&b);
-  }
-  result.skipped_reason = retention_blocked_reason(repo, all);
-  if (!result.skipped_reason.empty()) return result;
-  std::vector<RetainedBackup> items;
-  for (const BackupEntry* b : good) items.push_back({b->started_at, b->manifest->tier});
-  const std::vector<std::size_t> expired = select_expired(items, target.retention, now);
-  std::size_t next = 0;
-  for (std::size_t i = 0; i < good.size(); ++i) {
-    if (next < expired.size() && expired[next] == i) {
-      ++next;
-      const BackupEntry& b = *good[i];
-      if (!dry_run) {
-        // The manifest goes first: a dump without one is never mistaken for a good backup.
-        fs::remove(b.manifest_path());
-        fsync_path(repo.dir());
-        fs::remove(b.dump);
-        append_audit(config.audit_log_for(target),
-                     {{"target", target.name},
-                      {"operation", "prune"},
-                      {"outcome", "deleted"},
-                      {"file", b.dump.filename().string()},
-                      {"tier", tier_name(b.manifest->tier)}},
-                     ctx.now());
-      }
-      result.deleted.push_back(b.dump);
-    } else {
-      result.kept.push_back(good[i]->dump);
-    }
-  }
-  if (!dry_run) fsync_path(repo.dir());
-  return result;
-}
-
-}  // namespace
-
 BackupResult take_backup(const Config& config, const TargetConfig& target, const JobContext& ctx,
                          const BackupOptions& options) {
   const Repository repo(target.backup.dir, target.backup.file_prefix);
@@ -352,7 +292,7 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
       // cannot be removed, say) must not turn it into a failed attempt, which would also stop
       // retention until the next good backup. Report it on its own and carry on.
       try {
-        result.prune = prune_locked(config, target, repo, ctx, false);
+        result.prune = prune_local(config, target, repo, ctx.now(), false);
       } catch (const std::exception& e) {
         spdlog::error("retention of {} failed after a good backup: {}", target.name, e.what());
         result.prune.skipped_reason = std::string("retention failed: ") + e.what();
@@ -389,14 +329,6 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
     if (dynamic_cast<const OperationError*>(&e)) throw;
     throw OperationError(e.what());
   }
-}
-
-PruneResult prune_backups(const Config& config, const TargetConfig& target, const JobContext& ctx,
-                          bool dry_run) {
-  const Repository repo(target.backup.dir, target.backup.file_prefix);
-  repo.prepare();
-  const DirectoryLock lock(repo.state_dir());
-  return prune_locked(config, target, repo, ctx, dry_run);
 }
 
 }  // namespace pgbackup

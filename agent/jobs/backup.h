@@ -9,14 +9,9 @@
 #include "agent/config/config.h"
 #include "agent/core/timeutil.h"
 #include "agent/jobs/job_context.h"
+#include "agent/jobs/prune.h"
 
 namespace pgbackup {
-
-struct PruneResult {
-  std::vector<std::filesystem::path> deleted;  // dumps (their manifests went first)
-  std::vector<std::filesystem::path> kept;
-  std::string skipped_reason;  // non-empty when retention did not run
-};
 
 // How a backup is taken when it is not an ordinary scheduled or manual one.
 struct BackupOptions {
@@ -43,15 +38,5 @@ struct BackupResult {
 // fails.
 BackupResult take_backup(const Config& config, const TargetConfig& target, const JobContext& ctx,
                          const BackupOptions& options = {});
-
-// Why retention must not run now (DESIGN §5), or empty: the newest backup attempt failed, or
-// the newest good backup is a size anomaly. Off-site retention obeys it too.
-std::string retention_blocked_reason(const Repository& repo,
-                                     const std::vector<BackupEntry>& backups);
-
-// Applies retention to `target` now (ctx.now()). Refuses (skipped_reason) when the newest attempt
-// failed or the newest good backup is a size anomaly. With dry_run, deletes nothing.
-PruneResult prune_backups(const Config& config, const TargetConfig& target, const JobContext& ctx,
-                          bool dry_run);
 
 }  // namespace pgbackup

@@ -153,23 +153,6 @@ bool copy_and_audit(S3Client& client, const TargetConfig& target, const BackupEn
   }
 }
 
-OffsitePruneResult prune_and_audit(S3Client& client, const TargetConfig& target,
-                                   const JobContext& ctx, const fs::path& audit, bool dry_run) {
-  OffsitePruneResult result = prune_offsite(client, target, ctx.now(), dry_run);
-  if (dry_run) return result;
-  for (const std::string& key : result.deleted) {
-    const std::string url = format_s3_url(client.config().bucket, key);
-    spdlog::info("off-site retention deleted {}", url);
-    append_audit(audit,
-                 {{"target", target.name},
-                  {"operation", "offsite_prune"},
-                  {"outcome", "deleted"},
-                  {"url", url}},
-                 ctx.now());
-  }
-  return result;
-}
-
 }  // namespace
 
 std::string offsite_key(const S3Config& s3, const std::string& file_name) {
@@ -240,56 +223,6 @@ OffsiteCopy upload_backup(S3Client& client, const TargetConfig& target, const Ba
   return copy;
 }
 
-OffsitePruneResult prune_offsite(S3Client& client, const TargetConfig& target, SysTime now,
-                                 bool dry_run) {
-  const S3Config& s3 = client.config();
-  const Repository repo(target.backup.dir, target.backup.file_prefix);
-  // Pair each dump with its manifest; only complete pairs are backups.
-  std::map<std::string, SysTime> dumps;  // key -> start time
-  std::map<std::string, bool> manifests;
-  for (const S3ObjectInfo& o : client.list(s3.prefix)) {
-    const std::string name = o.key.substr(s3.prefix.size());
-    constexpr std::size_t kSuffixLength = std::string_view(kManifestSuffix).size();
-    if (name.size() > kSuffixLength && name.ends_with(kManifestSuffix)) {
-      manifests[o.key.substr(0, o.key.size() - kSuffixLength)] = true;
-    } else if (const auto started = repo.parse_dump_name(name)) {
-      dumps[o.key] = *started;
-    }
-  }
-  std::vector<std::string> keys;
-  std::vector<RetainedBackup> items;
-  for (const auto& [key, started] : dumps) {
-    if (!manifests.count(key)) continue;
-    const fs::path local = repo.dir() / (key.substr(s3.prefix.size()) + kManifestSuffix);
-    std::optional<Tier> tier;
-    try {
-      const std::string text =
-          fs::exists(local) ? read_file(local) : client.get_bytes(key + kManifestSuffix);
-      tier = manifest_from_json(nlohmann::json::parse(text)).tier;
-    } catch (const std::exception& e) {
-      spdlog::warn("off-site retention keeps {}: cannot read its manifest: {}", key, e.what());
-      continue;
-    }
-    keys.push_back(key);
-    items.push_back({started, *tier});
-  }
-  // std::map orders keys by name, and names by start time: oldest first, as retention wants.
-  const std::vector<std::size_t> expired = select_expired(items, target.retention, now);
-  OffsitePruneResult result;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (std::find(expired.begin(), expired.end(), i) == expired.end()) {
-      result.kept.push_back(keys[i]);
-      continue;
-    }
-    if (!dry_run) {
-      client.remove(keys[i] + kManifestSuffix);  // the manifest first, as on disk
-      client.remove(keys[i]);
-    }
-    result.deleted.push_back(keys[i]);
-  }
-  return result;
-}
-
 UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
                              const JobContext& ctx, const std::optional<fs::path>& only,
                              const UploadObserver& observer) {
@@ -335,7 +268,7 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
     if (!blocked.empty()) {
       spdlog::info("off-site retention of {} not applied: {}", target.name, blocked);
     } else if (report.failures.empty()) {
-      report.prune = prune_and_audit(client, target, ctx, audit, false);
+      report.prune = prune_offsite(client, target, audit, ctx.now(), false);
     }
   } catch (const std::exception& e) {
     if (dynamic_cast<const ConfigError*>(&e)) throw;
@@ -357,13 +290,6 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
     throw OperationError("off-site copy of " + target.name + " failed: " + attempt.error);
   }
   return report;
-}
-
-OffsitePruneResult run_offsite_prune(const Config& config, const TargetConfig& target,
-                                     const JobContext& ctx, bool dry_run) {
-  const S3Config& s3 = s3_of(target);
-  S3Client client(s3, read_s3_credentials(s3), offsite_tuning(s3, ctx.cancel));
-  return prune_and_audit(client, target, ctx, config.audit_log_for(target), dry_run);
 }
 
 FetchedBackup::~FetchedBackup() {

@@ -10,7 +10,8 @@
 #include "agent/catalog/repository.h"
 #include "agent/config/config.h"
 #include "agent/jobs/backup.h"
-#include "agent/storage/s3_client.h"
+#include "agent/jobs/prune.h"
+#include "agent/storage/s3/client.h"
 
 namespace pgbackup {
 
@@ -33,23 +34,6 @@ std::vector<const BackupEntry*> pending_offsite(const std::vector<BackupEntry>& 
 // bucket with the same size and SHA-256 is not sent again. Throws OperationError/S3Error.
 OffsiteCopy upload_backup(S3Client& client, const TargetConfig& target, const BackupEntry& backup,
                           const JobContext& ctx);
-
-struct OffsitePruneResult {
-  std::vector<std::string> deleted;  // dump keys (their manifests went first)
-  std::vector<std::string> kept;
-};
-
-// Off-site retention: deletes the bucket's backups of this target whose age reached their
-// tier's window (paginated ListObjectsV2 over the prefix), never the newest min_keep complete
-// copies. A backup's tier comes from its local manifest, else from its manifest in the bucket.
-OffsitePruneResult prune_offsite(S3Client& client, const TargetConfig& target, SysTime now,
-                                 bool dry_run);
-
-// Off-site retention on its own, for `prune`: the same rule as after uploads, over the bucket
-// of a target with offsite.s3. With dry_run nothing is deleted and `deleted` lists what would be.
-// Deletions go to the audit log. Throws OperationError/S3Error when the bucket cannot be read.
-OffsitePruneResult run_offsite_prune(const Config& config, const TargetConfig& target,
-                                     const JobContext& ctx, bool dry_run);
 
 struct UploadReport {
   std::vector<OffsiteCopy> uploaded;

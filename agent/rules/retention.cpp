@@ -69,4 +69,15 @@ std::vector<std::size_t> select_expired(const std::vector<RetainedBackup>& backu
   return expired;
 }
 
+std::string retention_blocked_reason(bool last_backup_failed, const Manifest* newest_good) {
+  if (last_backup_failed) {
+    return "the newest backup attempt failed; retention waits for a good backup";
+  }
+  if (newest_good && newest_good->size_anomaly) {
+    return "the newest backup is a size anomaly (" + newest_good->size_anomaly_reason +
+           "); retention waits for a normal backup";
+  }
+  return "";
+}
+
 }  // namespace pgbackup

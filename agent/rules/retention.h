@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "agent/catalog/manifest.h"
@@ -26,5 +27,10 @@ std::chrono::seconds window_of(Tier tier, const RetentionConfig& policy);
 // reached their tier's window, except the newest `min_keep`, which are always kept.
 std::vector<std::size_t> select_expired(const std::vector<RetainedBackup>& backups,
                                         const RetentionConfig& policy, SysTime now);
+
+// Why retention must wait (DESIGN §5), or "" when it may run: never prune after a failed or
+// anomalous backup. `last_backup_failed`: the newest backup attempt (state.json) failed;
+// `newest_good`: the manifest of the newest good backup, or nullptr when there is none.
+std::string retention_blocked_reason(bool last_backup_failed, const Manifest* newest_good);
 
 }  // namespace pgbackup

@@ -10,7 +10,7 @@
 #include "agent/catalog/job_state.h"
 #include "agent/core/sha256.h"
 #include "agent/jobs/offsite.h"
-#include "agent/storage/s3_client.h"
+#include "agent/storage/s3/client.h"
 #include "tests/support/daemon.h"
 #include "tests/support/fake_backup.h"
 #include "tests/support/s3_server.h"

@@ -13,6 +13,9 @@
 #include "agent/config/config.h"
 #include "agent/core/errors.h"
 #include "agent/core/timeutil.h"
+#include "agent/storage/s3/curl_session.h"
+#include "agent/storage/s3/sigv4.h"
+#include "agent/storage/s3/xml.h"
 
 namespace pgbackup {
 
@@ -31,11 +34,6 @@ class S3Error : public OperationError {
   std::string code_;
 };
 
-struct S3Credentials {
-  std::string access_key_id;
-  std::string secret_access_key;
-};
-
 // The keys from the environment variables the config names. Throws ConfigError naming the
 // variable that is not set. The keys live only in memory: never logged, never in argv.
 S3Credentials read_s3_credentials(const S3Config& config);
@@ -47,20 +45,6 @@ struct S3Location {
 };
 std::optional<S3Location> parse_s3_url(const std::string& url);
 std::string format_s3_url(const std::string& bucket, const std::string& key);
-
-struct S3ObjectInfo {
-  std::string key;
-  std::uint64_t size = 0;
-  std::string etag;           // without quotes
-  std::string storage_class;  // empty when S3 does not say (STANDARD)
-  std::optional<SysTime> last_modified;
-  std::map<std::string, std::string> metadata;  // x-amz-meta-*, from HEAD only
-
-  std::string meta(const std::string& name) const {
-    const auto it = metadata.find(name);
-    return it == metadata.end() ? "" : it->second;
-  }
-};
 
 // How an object is stored: the tier's storage class and server-side encryption.
 struct S3PutOptions {
@@ -90,12 +74,12 @@ struct S3Tuning {
   const std::atomic<bool>* cancel = nullptr;  // set by another thread to stop transfers
 };
 
-// A small S3 client on libcurl and its built-in SigV4 signing (DESIGN §3 offsite.s3). One
-// instance per thread (it owns a curl handle). Every call throws S3Error on failure.
+// A small S3 client (DESIGN §3 offsite.s3): requests signed with SigV4 (sigv4.h) and sent with
+// libcurl (curl_session.h), retried on network errors, 5xx and throttling. One instance per thread
+// (it owns a curl handle). Every call throws S3Error on failure.
 class S3Client {
  public:
   S3Client(S3Config config, S3Credentials credentials, S3Tuning tuning = {});
-  ~S3Client();
   S3Client(const S3Client&) = delete;
   S3Client& operator=(const S3Client&) = delete;
 
@@ -121,60 +105,41 @@ class S3Client {
   std::vector<S3ObjectInfo> list(const std::string& prefix);
 
  private:
-  struct Request;
-  struct Response;
-  Response perform(const Request& request);
-  Response perform_once(const Request& request, std::string& network_error);
-  // Signs `request` without curl (see curl_sigv4_misorders): adds x-amz-date, Host and
-  // Authorization to `header_lines`.
-  void sign_here(const std::string& url, const Request& request,
-                 std::vector<std::string>& header_lines) const;
+  // One exchange with S3. `query` is already encoded.
+  struct Request {
+    std::string method = "GET";
+    std::string key;  // empty: the bucket itself
+    std::string query;
+    std::vector<std::string> headers;
+    BodySource body;
+    std::string payload_sha256 = kEmptyPayloadSha256;
+    const Fd* download_to = nullptr;  // GET: the body goes there when the answer is 2xx
+    std::string storage_class;        // for error hints
+  };
+
+  // Signs and sends `request`, retrying transient failures; throws S3Error for the rest.
+  CurlResponse perform(const Request& request);
+  CurlResponse perform_once(const Request& request);
   S3Upload put_single(const std::string& key, const std::filesystem::path& file, std::uint64_t size,
                       const S3PutOptions& options);
   S3Upload put_multipart(const std::string& key, const std::filesystem::path& file,
                          std::uint64_t size, const S3PutOptions& options);
+  // Uploads the parts of a started multipart upload and completes it.
+  S3Upload send_parts(const std::string& key, const Fd& fd, std::uint64_t size,
+                      const std::string& id_query);
+  void abort_multipart(const std::string& key, const std::string& id_query);
   std::string list_query(const std::string& prefix, const std::string& token, int page_size) const;
-  [[noreturn]] void fail(const Request& request, const Response& response) const;
+  [[noreturn]] void fail(const Request& request, const CurlResponse& response) const;
 
   S3Config config_;
   S3Credentials credentials_;
   S3Tuning tuning_;
-  void* curl_;  // CURL*, kept so connections are reused
+  CurlSession http_;
 };
 
-// Pure helpers, exposed for the unit tests.
-// The URL of `key` (empty: the bucket) with an encoded, sorted `query`: path style
+// The URL of `key` (empty: the bucket) with an encoded `query`: path style
 // (ENDPOINT/BUCKET/KEY) or virtual-hosted style (BUCKET.HOST/KEY) as the config says.
 std::string s3_request_url(const S3Config& config, const std::string& key,
                            const std::string& query);
-// RFC 3986 percent-encoding as SigV4 wants it (unreserved kept; '/' kept when keep_slash).
-std::string s3_uri_encode(const std::string& text, bool keep_slash);
-// The text of every <tag>...</tag> in `xml`, entities decoded.
-std::vector<std::string> xml_values(const std::string& xml, const std::string& tag);
-// The objects and continuation token of one ListObjectsV2 page.
-struct S3ListPage {
-  std::vector<S3ObjectInfo> objects;
-  std::string next_continuation_token;  // empty on the last page
-};
-S3ListPage parse_list_page(const std::string& xml);
-
-// One request to sign with AWS Signature Version 4 (service s3).
-struct SigV4Request {
-  std::string method;
-  std::string host;                                          // as sent in the Host header
-  std::string path;                                          // already encoded
-  std::string query;                                         // already encoded and sorted
-  std::vector<std::pair<std::string, std::string>> headers;  // besides host; any case
-  std::string payload_sha256;
-  std::string amz_date;  // YYYYMMDDTHHMMSSZ, also sent as x-amz-date
-  std::string region;
-};
-// The Authorization header value for `request` signed with `credentials`.
-std::string sigv4_authorization(const SigV4Request& request, const S3Credentials& credentials);
-// Whether curl 7.88's built-in signer gets these headers wrong: it sorts whole "name:value"
-// lines, so a name that is a prefix of another (x-amz-server-side-encryption and
-// x-amz-server-side-encryption-aws-kms-key-id) lands in the wrong place (fixed in curl 8.10,
-// curl/curl#14370).
-bool curl_sigv4_misorders(const std::vector<std::string>& headers);
 
 }  // namespace pgbackup

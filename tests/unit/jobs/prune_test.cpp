@@ -1,0 +1,125 @@
+// Retention over a Storage (jobs/prune): one code path for the backup directory and the bucket.
+#include "agent/jobs/prune.h"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "agent/core/timeutil.h"
+
+using namespace pgbackup;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A Storage in memory that records every call, in order.
+class MemoryStorage : public Storage {
+ public:
+  std::map<std::string, std::string> files;
+  std::vector<std::string> calls;
+
+  std::string address(const std::string& name) const override { return "mem:" + name; }
+  std::vector<StoredFile> list() override {
+    std::vector<StoredFile> out;
+    for (const auto& [name, content] : files) out.push_back({name, content.size()});
+    return out;
+  }
+  std::string read(const std::string& name) override { return files.at(name); }
+  void remove(const std::string& name) override {
+    calls.push_back("remove " + name);
+    files.erase(name);
+  }
+  void sync() override { calls.push_back("sync"); }
+};
+
+SysTime at(const char* iso) { return *parse_iso8601(iso); }
+
+// A dump and its manifest, started at `iso`, of `tier`.
+void add_backup(MemoryStorage& storage, const char* iso, Tier tier, bool with_manifest = true) {
+  Manifest m;
+  m.started_at = at(iso);
+  m.file = "t_" + format_file_stamp(m.started_at) + ".dump";
+  m.tier = tier;
+  storage.files[m.file] = "dump";
+  if (with_manifest) storage.files[m.file + kManifestSuffix] = manifest_to_json(m).dump();
+}
+
+std::vector<StoredBackup> listed(MemoryStorage& storage) {
+  const Repository naming("/nowhere", "t");
+  return list_stored_backups(storage, naming,
+                             [&](const std::string& name) { return storage.read(name); });
+}
+
+}  // namespace
+
+TEST_CASE("a stored backup is a dump of the target's prefix with a readable manifest") {
+  MemoryStorage storage;
+  add_backup(storage, "2026-01-02T02:00:00Z", Tier::daily);
+  add_backup(storage, "2026-01-01T02:00:00Z", Tier::monthly);
+  add_backup(storage, "2026-01-03T02:00:00Z", Tier::daily, /*with_manifest=*/false);
+  storage.files["t_20260104_020000.dump"] = "dump";
+  storage.files["t_20260104_020000.dump.json"] = "{not json";
+  storage.files["other_20260101_020000.dump"] = "dump";
+  storage.files["t_20260101_020000.dump.partial"] = "half";
+  const std::vector<StoredBackup> backups = listed(storage);
+  REQUIRE(backups.size() == 2);
+  CHECK(backups[0].dump == "t_20260101_020000.dump");  // oldest first
+  CHECK(backups[0].manifest.tier == Tier::monthly);
+  CHECK(backups[1].dump == "t_20260102_020000.dump");
+}
+
+TEST_CASE("retention deletes each expired manifest before its dump and syncs in between") {
+  MemoryStorage storage;
+  add_backup(storage, "2026-01-01T02:00:00Z", Tier::daily);
+  add_backup(storage, "2026-01-02T02:00:00Z", Tier::daily);
+  add_backup(storage, "2026-03-01T02:00:00Z", Tier::daily);
+  RetentionConfig policy;
+  policy.daily = 30 * 24h;
+  policy.min_keep = 1;
+  const auto backups = listed(storage);
+  std::vector<std::string> announced;
+  const RetentionOutcome outcome =
+      apply_retention(storage, backups, policy, at("2026-03-02T00:00:00Z"), false,
+                      [&](const StoredBackup& b) { announced.push_back(b.dump); });
+  CHECK(storage.calls == std::vector<std::string>{"remove t_20260101_020000.dump.json", "sync",
+                                                  "remove t_20260101_020000.dump",
+                                                  "remove t_20260102_020000.dump.json", "sync",
+                                                  "remove t_20260102_020000.dump", "sync"});
+  CHECK(announced == std::vector<std::string>{"t_20260101_020000.dump", "t_20260102_020000.dump"});
+  REQUIRE(outcome.deleted.size() == 2);
+  REQUIRE(outcome.kept.size() == 1);
+  CHECK(outcome.kept[0]->dump == "t_20260301_020000.dump");
+  CHECK(storage.files.size() == 2);
+}
+
+TEST_CASE("a dry run lists what retention would delete and touches nothing") {
+  MemoryStorage storage;
+  add_backup(storage, "2025-01-01T02:00:00Z", Tier::daily);
+  add_backup(storage, "2026-03-01T02:00:00Z", Tier::daily);
+  RetentionConfig policy;
+  policy.min_keep = 1;
+  const auto backups = listed(storage);
+  bool announced = false;
+  const RetentionOutcome outcome =
+      apply_retention(storage, backups, policy, at("2026-03-02T00:00:00Z"), true,
+                      [&](const StoredBackup&) { announced = true; });
+  CHECK(storage.calls.empty());
+  CHECK_FALSE(announced);
+  REQUIRE(outcome.deleted.size() == 1);
+  CHECK(outcome.deleted[0]->dump == "t_20250101_020000.dump");
+  CHECK(storage.files.size() == 4);
+}
+
+TEST_CASE("retention never deletes the newest backups, however old") {
+  MemoryStorage storage;
+  add_backup(storage, "2020-01-01T02:00:00Z", Tier::daily);
+  add_backup(storage, "2020-01-02T02:00:00Z", Tier::daily);
+  RetentionConfig policy;
+  policy.min_keep = 2;
+  const auto backups = listed(storage);
+  const RetentionOutcome outcome =
+      apply_retention(storage, backups, policy, at("2026-03-02T00:00:00Z"), false, {});
+  CHECK(outcome.deleted.empty());
+  CHECK(outcome.kept.size() == 2);
+  CHECK(storage.calls == std::vector<std::string>{"sync"});
+}
