@@ -227,6 +227,9 @@ int run(int argc, char** argv) {
     if (config_path.empty() && std::getenv("PGBACKUP_CONFIG")) {
       config_path = std::getenv("PGBACKUP_CONFIG");
     }
+    // The one clock of the process: every job, schedule and timestamp reads it.
+    const pgbackup::SystemClock clock;
+    opts.clock = &clock;
     Config config = config_path.empty() ? pgbackup::config_from_environment()
                                         : pgbackup::load_config_file(config_path);
     if (name == "run") {
@@ -236,7 +239,7 @@ int run(int argc, char** argv) {
         daemon.listen_addresses = parsed["web.listen-address"].as<std::vector<std::string>>();
       }
       daemon.web_config_file = parsed["web.config.file"].as<std::string>();
-      return pgbackup::run_daemon(std::move(config), daemon);
+      return pgbackup::run_daemon(std::move(config), daemon, clock);
     }
     handle_stop_signals();
     opts.cancel = &g_stopping;

@@ -29,8 +29,8 @@ FamilyBuilder& FamilyBuilder::add(double value,
 }
 
 CollectorSet::CollectorSet(std::vector<std::unique_ptr<Collector>> collectors,
-                           std::function<ScrapeInput()> input)
-    : collectors_(std::move(collectors)), input_(std::move(input)) {}
+                           std::function<ScrapeInput()> input, const Clock& clock)
+    : collectors_(std::move(collectors)), input_(std::move(input)), clock_(clock) {}
 
 std::vector<prometheus::MetricFamily> CollectorSet::Collect() const {
   const ScrapeInput input = input_();
@@ -42,7 +42,7 @@ std::vector<prometheus::MetricFamily> CollectorSet::Collect() const {
                          "How long the collector took on this scrape.",
                          prometheus::MetricType::Gauge);
   for (const auto& c : collectors_) {
-    const auto start = std::chrono::steady_clock::now();
+    const SteadyTime start = clock_.steady_now();
     bool ok = true;
     std::vector<prometheus::MetricFamily> families;
     try {
@@ -53,7 +53,7 @@ std::vector<prometheus::MetricFamily> CollectorSet::Collect() const {
     }
     if (ok) std::move(families.begin(), families.end(), std::back_inserter(out));
     success.add(ok ? 1 : 0, {{"collector", c->name()}});
-    duration.add(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+    duration.add(std::chrono::duration<double>(clock_.steady_now() - start).count(),
                  {{"collector", c->name()}});
   }
   out.push_back(success.build());
@@ -90,12 +90,12 @@ std::string to_exposition(std::vector<prometheus::MetricFamily> families) {
 }
 
 CachedExposition::CachedExposition(const CollectorSet& collectors,
-                                   std::chrono::milliseconds max_age, SteadyClock clock)
-    : collectors_(collectors), max_age_(max_age), clock_(std::move(clock)) {}
+                                   std::chrono::milliseconds max_age, const Clock& clock)
+    : collectors_(collectors), max_age_(max_age), clock_(clock) {}
 
 std::string CachedExposition::body() {
   std::lock_guard lock(mu_);
-  const auto now = clock_();
+  const SteadyTime now = clock_.steady_now();
   if (!rendered_at_ || now - *rendered_at_ >= max_age_) {
     body_ = to_exposition(collectors_.Collect());
     rendered_at_ = now;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/core/clock.h"
 #include "agent/daemon/target_status.h"
 
 namespace pgbackup {
@@ -46,13 +47,15 @@ class FamilyBuilder {
 // collector is logged and reported, never a failed scrape.
 class CollectorSet : public prometheus::Collectable {
  public:
+  // `clock` times each collector (pgbackup_collector_duration_seconds).
   CollectorSet(std::vector<std::unique_ptr<Collector>> collectors,
-               std::function<ScrapeInput()> input);
+               std::function<ScrapeInput()> input, const Clock& clock);
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
   std::vector<std::unique_ptr<Collector>> collectors_;
   std::function<ScrapeInput()> input_;
+  const Clock& clock_;
 };
 
 // One factory per concern, each in its own file.
@@ -81,18 +84,18 @@ std::string to_exposition(std::vector<prometheus::MetricFamily> families);
 // status each; scrapes arriving during a render wait for it rather than start their own.
 class CachedExposition {
  public:
-  using SteadyClock = std::function<std::chrono::steady_clock::time_point()>;
+  // `clock`'s monotonic time measures max_age.
   CachedExposition(const CollectorSet& collectors, std::chrono::milliseconds max_age,
-                   SteadyClock clock = std::chrono::steady_clock::now);
+                   const Clock& clock);
   std::string body();
 
  private:
   const CollectorSet& collectors_;
   const std::chrono::milliseconds max_age_;
-  const SteadyClock clock_;
+  const Clock& clock_;
   std::mutex mu_;
   std::string body_;
-  std::optional<std::chrono::steady_clock::time_point> rendered_at_;
+  std::optional<SteadyTime> rendered_at_;
 };
 
 }  // namespace pgbackup

@@ -21,8 +21,8 @@ std::string current_user() {
 
 }  // namespace
 
-void append_audit(const fs::path& log, nlohmann::json entry) {
-  entry["ts"] = format_iso8601(std::chrono::system_clock::now());
+void append_audit(const fs::path& log, nlohmann::json entry, SysTime at) {
+  entry["ts"] = format_iso8601(at);
   entry["user"] = current_user();
   entry["pid"] = ::getpid();
   append_json_line(log, entry);

@@ -23,6 +23,9 @@ DirectoryLock::DirectoryLock(const fs::path& state_dir, std::chrono::millisecond
   const fs::path path = state_dir / "lock";
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0) throw OperationError("cannot open " + path.string() + ": " + errno_text());
+  // The real monotonic clock, not the injected one: the wait is for another process to release a
+  // kernel flock, which a test clock cannot hasten; like core/subprocess's timeouts it is a
+  // low-level timeout, and routing the clock through every DirectoryLock would buy no test.
   const auto give_up = std::chrono::steady_clock::now() + wait;
   while (::flock(fd_, LOCK_EX | LOCK_NB) != 0 && std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cassert>
 #include <cstdio>
 #include <iostream>
 
@@ -20,9 +21,8 @@ namespace pgbackup {
 namespace {
 
 JobContext context_of(const CommandOptions& options) {
-  JobContext ctx;
-  ctx.cancel = options.cancel;
-  return ctx;
+  assert(options.clock);
+  return JobContext{*options.clock, options.cancel};
 }
 
 Repository repository_of(const TargetConfig& t) {
@@ -96,7 +96,7 @@ int command_backup(const Config& config, const CommandOptions& options) {
 }
 
 int command_list(const Config& config, const CommandOptions& options) {
-  const SysTime now = std::chrono::system_clock::now();
+  const SysTime now = options.clock->now();
   std::vector<const TargetConfig*> targets;
   if (options.target.empty() && config.targets.size() > 1) {
     for (const TargetConfig& t : config.targets) targets.push_back(&t);
@@ -143,11 +143,13 @@ int command_verify(const Config& config, const CommandOptions& options) {
   for (const VerifyCheck& c : report.checks) {
     std::printf("%-18s %s  %s\n", c.name.c_str(), c.passed ? "ok  " : "FAIL", c.detail.c_str());
   }
-  append_audit(config.audit_log_for(target), {{"target", target.name},
-                                              {"operation", "verify"},
-                                              {"file", entry->dump.filename().string()},
-                                              {"outcome", report.ok() ? "success" : "failure"},
-                                              {"error", report.first_problem()}});
+  append_audit(config.audit_log_for(target),
+               {{"target", target.name},
+                {"operation", "verify"},
+                {"file", entry->dump.filename().string()},
+                {"outcome", report.ok() ? "success" : "failure"},
+                {"error", report.first_problem()}},
+               options.clock->now());
   if (!report.ok()) {
     spdlog::error("{} failed verification: {}", entry->dump.string(), report.first_problem());
     return 1;
@@ -169,7 +171,7 @@ int command_check(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
   const std::vector<BackupEntry> entries = repository_of(target).scan();
   const BackupEntry* newest = newest_good(entries);
-  const SysTime now = std::chrono::system_clock::now();
+  const SysTime now = options.clock->now();
   if (!newest) {
     std::printf("CRITICAL: %s has no good backup in %s\n", target.name.c_str(),
                 target.backup.dir.c_str());

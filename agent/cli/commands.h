@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/core/clock.h"
 
 namespace pgbackup {
 
@@ -28,6 +29,8 @@ struct CommandOptions {
   // Set when the agent is asked to stop (SIGINT/SIGTERM/SIGHUP, see main.cpp): the commands
   // pass it on as JobContext::cancel so running children are stopped, not orphaned.
   const std::atomic<bool>* cancel = nullptr;
+  // Where the commands and their jobs read the time (main's SystemClock). Required.
+  const Clock* clock = nullptr;
 };
 
 // Each returns the process exit code: 0 success, 1 failed (or stale), 2 usage/config.

@@ -143,6 +143,9 @@ ProcessResult run_process(const ProcessSpec& spec) {
   }
 
   ProcessResult result;
+  // The real monotonic clock, not the injected one: this deadline races a real child process
+  // and poll(), which a test clock cannot speed up, and no test wants a fake timeout here (the
+  // subprocess tests use real, short ones).
   const auto deadline = std::chrono::steady_clock::now() + spec.timeout;
   std::vector<char> buffer(256 * 1024);
   bool out_open = true, err_open = true;

@@ -29,7 +29,6 @@
 namespace pgbackup {
 namespace {
 
-using Clock = std::chrono::system_clock;
 constexpr auto kRefreshInterval = std::chrono::seconds(2);
 constexpr auto kProbeInterval = std::chrono::seconds(30);
 // Scrapes within this long of each other share one rendering of /metrics.
@@ -48,18 +47,19 @@ struct RetryState {
 };
 
 // Counts a failure of a job on `schedule` and sets when it may run again; returns the delay.
-std::chrono::seconds back_off(RetryState& retry, const std::string& schedule) {
+std::chrono::seconds back_off(RetryState& retry, const std::string& schedule, SysTime now) {
   ++retry.failures;
-  const auto delay =
-      retry_delay(retry.failures, CronSchedule::parse(schedule).interval(Clock::now()));
-  retry.retry_at = Clock::now() + delay;
+  const auto delay = retry_delay(retry.failures, CronSchedule::parse(schedule).interval(now));
+  retry.retry_at = now + delay;
   return delay;
 }
 
 class Daemon {
  public:
-  Daemon(Config config, DaemonOptions options)
-      : options_(std::move(options)), config_(std::make_shared<const Config>(std::move(config))) {}
+  Daemon(Config config, DaemonOptions options, const Clock& clock)
+      : options_(std::move(options)),
+        clock_(clock),
+        config_(std::make_shared<const Config>(std::move(config))) {}
 
   int run();
 
@@ -79,14 +79,14 @@ class Daemon {
   void request_upload(const std::string& name);
   // Waits until `deadline`, a stop, or an upload request for `name`; true when one was
   // requested (and takes the request).
-  bool wait_for_upload_request(const std::string& name, Clock::time_point deadline);
+  bool wait_for_upload_request(const std::string& name, SysTime deadline);
   void count_uploads(const std::string& name, double uploads, double failures, double bytes);
   void refresher();
   void prober();
   void refresh_now();
   void reload();
   // Waits until `deadline`, a stop, or a notify; returns false when stopping.
-  bool sleep_until(Clock::time_point deadline);
+  bool sleep_until(SysTime deadline);
   std::vector<TargetStatus> statuses() const;
   // When the newest good backup of `name` started, whoever took it (this daemon or a `backup`
   // run by hand), without copying every target's status.
@@ -103,6 +103,7 @@ class Daemon {
   void register_handlers(HttpServer& server, CachedExposition& exposition);
 
   DaemonOptions options_;
+  const Clock& clock_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::shared_ptr<const Config> config_;
@@ -125,10 +126,10 @@ std::optional<TargetConfig> Daemon::target(const std::string& name) const {
   return std::nullopt;
 }
 
-bool Daemon::sleep_until(Clock::time_point deadline) {
+bool Daemon::sleep_until(SysTime deadline) {
   std::unique_lock lock(mu_);
-  cv_.wait_until(lock, std::min(deadline, Clock::now() + kMaxSleep),
-                 [&] { return stopping_.load(); });
+  clock_.wait_for(cv_, lock, std::min<std::chrono::nanoseconds>(deadline - clock_.now(), kMaxSleep),
+                  [&] { return stopping_.load(); });
   return !stopping_;
 }
 
@@ -154,7 +155,7 @@ std::optional<SysTime> Daemon::cached_time(
 
 void Daemon::refresh_now() {
   const auto cfg = config();
-  const SysTime now = Clock::now();
+  const SysTime now = clock_.now();
   std::vector<TargetStatus> fresh;
   std::vector<TargetStatus> previous;
   {
@@ -179,9 +180,8 @@ void Daemon::refresher() {
   while (!stopping_) {
     refresh_now();
     ready_ = true;
-    const auto next = Clock::now() + kRefreshInterval;
     std::unique_lock lock(mu_);
-    cv_.wait_until(lock, next, [&] { return stopping_.load(); });
+    clock_.wait_for(cv_, lock, kRefreshInterval, [&] { return stopping_.load(); });
   }
 }
 
@@ -204,7 +204,7 @@ void Daemon::prober() {
       std::lock_guard lock(mu_);
       runtime_[t.name].database_up = up;
     }
-    if (!sleep_until(Clock::now() + kProbeInterval)) break;
+    if (!sleep_until(clock_.now() + kProbeInterval)) break;
   }
 }
 
@@ -214,7 +214,7 @@ void Daemon::worker(const std::string& name) {
   while (!stopping_) {
     const std::optional<TargetConfig> t = target(name);
     if (!t) return;  // removed by a reload
-    const SysTime now = Clock::now();
+    const SysTime now = clock_.now();
     const SysTime backup_due = next_backup_time(*t, backup_retry, now);
     const std::optional<SysTime> test_due = next_restore_test_time(*t, test_retry, now);
     {
@@ -245,10 +245,10 @@ void Daemon::request_upload(const std::string& name) {
   cv_.notify_all();
 }
 
-bool Daemon::wait_for_upload_request(const std::string& name, Clock::time_point deadline) {
+bool Daemon::wait_for_upload_request(const std::string& name, SysTime deadline) {
   std::unique_lock lock(mu_);
-  cv_.wait_until(lock, std::min(deadline, Clock::now() + kMaxSleep),
-                 [&] { return stopping_.load() || upload_requested_.count(name) > 0; });
+  clock_.wait_for(cv_, lock, std::min<std::chrono::nanoseconds>(deadline - clock_.now(), kMaxSleep),
+                  [&] { return stopping_.load() || upload_requested_.count(name) > 0; });
   return upload_requested_.erase(name) > 0;
 }
 
@@ -262,19 +262,18 @@ void Daemon::count_uploads(const std::string& name, double uploads, double failu
 
 void Daemon::uploader(const std::string& name) {
   int failures = 0;
-  SysTime next_pass = Clock::now();  // at start-up: catch up on what is pending
+  SysTime next_pass = clock_.now();  // at start-up: catch up on what is pending
   while (!stopping_) {
     const std::optional<TargetConfig> t = target(name);
     if (!t) return;  // removed by a reload
-    if (!t->offsite_s3 || Clock::now() < next_pass) {
+    if (!t->offsite_s3 || clock_.now() < next_pass) {
       // A new backup is copied at once, even during a failure backoff: each is worth a try.
       const bool requested =
-          wait_for_upload_request(name, t->offsite_s3 ? next_pass : Clock::time_point::max());
-      if (requested && t->offsite_s3) next_pass = Clock::now();
+          wait_for_upload_request(name, t->offsite_s3 ? next_pass : SysTime::max());
+      if (requested && t->offsite_s3) next_pass = clock_.now();
       continue;
     }
-    JobContext ctx;
-    ctx.cancel = &stopping_;
+    const JobContext ctx{clock_, &stopping_};
     UploadObserver observer;
     observer.uploaded = [&](std::uint64_t bytes) {
       count_uploads(name, 1, 0, static_cast<double>(bytes));
@@ -283,7 +282,7 @@ void Daemon::uploader(const std::string& name) {
     try {
       const UploadReport r = run_offsite_job(*config(), *t, ctx, std::nullopt, observer);
       failures = 0;
-      next_pass = Clock::now() + kOffsiteInterval;
+      next_pass = clock_.now() + kOffsiteInterval;
       if (!r.uploaded.empty() || !r.prune.deleted.empty()) {
         spdlog::info("off-site copy of {}: {} uploaded, {} deleted by retention", name,
                      r.uploaded.size(), r.prune.deleted.size());
@@ -291,7 +290,7 @@ void Daemon::uploader(const std::string& name) {
     } catch (const std::exception& e) {
       ++failures;
       const auto delay = retry_delay(failures, kOffsiteInterval * 2);
-      next_pass = Clock::now() + delay;
+      next_pass = clock_.now() + delay;
       if (!stopping_) spdlog::error("{} (retry in {}s)", e.what(), delay.count());
     }
     refresh_now();
@@ -330,8 +329,7 @@ void Daemon::run_backup(const TargetConfig& t, RetryState& retry) {
     runtime_[name].backups_total += 1;
   }
   spdlog::info("backup of {} starting", name);
-  JobContext ctx;
-  ctx.cancel = &stopping_;
+  const JobContext ctx{clock_, &stopping_};
   try {
     const BackupResult r = take_backup(*config(), t, ctx);
     spdlog::info("backup of {} done: {} ({} bytes, tier {})", name, r.manifest.file,
@@ -343,7 +341,7 @@ void Daemon::run_backup(const TargetConfig& t, RetryState& retry) {
     runtime_[name].retention_deleted_total += static_cast<double>(r.prune.deleted.size());
     retry.failures = 0;
   } catch (const std::exception& e) {
-    const auto delay = back_off(retry, t.backup.schedule);
+    const auto delay = back_off(retry, t.backup.schedule, clock_.now());
     if (stopping_) {
       spdlog::info("backup of {} stopped for shutdown; its partial file was removed", name);
     } else {
@@ -364,8 +362,7 @@ void Daemon::run_restore_test_job(const TargetConfig& t, RetryState& retry) {
     runtime_[name].restore_tests_total += 1;
   }
   spdlog::info("restore test of {} starting", name);
-  JobContext ctx;
-  ctx.cancel = &stopping_;
+  const JobContext ctx{clock_, &stopping_};
   bool passed = false;
   try {
     const RestoreTestReport r = run_restore_test(*config(), t, std::nullopt, ctx);
@@ -380,7 +377,7 @@ void Daemon::run_restore_test_job(const TargetConfig& t, RetryState& retry) {
   } catch (const std::exception& e) {
     // Not even recorded (another agent holds the directory): state.json keeps the old attempt,
     // so it is still due; back off as backups do.
-    const auto delay = back_off(retry, t.restore_test->schedule);
+    const auto delay = back_off(retry, t.restore_test->schedule, clock_.now());
     spdlog::error("restore test of {} could not run (retry in {}s): {}", name, delay.count(),
                   e.what());
   }
@@ -440,11 +437,11 @@ void Daemon::register_handlers(HttpServer& server, CachedExposition& exposition)
                   : HttpResponse{503, "text/plain", "Loading state\n", {}};
   });
   server.handle("/api/v1/status", [this](const HttpRequest&) {
-    return HttpResponse{200, "application/json", status_json(statuses(), Clock::now()).dump(2), {}};
+    return HttpResponse{200, "application/json", status_json(statuses(), clock_.now()).dump(2), {}};
   });
   server.handle("/", [this](const HttpRequest&) {
     return HttpResponse{
-        200, "text/html; charset=utf-8", render_status_page(statuses(), Clock::now()), {}};
+        200, "text/html; charset=utf-8", render_status_page(statuses(), clock_.now()), {}};
   });
 }
 
@@ -480,8 +477,9 @@ int Daemon::run() {
     }
   }
 
-  const CollectorSet collectors(default_collectors(), [this] { return ScrapeInput{statuses()}; });
-  CachedExposition exposition(collectors, kMetricsMaxAge);
+  const CollectorSet collectors(
+      default_collectors(), [this] { return ScrapeInput{statuses()}; }, clock_);
+  CachedExposition exposition(collectors, kMetricsMaxAge, clock_);
   std::unique_ptr<HttpServer> server;
   try {
     server = std::make_unique<HttpServer>(addresses, web);
@@ -494,7 +492,7 @@ int Daemon::run() {
 
   std::thread refresh_thread([this] { refresher(); });
   std::thread probe_thread([this] { prober(); });
-  while (!ready_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (!ready_) clock_.sleep_for(std::chrono::milliseconds(10));
   server->start();
   std::string where;
   const auto ports = server->ports();
@@ -531,8 +529,8 @@ int Daemon::run() {
 
 }  // namespace
 
-int run_daemon(Config config, const DaemonOptions& options) {
-  Daemon daemon(std::move(config), options);
+int run_daemon(Config config, const DaemonOptions& options, const Clock& clock) {
+  Daemon daemon(std::move(config), options, clock);
   return daemon.run();
 }
 

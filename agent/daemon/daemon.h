@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/core/clock.h"
 
 namespace pgbackup {
 
@@ -18,6 +19,6 @@ struct DaemonOptions {
 // and retry backoff), a status cache refreshed from disk every 2 s, a database probe every
 // 30 s, and the HTTP endpoints. Returns the exit code once SIGTERM or SIGINT arrives; SIGHUP
 // reloads the config.
-int run_daemon(Config config, const DaemonOptions& options);
+int run_daemon(Config config, const DaemonOptions& options, const Clock& clock);
 
 }  // namespace pgbackup

@@ -128,7 +128,7 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
   SysTime started = ctx.now();
   // File names have one-second resolution: a second backup within the same second waits.
   for (int i = 0; i < 3 && fs::exists(repo.dump_path(started)); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    ctx.clock.sleep_for(std::chrono::seconds(1));
     started = ctx.now();
   }
   const fs::path final_path = repo.dump_path(started);
@@ -279,16 +279,18 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
     attempt.success = true;
     attempt.file = result.manifest.file;
     record_attempt(repo.state_dir(), "backup", attempt);
-    append_audit(audit, {{"target", target.name},
-                         {"operation", options.purpose},
-                         {"outcome", "success"},
-                         {"file", result.manifest.file},
-                         {"size_bytes", result.manifest.size_bytes},
-                         {"sha256", result.manifest.sha256},
-                         {"tier", tier_name(result.manifest.tier)},
-                         {"duration_seconds", result.manifest.duration_seconds},
-                         {"size_anomaly", result.manifest.size_anomaly},
-                         {"shrunk_tables", result.manifest.shrunk_tables.size()}});
+    append_audit(audit,
+                 {{"target", target.name},
+                  {"operation", options.purpose},
+                  {"outcome", "success"},
+                  {"file", result.manifest.file},
+                  {"size_bytes", result.manifest.size_bytes},
+                  {"sha256", result.manifest.sha256},
+                  {"tier", tier_name(result.manifest.tier)},
+                  {"duration_seconds", result.manifest.duration_seconds},
+                  {"size_anomaly", result.manifest.size_anomaly},
+                  {"shrunk_tables", result.manifest.shrunk_tables.size()}},
+                 ctx.now());
     if (options.apply_retention) {
       // The backup is committed and recorded as a success: a retention error (a file that
       // cannot be removed, say) must not turn it into a failed attempt, which would also stop
@@ -299,10 +301,12 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
         spdlog::error("retention of {} failed after a good backup: {}", target.name, e.what());
         result.prune.skipped_reason = std::string("retention failed: ") + e.what();
         try {
-          append_audit(audit, {{"target", target.name},
-                               {"operation", "prune"},
-                               {"outcome", "failure"},
-                               {"error", e.what()}});
+          append_audit(audit,
+                       {{"target", target.name},
+                        {"operation", "prune"},
+                        {"outcome", "failure"},
+                        {"error", e.what()}},
+                       ctx.now());
         } catch (const std::exception& inner) {
           spdlog::error("cannot record the failed retention: {}", inner.what());
         }
@@ -317,10 +321,12 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
     attempt.error = e.what();
     try {
       record_attempt(repo.state_dir(), "backup", attempt);
-      append_audit(audit, {{"target", target.name},
-                           {"operation", options.purpose},
-                           {"outcome", "failure"},
-                           {"error", attempt.error}});
+      append_audit(audit,
+                   {{"target", target.name},
+                    {"operation", options.purpose},
+                    {"outcome", "failure"},
+                    {"error", attempt.error}},
+                   ctx.now());
     } catch (const std::exception& inner) {
       spdlog::error("cannot record the failed backup: {}", inner.what());
     }

@@ -1,8 +1,6 @@
 #pragma once
 
-#include <atomic>
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,15 +8,10 @@
 #include "agent/catalog/repository.h"
 #include "agent/config/config.h"
 #include "agent/core/timeutil.h"
+#include "agent/jobs/job_context.h"
 #include "agent/jobs/prune.h"
 
 namespace pgbackup {
-
-// What every job gets from whoever runs it: a clock and a way to be stopped.
-struct JobContext {
-  std::function<SysTime()> now = [] { return std::chrono::system_clock::now(); };
-  const std::atomic<bool>* cancel = nullptr;
-};
 
 // How a backup is taken when it is not an ordinary scheduled or manual one.
 struct BackupOptions {

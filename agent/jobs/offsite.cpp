@@ -128,22 +128,26 @@ bool copy_and_audit(S3Client& client, const TargetConfig& target, const BackupEn
     report.uploaded_bytes += m.size_bytes;
     if (observer.uploaded) observer.uploaded(m.size_bytes);
     spdlog::info("copied {} to {} ({})", m.file, copy.url, copy.storage_class);
-    append_audit(audit, {{"target", target.name},
-                         {"operation", "upload"},
-                         {"outcome", "success"},
-                         {"file", m.file},
-                         {"url", copy.url},
-                         {"storage_class", copy.storage_class},
-                         {"size_bytes", m.size_bytes}});
+    append_audit(audit,
+                 {{"target", target.name},
+                  {"operation", "upload"},
+                  {"outcome", "success"},
+                  {"file", m.file},
+                  {"url", copy.url},
+                  {"storage_class", copy.storage_class},
+                  {"size_bytes", m.size_bytes}},
+                 ctx.now());
     return true;
   } catch (const std::exception& e) {
     if (observer.failed) observer.failed();
     report.failures.push_back(m.file + ": " + e.what());
-    append_audit(audit, {{"target", target.name},
-                         {"operation", "upload"},
-                         {"outcome", "failure"},
-                         {"file", m.file},
-                         {"error", e.what()}});
+    append_audit(audit,
+                 {{"target", target.name},
+                  {"operation", "upload"},
+                  {"outcome", "failure"},
+                  {"file", m.file},
+                  {"error", e.what()}},
+                 ctx.now());
     const auto* s3e = dynamic_cast<const S3Error*>(&e);
     return !s3e || s3e->code() == "AccessDenied";
   }

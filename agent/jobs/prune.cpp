@@ -93,11 +93,13 @@ PruneResult prune_local(const Config& config, const TargetConfig& target, const 
       storage, repo, [&](const std::string& name) { return storage.read(name); });
   const RetentionOutcome outcome =
       apply_retention(storage, backups, target.retention, now, dry_run, [&](const StoredBackup& b) {
-        append_audit(config.audit_log_for(target), {{"target", target.name},
-                                                    {"operation", "prune"},
-                                                    {"outcome", "deleted"},
-                                                    {"file", b.dump},
-                                                    {"tier", tier_name(b.manifest.tier)}});
+        append_audit(config.audit_log_for(target),
+                     {{"target", target.name},
+                      {"operation", "prune"},
+                      {"outcome", "deleted"},
+                      {"file", b.dump},
+                      {"tier", tier_name(b.manifest.tier)}},
+                     now);
       });
   for (const StoredBackup* b : outcome.deleted) result.deleted.push_back(repo.dir() / b->dump);
   for (const StoredBackup* b : outcome.kept) result.kept.push_back(repo.dir() / b->dump);
@@ -120,10 +122,12 @@ OffsitePruneResult prune_offsite(S3Client& client, const TargetConfig& target,
       apply_retention(storage, backups, target.retention, now, dry_run, [&](const StoredBackup& b) {
         const std::string url = storage.address(b.dump);
         spdlog::info("off-site retention deleted {}", url);
-        append_audit(audit, {{"target", target.name},
-                             {"operation", "offsite_prune"},
-                             {"outcome", "deleted"},
-                             {"url", url}});
+        append_audit(audit,
+                     {{"target", target.name},
+                      {"operation", "offsite_prune"},
+                      {"outcome", "deleted"},
+                      {"url", url}},
+                     now);
       });
   OffsitePruneResult result;
   for (const StoredBackup* b : outcome.deleted) result.deleted.push_back(storage.key(b->dump));

@@ -95,7 +95,6 @@ void check_timescaledb(pqxx::connection& conn, const std::string& wanted,
   }
 }
 
-std::string age_of(SysTime t) { return format_age(t, std::chrono::system_clock::now()); }
 
 // Removes a file when it goes out of scope.
 struct TemporaryFile {
@@ -181,7 +180,7 @@ void ProductionRestore::audit(const std::string& step, const std::string& outcom
   // Best effort: an audit log that cannot be written (disk full) must not turn a good restore
   // into a failure, nor hide the failure text that says what state the database is in.
   try {
-    append_audit(audit_log_, std::move(details));
+    append_audit(audit_log_, std::move(details), ctx_.now());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "warning: the audit log entry for step %s (%s) was not recorded: %s\n",
                  step.c_str(), outcome.c_str(), e.what());
@@ -281,8 +280,8 @@ void ProductionRestore::print_plan(const BackupEntry& backup) {
   std::printf("  database       %s (its contents are REPLACED)\n", endpoint_.describe().c_str());
   std::printf("  backup         %s\n", backup.dump.c_str());
   std::printf("                 taken %s (%s ago), tier %s, %s, verified\n",
-              format_iso8601(m.started_at).c_str(), age_of(m.started_at).c_str(), tier_name(m.tier),
-              format_bytes(m.size_bytes).c_str());
+              format_iso8601(m.started_at).c_str(), format_age(m.started_at, ctx_.now()).c_str(),
+              tier_name(m.tier), format_bytes(m.size_bytes).c_str());
   std::printf("  tables         %s%s\n",
               request_.tables.empty() ? ("all " + std::to_string(names.size()) + ": ").c_str()
                                       : "only (partial restore): ",

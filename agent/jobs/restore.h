@@ -33,6 +33,6 @@ BackupEntry resolve_backup(const TargetConfig& target, const RestoreRequest& req
 // ctx.cancel (SIGINT/SIGTERM) stops the running step's child and ends in the failure path.
 int restore_production(const Config& config, const TargetConfig& target,
                        const RestoreRequest& request, std::istream& confirmation,
-                       const JobContext& ctx = {});
+                       const JobContext& ctx);
 
 }  // namespace pgbackup

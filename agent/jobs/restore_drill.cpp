@@ -172,7 +172,8 @@ void mark_manifest(const BackupEntry& backup, const RestoreTestReport& report) {
 }
 
 void record_report(const Config& config, const TargetConfig& target, const Repository& repo,
-                   const BackupEntry* backup, const RestoreTestReport& report) {
+                   const BackupEntry* backup, const RestoreTestReport& report,
+                   const JobContext& ctx) {
   append_json_line(restore_test_log(repo.state_dir()), report_to_json(report));
   if (backup && backup->good()) mark_manifest(*backup, report);
   record_attempt(repo.state_dir(), "restore_test",
@@ -186,7 +187,8 @@ void record_report(const Config& config, const TargetConfig& target, const Repos
                 {"duration_seconds", report.duration_seconds},
                 {"mismatched_tables", report.mismatched_tables.size()},
                 {"failed_checks", report.failed_checks.size()},
-                {"error", first_problem(report)}});
+                {"error", first_problem(report)}},
+               ctx.now());
 }
 
 std::size_t random_below(std::size_t n) {
@@ -309,15 +311,17 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
     // Stopped from outside (the daemon is shutting down), not a verdict on the backup: record
     // no failed test and mark no manifest, so the test stays due and the backup stays good.
     // (A test that passed before the stop is recorded as usual.)
-    append_audit(config.audit_log_for(target), {{"target", target.name},
-                                                {"operation", "restore_test"},
-                                                {"outcome", "interrupted"},
-                                                {"file", report.backup},
-                                                {"error", first_problem(report)}});
+    append_audit(config.audit_log_for(target),
+                 {{"target", target.name},
+                  {"operation", "restore_test"},
+                  {"outcome", "interrupted"},
+                  {"file", report.backup},
+                  {"error", first_problem(report)}},
+                 ctx.now());
     throw OperationError("the restore test of " + target.name +
                          " was interrupted (the agent is stopping); it was not recorded");
   }
-  record_report(config, target, repo, backup, report);
+  record_report(config, target, repo, backup, report, ctx);
   return report;
 }
 

@@ -357,8 +357,10 @@ TEST_CASE("a backup fetched from the bucket is checked against its manifest", "[
   ::setenv("AWS_SECRET_ACCESS_KEY", S3Server::kSecretKey, 1);
   const std::string url = "s3://pgtest-bucket/db1/" + dump.filename().string();
 
+  const pgbackup::SystemClock clock;
+  const pgbackup::JobContext ctx{clock};
   const pgbackup::FetchedBackup fetched =
-      pgbackup::fetch_offsite_backup(target, url, t.root / "tmp", {});
+      pgbackup::fetch_offsite_backup(target, url, t.root / "tmp", ctx);
   CHECK(fetched.entry.good());
   CHECK(fetched.entry.manifest->sha256 == sha256_of(content));
   CHECK(read_text_file(fetched.entry.dump) == content);
@@ -369,11 +371,11 @@ TEST_CASE("a backup fetched from the bucket is checked against its manifest", "[
   // A damaged copy in the bucket is refused, and nothing is left behind.
   auto client = client_for(s3);
   client.put_bytes("db1/" + dump.filename().string(), "not the dump", {});
-  CHECK_THROWS_WITH(pgbackup::fetch_offsite_backup(target, url, t.root / "tmp2", {}),
+  CHECK_THROWS_WITH(pgbackup::fetch_offsite_backup(target, url, t.root / "tmp2", ctx),
                     Catch::Contains("is 12 bytes but its manifest says"));
   CHECK(fs::is_empty(t.root / "tmp2"));
   CHECK_THROWS_WITH(pgbackup::fetch_offsite_backup(target, "s3://pgtest-bucket/db1/missing.dump",
-                                                   t.root / "tmp3", {}),
+                                                   t.root / "tmp3", ctx),
                     Catch::Contains("404"));
 }
 

@@ -126,7 +126,9 @@ std::string normalise(const std::string& text) {
 
 std::string scrape(std::vector<TargetStatus> targets) {
   ScrapeInput input{std::move(targets)};
-  const CollectorSet set(default_collectors(), [&] { return input; });
+  const ManualClock clock(SysTime{});
+  const CollectorSet set(
+      default_collectors(), [&] { return input; }, clock);
   return normalise(to_exposition(set.Collect()));
 }
 
@@ -215,20 +217,23 @@ TEST_CASE("scrapes within max_age share one rendering of /metrics") {
   int reads = 0;
   std::vector<TargetStatus> targets(1);
   targets[0].name = "pulse";
-  const CollectorSet set(default_collectors(), [&] {
-    ++reads;
-    return ScrapeInput{targets};
-  });
-  auto now = std::chrono::steady_clock::time_point{};
-  CachedExposition cache(set, std::chrono::milliseconds(1000), [&] { return now; });
+  ManualClock clock(SysTime{});
+  const CollectorSet set(
+      default_collectors(),
+      [&] {
+        ++reads;
+        return ScrapeInput{targets};
+      },
+      clock);
+  CachedExposition cache(set, std::chrono::milliseconds(1000), clock);
 
   const std::string first = cache.body();
   CHECK_THAT(first, Catch::Contains("pgbackup_backup_in_progress{target=\"pulse\"} 0"));
   targets[0].runtime.backup_in_progress = true;
-  now += std::chrono::milliseconds(999);
+  clock.advance(std::chrono::milliseconds(999));
   CHECK(cache.body() == first);
   CHECK(reads == 1);
-  now += std::chrono::milliseconds(1);
+  clock.advance(std::chrono::milliseconds(1));
   CHECK_THAT(cache.body(), Catch::Contains("pgbackup_backup_in_progress{target=\"pulse\"} 1"));
   CHECK(reads == 2);
 }
