@@ -13,15 +13,14 @@
 #include <optional>
 #include <thread>
 
-#include "agent/catalog/audit_log.h"
 #include "agent/catalog/directory_lock.h"
-#include "agent/catalog/job_state.h"
 #include "agent/catalog/repository.h"
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
 #include "agent/core/sha256.h"
 #include "agent/core/subprocess.h"
 #include "agent/core/units.h"
+#include "agent/jobs/job_run.h"
 #include "agent/postgres/postgres.h"
 #include "agent/postgres/toc.h"
 #include "agent/rules/anomaly.h"
@@ -251,6 +250,22 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
   return m;
 }
 
+// Retention after a good backup. The backup is committed and recorded as a success: a
+// retention error (a file that cannot be removed, say) must not turn it into a failed attempt,
+// which would also stop retention until the next good backup. Reported on its own instead.
+PruneResult prune_after_backup(const Config& config, const TargetConfig& target,
+                               const Repository& repo, const JobContext& ctx) {
+  try {
+    return prune_local(config, target, repo, ctx.now(), false);
+  } catch (const std::exception& e) {
+    spdlog::error("retention of {} failed after a good backup: {}", target.name, e.what());
+    JobRun(config, target, "", "prune", ctx).fail(e.what());
+    PruneResult report;
+    report.skipped_reason = std::string("retention failed: ") + e.what();
+    return report;
+  }
+}
+
 }  // namespace
 
 BackupResult take_backup(const Config& config, const TargetConfig& target, const JobContext& ctx,
@@ -259,9 +274,7 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
   repo.prepare();
   std::optional<DirectoryLock> lock;
   if (!options.lock_held) lock.emplace(repo.state_dir());
-  const fs::path audit = config.audit_log_for(target);
-  JobAttempt attempt;
-  attempt.started_at = ctx.now();
+  JobRun run(config, target, "backup", options.purpose, ctx);
   try {
     for (const fs::path& p : repo.remove_partials()) {
       spdlog::warn("removed {} left by an interrupted backup", p.string());
@@ -274,62 +287,22 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
     BackupResult result;
     result.manifest = dump_database(config, target, repo, good, ctx);
     result.file = repo.dir() / result.manifest.file;
-
-    attempt.finished_at = ctx.now();
-    attempt.success = true;
-    attempt.file = result.manifest.file;
-    record_attempt(repo.state_dir(), "backup", attempt);
-    append_audit(audit,
-                 {{"target", target.name},
-                  {"operation", options.purpose},
-                  {"outcome", "success"},
-                  {"file", result.manifest.file},
-                  {"size_bytes", result.manifest.size_bytes},
-                  {"sha256", result.manifest.sha256},
-                  {"tier", tier_name(result.manifest.tier)},
-                  {"duration_seconds", result.manifest.duration_seconds},
-                  {"size_anomaly", result.manifest.size_anomaly},
-                  {"shrunk_tables", result.manifest.shrunk_tables.size()}},
-                 ctx.now());
+    const Manifest& m = result.manifest;
+    run.succeed(m.file, {{"file", m.file},
+                         {"size_bytes", m.size_bytes},
+                         {"sha256", m.sha256},
+                         {"tier", tier_name(m.tier)},
+                         {"duration_seconds", m.duration_seconds},
+                         {"size_anomaly", m.size_anomaly},
+                         {"shrunk_tables", m.shrunk_tables.size()}});
     if (options.apply_retention) {
-      // The backup is committed and recorded as a success: a retention error (a file that
-      // cannot be removed, say) must not turn it into a failed attempt, which would also stop
-      // retention until the next good backup. Report it on its own and carry on.
-      try {
-        result.prune = prune_local(config, target, repo, ctx.now(), false);
-      } catch (const std::exception& e) {
-        spdlog::error("retention of {} failed after a good backup: {}", target.name, e.what());
-        result.prune.skipped_reason = std::string("retention failed: ") + e.what();
-        try {
-          append_audit(audit,
-                       {{"target", target.name},
-                        {"operation", "prune"},
-                        {"outcome", "failure"},
-                        {"error", e.what()}},
-                       ctx.now());
-        } catch (const std::exception& inner) {
-          spdlog::error("cannot record the failed retention: {}", inner.what());
-        }
-      }
+      result.prune = prune_after_backup(config, target, repo, ctx);
     } else {
       result.prune.skipped_reason = "retention is not applied to a " + options.purpose;
     }
     return result;
   } catch (const std::exception& e) {
-    attempt.finished_at = ctx.now();
-    attempt.success = false;
-    attempt.error = e.what();
-    try {
-      record_attempt(repo.state_dir(), "backup", attempt);
-      append_audit(audit,
-                   {{"target", target.name},
-                    {"operation", options.purpose},
-                    {"outcome", "failure"},
-                    {"error", attempt.error}},
-                   ctx.now());
-    } catch (const std::exception& inner) {
-      spdlog::error("cannot record the failed backup: {}", inner.what());
-    }
+    run.fail(e.what());
     if (dynamic_cast<const OperationError*>(&e)) throw;
     throw OperationError(e.what());
   }

@@ -17,6 +17,7 @@
 #include "agent/core/file_io.h"
 #include "agent/core/sha256.h"
 #include "agent/core/text.h"
+#include "agent/jobs/job_run.h"
 #include "agent/rules/retention.h"
 
 namespace pgbackup {
@@ -159,12 +160,13 @@ std::string offsite_key(const S3Config& s3, const std::string& file_name) {
   return s3.prefix + file_name;
 }
 
-S3Tuning offsite_tuning(const S3Config& s3, const std::atomic<bool>* cancel) {
+S3Tuning offsite_tuning(const S3Config& s3, const JobContext& ctx) {
   S3Tuning t;
   t.multipart_threshold = s3.multipart_threshold;
   t.part_size = s3.part_size;
   t.list_page_size = s3.list_page_size;
-  t.cancel = cancel;
+  t.cancel = ctx.cancel;
+  t.clock = &ctx.clock;
   return t;
 }
 
@@ -245,14 +247,13 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
     todo = {&*it};
   }
 
-  JobAttempt attempt;
-  attempt.started_at = ctx.now();
+  JobRun run(config, target, "offsite", "", ctx);  // each copy has its own audit line
   const bool had_failed = [&] {
     const TargetState state = load_state(repo.state_dir());
     return state.offsite && !state.offsite->success;
   }();
   try {
-    S3Client client(s3, read_s3_credentials(s3), offsite_tuning(s3, ctx.cancel));
+    S3Client client(s3, read_s3_credentials(s3), offsite_tuning(s3, ctx));
     try {
       client.check_access(s3.prefix);
     } catch (const std::exception&) {
@@ -271,23 +272,30 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
       report.prune = prune_offsite(client, target, audit, ctx.now(), false);
     }
   } catch (const std::exception& e) {
-    if (dynamic_cast<const ConfigError*>(&e)) throw;
+    if (dynamic_cast<const ConfigError*>(&e)) {
+      run.not_attempted();  // the configuration is wrong, not the bucket
+      throw;
+    }
     report.failures.push_back(e.what());
   }
 
   // A run with nothing to do is not an attempt, unless it clears an earlier failure.
   const bool attempted =
       !todo.empty() || !report.prune.deleted.empty() || had_failed || !report.failures.empty();
-  if (attempted) {
-    if (!report.uploaded.empty())
-      attempt.file = fs::path(report.uploaded.back().url).filename().string();
-    attempt.finished_at = ctx.now();
-    attempt.success = report.failures.empty();
-    attempt.error = join(report.failures, "; ");
-    record_attempt(repo.state_dir(), "offsite", attempt);
+  const std::string error = join(report.failures, "; ");
+  if (!attempted) {
+    run.not_attempted();
+  } else {
+    const std::string file =
+        report.uploaded.empty() ? "" : fs::path(report.uploaded.back().url).filename().string();
+    if (report.failures.empty()) {
+      run.succeed(file);
+    } else {
+      run.fail(error, file);
+    }
   }
   if (!report.failures.empty()) {
-    throw OperationError("off-site copy of " + target.name + " failed: " + attempt.error);
+    throw OperationError("off-site copy of " + target.name + " failed: " + error);
   }
   return report;
 }
@@ -311,7 +319,7 @@ FetchedBackup fetch_offsite_backup(const TargetConfig& target, const std::string
   }
   S3Config s3 = s3_of(target);
   s3.bucket = where->bucket;
-  S3Client client(s3, read_s3_credentials(s3), offsite_tuning(s3, ctx.cancel));
+  S3Client client(s3, read_s3_credentials(s3), offsite_tuning(s3, ctx));
   FetchedBackup fetched;
   fetched.dir = make_private_temp_dir(parent);  // removed by ~FetchedBackup if anything fails
   {

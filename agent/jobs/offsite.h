@@ -10,6 +10,7 @@
 #include "agent/catalog/repository.h"
 #include "agent/config/config.h"
 #include "agent/jobs/backup.h"
+#include "agent/jobs/job_context.h"
 #include "agent/jobs/prune.h"
 #include "agent/storage/s3/client.h"
 
@@ -17,8 +18,8 @@ namespace pgbackup {
 
 // The object key of a backup file: the configured prefix followed by the file name.
 std::string offsite_key(const S3Config& s3, const std::string& file_name);
-// The transfer settings of a config, with a way to stop transfers.
-S3Tuning offsite_tuning(const S3Config& s3, const std::atomic<bool>* cancel);
+// The transfer settings of a config, with the job's clock and its way to stop transfers.
+S3Tuning offsite_tuning(const S3Config& s3, const JobContext& ctx);
 
 // Whether this good backup has a recorded copy in the configured bucket.
 bool is_offsite(const Manifest& manifest, const S3Config& s3);

@@ -147,7 +147,7 @@ PruneReport run_prune_job(const Config& config, const TargetConfig& target, cons
   if (!report.local.skipped_reason.empty() || !target.offsite_s3) return report;
   try {
     const S3Config& s3 = *target.offsite_s3;
-    S3Client client(s3, read_s3_credentials(s3), offsite_tuning(s3, ctx.cancel));
+    S3Client client(s3, read_s3_credentials(s3), offsite_tuning(s3, ctx));
     report.offsite =
         prune_offsite(client, target, config.audit_log_for(target), ctx.now(), dry_run);
   } catch (...) {

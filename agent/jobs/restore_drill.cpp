@@ -7,12 +7,12 @@
 #include <random>
 #include <sstream>
 
-#include "agent/catalog/audit_log.h"
 #include "agent/catalog/directory_lock.h"
 #include "agent/catalog/job_state.h"
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
 #include "agent/core/units.h"
+#include "agent/jobs/job_run.h"
 #include "agent/jobs/offsite.h"
 #include "agent/jobs/verify.h"
 #include "agent/postgres/pg_restore.h"
@@ -171,24 +171,19 @@ void mark_manifest(const BackupEntry& backup, const RestoreTestReport& report) {
   write_file_atomic(backup.manifest_path(), manifest_to_json(m).dump(2) + "\n", kPrivateFile);
 }
 
-void record_report(const Config& config, const TargetConfig& target, const Repository& repo,
-                   const BackupEntry* backup, const RestoreTestReport& report,
-                   const JobContext& ctx) {
+void record_report(const Repository& repo, const BackupEntry* backup,
+                   const RestoreTestReport& report, JobRun& run) {
   append_json_line(restore_test_log(repo.state_dir()), report_to_json(report));
   if (backup && backup->good()) mark_manifest(*backup, report);
-  record_attempt(repo.state_dir(), "restore_test",
-                 JobAttempt{report.started_at, report.finished_at, report.success,
-                            first_problem(report), report.backup});
-  append_audit(config.audit_log_for(target),
-               {{"target", target.name},
-                {"operation", "restore_test"},
-                {"outcome", report.success ? "success" : "failure"},
-                {"file", report.backup},
-                {"duration_seconds", report.duration_seconds},
-                {"mismatched_tables", report.mismatched_tables.size()},
-                {"failed_checks", report.failed_checks.size()},
-                {"error", first_problem(report)}},
-               ctx.now());
+  const nlohmann::json details = {{"file", report.backup},
+                                  {"duration_seconds", report.duration_seconds},
+                                  {"mismatched_tables", report.mismatched_tables.size()},
+                                  {"failed_checks", report.failed_checks.size()}};
+  if (report.success) {
+    run.succeed(report.backup, details);
+  } else {
+    run.fail(first_problem(report), report.backup, details);
+  }
 }
 
 std::size_t random_below(std::size_t n) {
@@ -280,16 +275,22 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
   RestoreTestReport report;
   report.target = target.name;
   report.rto_target_seconds = static_cast<double>(rt.rto_target.count());
-  report.started_at = ctx.now();
+  JobRun run(config, target, "restore_test", "restore_test", ctx);
+  report.started_at = run.started_at();
   // s3://bucket/key: tests the off-site copy itself, fetched and checked against its manifest.
   std::optional<FetchedBackup> fetched;
-  if (file && is_s3_url(file->string())) {
-    fetched.emplace(fetch_offsite_backup(target, file->string(), repo.state_dir(), ctx));
+  const BackupEntry* backup = nullptr;
+  try {
+    if (file && is_s3_url(file->string())) {
+      fetched.emplace(fetch_offsite_backup(target, file->string(), repo.state_dir(), ctx));
+    }
+    backup = fetched ? &fetched->entry
+             : file  ? &select_backup(entries, file, repo.dir())
+                     : pick_backup_to_test(entries, rt, report.started_at, random_below);
+  } catch (...) {
+    run.not_attempted();  // the file asked for is not there: a usage error, not a test result
+    throw;
   }
-  const BackupEntry* backup =
-      fetched ? &fetched->entry
-      : file  ? &select_backup(entries, file, repo.dir())
-              : pick_backup_to_test(entries, rt, report.started_at, random_below);
   bool may_drop = false;
   try {
     if (!backup) {
@@ -311,17 +312,11 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
     // Stopped from outside (the daemon is shutting down), not a verdict on the backup: record
     // no failed test and mark no manifest, so the test stays due and the backup stays good.
     // (A test that passed before the stop is recorded as usual.)
-    append_audit(config.audit_log_for(target),
-                 {{"target", target.name},
-                  {"operation", "restore_test"},
-                  {"outcome", "interrupted"},
-                  {"file", report.backup},
-                  {"error", first_problem(report)}},
-                 ctx.now());
+    run.interrupted(first_problem(report), {{"file", report.backup}});
     throw OperationError("the restore test of " + target.name +
                          " was interrupted (the agent is stopping); it was not recorded");
   }
-  record_report(config, target, repo, backup, report, ctx);
+  record_report(repo, backup, report, run);
   return report;
 }
 

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <thread>
 #include <utility>
 
 #include "agent/core/sha256.h"
@@ -70,6 +69,11 @@ std::string s3_request_url(const S3Config& config, const std::string& key,
 S3Client::S3Client(S3Config config, S3Credentials credentials, S3Tuning tuning)
     : config_(std::move(config)), credentials_(std::move(credentials)), tuning_(tuning) {}
 
+const Clock& S3Client::clock() const {
+  static const SystemClock system;
+  return tuning_.clock ? *tuning_.clock : system;
+}
+
 CurlResponse S3Client::perform_once(const Request& request) {
   CurlRequest http;
   http.method = request.method;
@@ -77,7 +81,7 @@ CurlResponse S3Client::perform_once(const Request& request) {
   http.headers = request.headers;
   http.headers.push_back("x-amz-content-sha256: " + request.payload_sha256);
   sign_request(http.method, http.url, request.payload_sha256, config_.region, credentials_,
-               std::chrono::system_clock::now(), http.headers);
+               clock().now(), http.headers);
   http.body = request.body;
   http.download_to = request.download_to;
   http.connect_timeout = tuning_.connect_timeout;
@@ -108,7 +112,7 @@ CurlResponse S3Client::perform(const Request& request) {
         format_s3_url(config_.bucket, request.key),
         response.status == 0 ? response.network_error : "HTTP " + std::to_string(response.status),
         delay.count());
-    std::this_thread::sleep_for(delay);
+    clock().sleep_for(delay);
     delay *= 2;
   }
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/core/clock.h"
 #include "agent/core/errors.h"
 #include "agent/core/timeutil.h"
 #include "agent/storage/s3/curl_session.h"
@@ -72,6 +73,9 @@ struct S3Tuning {
   std::chrono::milliseconds first_retry_delay{500};  // doubled after each failed attempt
   std::chrono::seconds connect_timeout{10};
   const std::atomic<bool>* cancel = nullptr;  // set by another thread to stop transfers
+  // Where request times (SigV4 signs them) come from and retry pauses are waited out; null:
+  // the operating system's clock.
+  const Clock* clock = nullptr;
 };
 
 // A small S3 client (DESIGN §3 offsite.s3): requests signed with SigV4 (sigv4.h) and sent with
@@ -105,6 +109,7 @@ class S3Client {
   std::vector<S3ObjectInfo> list(const std::string& prefix);
 
  private:
+  const Clock& clock() const;
   // One exchange with S3. `query` is already encoded.
   struct Request {
     std::string method = "GET";

@@ -1,32 +1,24 @@
 #include "agent/catalog/job_state.h"
-#include "agent/core/file_io.h"
 
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
 
-#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "agent/core/file_io.h"
+#include "tests/support/temp_dir.h"
+
 using namespace pgbackup;
-
-namespace {
-
-fs::path make_temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "pgbackup-repo-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return pattern;
-}
-
-}  // namespace
 
 TEST_CASE("concurrent record_attempt calls lose no job's update and leave a whole state.json") {
   // The off-site uploader thread records without the directory lock while a job records too:
   // both read-modify-write state.json. Each thread records its own job many times; at the end
   // every job's last attempt must be there and the file must parse.
-  const fs::path dir = make_temp_dir();
+  const testing::TempDir temp;
+  const fs::path& dir = temp.path();
   const fs::path state_dir = dir / ".pgbackup";
   const std::vector<std::string> jobs = {"backup", "restore_test", "offsite"};
   constexpr int kRounds = 200;
@@ -61,20 +53,4 @@ TEST_CASE("concurrent record_attempt calls lose no job's update and leave a whol
   struct stat st {};
   REQUIRE(::stat((state_dir / "state.json").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
-  fs::remove_all(dir);
-}
-
-TEST_CASE("write_file_atomic applies the mode and replaces the file whole") {
-  const fs::path dir = make_temp_dir();
-  const fs::path file = dir / "f.json";
-  write_file_atomic(file, "one\n",
-                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
-  write_file_atomic(file, "two\n",
-                    fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
-  CHECK(read_file(file) == "two\n");
-  struct stat st {};
-  REQUIRE(::stat(file.c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0640);
-  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
-  fs::remove_all(dir);
 }

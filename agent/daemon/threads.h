@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+
+#include "agent/daemon/daemon_state.h"
+
+namespace pgbackup {
+
+// The daemon's threads, each one function over the shared state; each returns once the daemon
+// stops (or, for the per-target ones, once a reload removed the target).
+
+// The scheduler of one target: its backups and restore tests (see run_target_loop).
+void run_worker(DaemonState& state, const std::string& target);
+
+// Copies the backups of one target off-site (DESIGN §3 offsite.s3) in its own thread, so a slow
+// upload never delays the next backup: after each good backup, at start-up, hourly, and after
+// failures with backoff.
+void run_uploader(DaemonState& state, const std::string& target);
+
+// Probes every target's database every 30 s (pgbackup_database_up).
+void run_prober(DaemonState& state);
+
+}  // namespace pgbackup
