@@ -101,4 +101,45 @@ TEST_CASE("the status page and /api/v1/status show a TimescaleDB backup's hypert
   CHECK(hypertables[0]["compressed_chunks"] == 11);
 }
 
+TEST_CASE("the status page lists the newest backup's schema changes, escaped") {
+  TargetStatus t;
+  t.name = "shop";
+  Manifest m;
+  m.file = "shop_20260208_020000.dump";
+  m.schema = SchemaFingerprint{};
+  m.schema_compared_with = "shop_20260207_020000.dump";
+  m.schema_changes = {
+      {SchemaChangeType::dropped, "index", "orders_created on public.orders",
+       "CREATE INDEX orders_created ON public.orders USING btree (created)"},
+      {SchemaChangeType::added, "view", "public.\"<script>alert(1)</script>\"", ""},
+  };
+  BackupEntry b;
+  b.dump = m.file;
+  b.started_at = *parse_iso8601("2026-02-08T02:00:00Z");
+  b.manifest = m;
+  t.backups = {b};
+  const SysTime now = *parse_iso8601("2026-02-09T00:00:00Z");
+  const std::string html = render_status_page({t}, now);
+  CHECK_THAT(html,
+             Catch::Contains("Schema changes (newest backup)") &&
+                 Catch::Contains("2 schema changes (1 added, 1 dropped) since "
+                                 "shop_20260207_020000.dump") &&
+                 Catch::Contains("<td class=bad>dropped</td><td>index orders_created on "
+                                 "public.orders</td><td>CREATE INDEX orders_created ON "
+                                 "public.orders USING btree (created)</td>") &&
+                 Catch::Contains("view public.&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;") &&
+                 !Catch::Contains("<script>"));
+  CHECK(status_json({t}, now)["targets"][0]["backups"][0]["schema_changes"].size() == 2);
+
+  SECTION("a backup with nothing to compare with says so") {
+    t.backups[0].manifest->schema_compared_with.clear();
+    t.backups[0].manifest->schema_changes.clear();
+    CHECK_THAT(render_status_page({t}, now), Catch::Contains("Nothing to compare with"));
+  }
+  SECTION("a backup taken before fingerprints says so") {
+    t.backups[0].manifest->schema.reset();
+    CHECK_THAT(render_status_page({t}, now), Catch::Contains("has no schema fingerprint"));
+  }
+}
+
 }  // namespace pgbackup
