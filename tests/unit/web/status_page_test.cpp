@@ -32,6 +32,18 @@ TargetStatus tested_target() {
   return t;
 }
 
+// A target whose only backup is `m`, taken 2026-02-08 02:00.
+TargetStatus target_with_backup(const std::string& name, const Manifest& m) {
+  TargetStatus t;
+  t.name = name;
+  BackupEntry b;
+  b.dump = m.file;
+  b.started_at = *parse_iso8601("2026-02-08T02:00:00Z");
+  b.manifest = m;
+  t.backups = {b};
+  return t;
+}
+
 }  // namespace
 
 TEST_CASE("the status page lists restore tests newest first with measured RTO against target") {
@@ -72,8 +84,6 @@ TEST_CASE("/api/v1/status carries the restore-test reports") {
 namespace pgbackup {
 
 TEST_CASE("the status page and /api/v1/status show a TimescaleDB backup's hypertables as such") {
-  TargetStatus t;
-  t.name = "pulse";
   Manifest m;
   m.file = "pulse_20260208_020000.dump";
   m.tables = {{"public", "nodes", 50}};
@@ -83,11 +93,7 @@ TEST_CASE("the status page and /api/v1/status show a TimescaleDB backup's hypert
   m.tables.push_back(metrics);
   m.continuous_aggregates = {{"public", "node_metrics_hourly", 3600,
                               RelationKind::continuous_aggregate, 0, 0, "public.node_metrics"}};
-  BackupEntry b;
-  b.dump = m.file;
-  b.started_at = *parse_iso8601("2026-02-08T02:00:00Z");
-  b.manifest = m;
-  t.backups = {b};
+  const TargetStatus t = target_with_backup("pulse", m);
   const SysTime now = *parse_iso8601("2026-02-09T00:00:00Z");
   CHECK_THAT(render_status_page({t}, now),
              Catch::Contains("<td>public.node_metrics</td><td>10000</td><td>16</td><td>11</td>") &&
@@ -102,8 +108,6 @@ TEST_CASE("the status page and /api/v1/status show a TimescaleDB backup's hypert
 }
 
 TEST_CASE("the status page lists the newest backup's schema changes, escaped") {
-  TargetStatus t;
-  t.name = "shop";
   Manifest m;
   m.file = "shop_20260208_020000.dump";
   m.schema = SchemaFingerprint{};
@@ -113,11 +117,7 @@ TEST_CASE("the status page lists the newest backup's schema changes, escaped") {
        "CREATE INDEX orders_created ON public.orders USING btree (created)"},
       {SchemaChangeType::added, "view", "public.\"<script>alert(1)</script>\"", ""},
   };
-  BackupEntry b;
-  b.dump = m.file;
-  b.started_at = *parse_iso8601("2026-02-08T02:00:00Z");
-  b.manifest = m;
-  t.backups = {b};
+  TargetStatus t = target_with_backup("shop", m);
   const SysTime now = *parse_iso8601("2026-02-09T00:00:00Z");
   const std::string html = render_status_page({t}, now);
   CHECK_THAT(html,
