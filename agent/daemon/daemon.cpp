@@ -115,6 +115,7 @@ class Daemon {
   std::vector<std::thread> retired_;
   std::set<std::string> upload_requested_;
   std::vector<TargetStatus> cached_;  // last read from disk, without runtime facts
+  ManifestCache manifest_cache_;      // spares re-parsing unchanged manifests every refresh
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ready_{false};
 };
@@ -164,7 +165,7 @@ void Daemon::refresh_now() {
   }
   for (const TargetConfig& t : cfg->targets) {
     try {
-      fresh.push_back(read_target_status(t, now));
+      fresh.push_back(read_target_status(t, now, &manifest_cache_));
     } catch (const std::exception& e) {
       spdlog::warn("cannot read the status of {}: {}", t.name, e.what());
       const auto old = std::find_if(previous.begin(), previous.end(),
