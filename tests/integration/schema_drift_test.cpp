@@ -147,6 +147,11 @@ TEST_CASE(
     // OLD and NEW by the names `list` shows: the first backup against the third sees the same.
     const auto named = diff_json(t, {first.filename().string(), third.filename().string()});
     CHECK(change_keys(named["schema"]["changes"]) == want);
+    // OLD alone: against the newest.
+    const auto against_newest = diff_json(t, {first.filename().string()});
+    CHECK(against_newest["old"] == first.filename().string());
+    CHECK(against_newest["new"] == third.filename().string());
+    CHECK(change_keys(against_newest["schema"]["changes"]) == want);
     const AgentRun unknown = t.agent({"diff", "nope_20200101_000000.dump"});
     CHECK(unknown.exit_code == 1);
     CHECK_THAT(unknown.err, Catch::Contains("is not a backup"));
