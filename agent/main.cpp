@@ -28,8 +28,8 @@ namespace {
 using pgbackup::CommandOptions;
 using pgbackup::Config;
 
-// Which positional FILE a command takes.
-enum class FileArgument { none, optional, file_or_latest };
+// Which positional FILE a command takes (`two_optional`: diff's [OLD] [NEW]).
+enum class FileArgument { none, optional, file_or_latest, two_optional };
 
 struct Command {
   std::string summary;
@@ -66,6 +66,10 @@ const std::map<std::string, Command>& commands() {
         "[--target NAME] (FILE | --latest) [--table NAME]... [--dbname DB] [--jobs N] [--yes] "
         "[--no-safety-backup]",
         pgbackup::command_restore, FileArgument::file_or_latest}},
+      {"diff",
+       {"schema changes and row-count changes between two backups (default: the two newest)",
+        "[--target NAME] [--output text|json] [OLD] [NEW]", pgbackup::command_diff,
+        FileArgument::two_optional}},
       {"config-check",
        {"validate the config, print it with secrets redacted", "", pgbackup::command_config_check}},
   };
@@ -143,7 +147,7 @@ int run(int argc, char** argv) {
       ("log.level", "debug, info, warn or error", cxxopts::value<std::string>()->default_value("info"))
       ("log.format", "text or json", cxxopts::value<std::string>()->default_value("text"))
       ("target", "target name", cxxopts::value<std::string>()->default_value(""))
-      ("output", "list: text or json", cxxopts::value<std::string>()->default_value("text"))
+      ("output", "list, diff: text or json", cxxopts::value<std::string>()->default_value("text"))
       ("latest", "verify, restore: the newest good backup")
       ("table", "restore: only this table (repeatable)", cxxopts::value<std::vector<std::string>>())
       ("dbname", "restore: into this database of the same server", cxxopts::value<std::string>()->default_value(""))
@@ -210,8 +214,10 @@ int run(int argc, char** argv) {
     }
     const auto args = parsed.count("args") ? parsed["args"].as<std::vector<std::string>>()
                                            : std::vector<std::string>{};
-    if (args.size() > 1) throw pgbackup::ConfigError("too many arguments for " + name);
+    const std::size_t max_args = command->second.file == FileArgument::two_optional ? 2 : 1;
+    if (args.size() > max_args) throw pgbackup::ConfigError("too many arguments for " + name);
     if (!args.empty()) opts.file = args.front();
+    if (args.size() > 1) opts.second_file = args[1];
     check_file_argument(name, command->second.file, opts);
     if (parsed.count("table")) opts.tables = parsed["table"].as<std::vector<std::string>>();
     opts.dbname = parsed["dbname"].as<std::string>();

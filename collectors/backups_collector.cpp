@@ -64,6 +64,22 @@ class BackupsCollector : public Collector {
                      return newest(
                          t, [](const Manifest& m) { return double(m.shrunk_tables.size()); });
                    });
+    add_per_target(out, in, "pgbackup_backup_schema_changes",
+                   "Schema objects (tables, columns, constraints, indexes, views, functions, "
+                   "sequences, extensions, hypertables) added, dropped or altered in the newest "
+                   "good backup since the good backup before it.",
+                   MetricType::Gauge, [](const TargetStatus& t) {
+                     return newest(
+                         t, [](const Manifest& m) { return double(m.schema_changes.size()); });
+                   });
+    add_per_target(out, in, "pgbackup_backup_schema_dropped_objects",
+                   "Schema objects dropped in the newest good backup since the good backup "
+                   "before it.",
+                   MetricType::Gauge, [](const TargetStatus& t) {
+                     return newest(t, [](const Manifest& m) {
+                       return double(count_changes(m.schema_changes).dropped);
+                     });
+                   });
     add_per_target(out, in, "pgbackup_backup_rows", "Rows in the newest good backup.",
                    MetricType::Gauge, [](const TargetStatus& t) {
                      return newest(t, [](const Manifest& m) { return double(m.total_rows()); });

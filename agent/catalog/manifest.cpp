@@ -68,7 +68,75 @@ TableRows relation_from_json(const nlohmann::json& j, RelationKind default_kind)
   return t;
 }
 
+// [{name, <key>}] for the definitions of one kind ("definition", "data_type", "version"...).
+nlohmann::json named_to_json(const std::vector<NamedDefinition>& v, const char* key) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const NamedDefinition& d : v) out.push_back({{"name", d.name}, {key, d.definition}});
+  return out;
+}
+
+std::vector<NamedDefinition> named_from_json(const nlohmann::json& j, const char* field,
+                                             const char* key) {
+  std::vector<NamedDefinition> out;
+  for (const auto& d : j.value(field, nlohmann::json::array())) {
+    out.push_back({d.at("name").get<std::string>(), d.at(key).get<std::string>()});
+  }
+  return out;
+}
+
 }  // namespace
+
+nlohmann::json fingerprint_to_json(const SchemaFingerprint& f) {
+  using nlohmann::json;
+  json tables = json::array();
+  for (const TableDefinition& t : f.tables) {
+    json columns = json::array();
+    for (const ColumnDefinition& c : t.columns) {
+      columns.push_back({{"name", c.name}, {"type", c.type}, {"not_null", c.not_null}});
+    }
+    tables.push_back({{"name", t.name},
+                      {"columns", columns},
+                      {"constraints", named_to_json(t.constraints, "definition")},
+                      {"indexes", named_to_json(t.indexes, "definition")}});
+  }
+  return {{"tables", tables},
+          {"views", named_to_json(f.views, "definition")},
+          {"functions", f.functions},
+          {"sequences", named_to_json(f.sequences, "data_type")},
+          {"extensions", named_to_json(f.extensions, "version")},
+          {"hypertables", named_to_json(f.hypertables, "dimensions")}};
+}
+
+SchemaFingerprint fingerprint_from_json(const nlohmann::json& j) {
+  SchemaFingerprint f;
+  for (const auto& t : j.at("tables")) {
+    TableDefinition table{t.at("name").get<std::string>(), {}, {}, {}};
+    for (const auto& c : t.at("columns")) {
+      table.columns.push_back({c.at("name").get<std::string>(), c.at("type").get<std::string>(),
+                               c.at("not_null").get<bool>()});
+    }
+    table.constraints = named_from_json(t, "constraints", "definition");
+    table.indexes = named_from_json(t, "indexes", "definition");
+    f.tables.push_back(std::move(table));
+  }
+  f.views = named_from_json(j, "views", "definition");
+  f.functions = j.value("functions", std::vector<std::string>{});
+  f.sequences = named_from_json(j, "sequences", "data_type");
+  f.extensions = named_from_json(j, "extensions", "version");
+  f.hypertables = named_from_json(j, "hypertables", "dimensions");
+  return f;
+}
+
+nlohmann::json schema_changes_to_json(const std::vector<SchemaChange>& changes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const SchemaChange& c : changes) {
+    out.push_back({{"change", schema_change_type_name(c.change)},
+                   {"kind", c.kind},
+                   {"name", c.name},
+                   {"detail", c.detail}});
+  }
+  return out;
+}
 
 nlohmann::json manifest_to_json(const Manifest& m) {
   using nlohmann::json;
@@ -122,6 +190,16 @@ nlohmann::json manifest_to_json(const Manifest& m) {
     json aggregates = json::array();
     for (const TableRows& t : m.continuous_aggregates) aggregates.push_back(relation_to_json(t));
     j["continuous_aggregates"] = aggregates;
+  }
+  if (m.schema) {
+    const SchemaChangeCounts counts = count_changes(m.schema_changes);
+    j["schema"] = {{"fingerprint", fingerprint_to_json(*m.schema)},
+                   {"fingerprint_seconds", m.schema_seconds},
+                   {"compared_with", m.schema_compared_with},
+                   {"changes", schema_changes_to_json(m.schema_changes)},
+                   {"added", counts.added},
+                   {"dropped", counts.dropped},
+                   {"altered", counts.altered}};
   }
   if (m.restore_test) {
     j["restore_test"] = {{"tested_at", m.restore_test->tested_at},
@@ -182,6 +260,17 @@ Manifest manifest_from_json(const nlohmann::json& j) {
     for (const auto& o : j.value("offsite", nlohmann::json::array())) {
       m.offsite.push_back({o.value("url", ""), o.value("storage_class", ""), o.value("etag", ""),
                            o.value("uploaded_at", "")});
+    }
+    if (j.contains("schema")) {
+      const auto& s = j.at("schema");
+      m.schema = fingerprint_from_json(s.at("fingerprint"));
+      m.schema_seconds = s.value("fingerprint_seconds", 0.0);
+      m.schema_compared_with = s.value("compared_with", "");
+      for (const auto& c : s.value("changes", nlohmann::json::array())) {
+        m.schema_changes.push_back({parse_schema_change_type(c.at("change").get<std::string>()),
+                                    c.at("kind").get<std::string>(),
+                                    c.at("name").get<std::string>(), c.value("detail", "")});
+      }
     }
     if (j.contains("restore_test")) {
       const auto& r = j.at("restore_test");

@@ -9,6 +9,8 @@
 
 #include "agent/core/timeutil.h"
 #include "agent/postgres/postgres.h"
+#include "agent/postgres/schema_fingerprint.h"
+#include "agent/rules/schema_diff.h"
 
 namespace pgbackup {
 
@@ -66,6 +68,12 @@ struct Manifest {
   std::vector<ShrunkTable> shrunk_tables;
   std::vector<OffsiteCopy> offsite;
   std::optional<RestoreTestMark> restore_test;
+  // The schema fingerprint taken in the dump's snapshot; absent in manifests written before
+  // the agent took one (they still read).
+  std::optional<SchemaFingerprint> schema;
+  double schema_seconds = 0;                 // how long its catalog queries took
+  std::string schema_compared_with;          // the previous good backup's file; empty: not compared
+  std::vector<SchemaChange> schema_changes;  // from schema_compared_with to this one
 
   std::int64_t total_rows() const;
   // How many of `tables` are TimescaleDB hypertables.
@@ -76,6 +84,10 @@ struct Manifest {
 std::string timescaledb_version(const Manifest& m);
 
 nlohmann::json manifest_to_json(const Manifest& m);
+// The "schema" object's parts, also used by the diff command's JSON output.
+nlohmann::json fingerprint_to_json(const SchemaFingerprint& f);
+SchemaFingerprint fingerprint_from_json(const nlohmann::json& j);
+nlohmann::json schema_changes_to_json(const std::vector<SchemaChange>& changes);
 // Throws std::runtime_error naming the missing or malformed field.
 Manifest manifest_from_json(const nlohmann::json& j);
 

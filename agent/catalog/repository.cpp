@@ -105,7 +105,7 @@ std::optional<SysTime> Repository::parse_dump_name(const std::string& name) cons
       name.substr(head.size(), name.size() - head.size() - std::strlen(kDumpSuffix)));
 }
 
-std::vector<BackupEntry> Repository::scan() const {
+std::vector<BackupEntry> Repository::scan(ManifestCache* cache) const {
   std::vector<BackupEntry> out;
   std::error_code ec;
   for (const auto& item : fs::directory_iterator(dir_, ec)) {
@@ -120,7 +120,8 @@ std::vector<BackupEntry> Repository::scan() const {
       entry.manifest_error = "no manifest (the backup did not finish)";
     } else {
       try {
-        entry.manifest = manifest_from_json(nlohmann::json::parse(read_file(manifest)));
+        entry.manifest = cache ? cache->load(manifest)
+                               : manifest_from_json(nlohmann::json::parse(read_file(manifest)));
       } catch (const std::exception& e) {
         entry.manifest_error = std::string("unreadable manifest: ") + e.what();
       }
@@ -129,6 +130,7 @@ std::vector<BackupEntry> Repository::scan() const {
   }
   std::sort(out.begin(), out.end(),
             [](const BackupEntry& a, const BackupEntry& b) { return a.started_at < b.started_at; });
+  if (cache) cache->forget_unused_in(dir_);
   return out;
 }
 

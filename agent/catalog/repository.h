@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agent/catalog/manifest.h"
+#include "agent/catalog/manifest_cache.h"
 #include "agent/core/timeutil.h"
 
 namespace pgbackup {
@@ -54,8 +55,10 @@ class Repository {
   // Creates the directory 0700 when missing (and its parent allows), and checks it is writable.
   // Throws OperationError with the seed's hint otherwise.
   void prepare() const;
-  // Every backup of this prefix, oldest first. Reads each manifest.
-  std::vector<BackupEntry> scan() const;
+  // Every backup of this prefix, oldest first. Reads each manifest; through `cache` when given
+  // (the daemon's refresh: unchanged manifests are not parsed again, and come without their
+  // schema fingerprint's contents, see ManifestCache).
+  std::vector<BackupEntry> scan(ManifestCache* cache = nullptr) const;
   // Removes .partial files left by a killed run; returns what it removed.
   std::vector<fs::path> remove_partials() const;
   // True while some process (a daemon or a `backup` run by hand) is writing a dump here: a

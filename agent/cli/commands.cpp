@@ -16,6 +16,7 @@
 #include "agent/jobs/restore.h"
 #include "agent/jobs/restore_drill.h"
 #include "agent/jobs/verify.h"
+#include "agent/rules/schema_diff.h"
 
 namespace pgbackup {
 namespace {
@@ -50,6 +51,7 @@ std::string checks_text(const BackupEntry& b) {
   if (!m.shrunk_tables.empty()) add(std::to_string(m.shrunk_tables.size()) + " shrunk tables");
   if (m.restore_test) add(m.restore_test->success ? "restore tested" : "restore test failed");
   if (!m.offsite.empty()) add("off-site");
+  if (!m.schema_changes.empty()) add(summarize_changes(count_changes(m.schema_changes)));
   if (out.empty()) out = "ok";
   if (m.hypertable_count() > 0) out += "; " + hypertables_text(m);
   return out;
@@ -66,6 +68,50 @@ nlohmann::json entry_to_json(const BackupEntry& b) {
     j["problem"] = b.manifest_error;
   }
   return j;
+}
+
+// The backups `diff` compares: OLD and NEW as given (file names as `list` shows them, or
+// paths), else NEW the newest good backup and OLD the good one before NEW.
+std::pair<const BackupEntry*, const BackupEntry*> backups_to_diff(
+    const std::vector<BackupEntry>& entries, const CommandOptions& options, const fs::path& dir) {
+  const auto named = [&](const std::string& file) {
+    fs::path p = file;
+    if (!p.has_parent_path()) p = dir / p;
+    const BackupEntry& b = select_backup(entries, p, dir);
+    if (!b.good()) {
+      throw OperationError(file + " is not a good backup: " + b.manifest_error +
+                           " (hint: pgbackup-agent list shows the good ones)");
+    }
+    return &b;
+  };
+  std::vector<const BackupEntry*> good;
+  for (const BackupEntry& b : entries) {
+    if (b.good()) good.push_back(&b);
+  }
+  const BackupEntry* newer = options.second_file ? named(*options.second_file) : nullptr;
+  const BackupEntry* older = options.file ? named(*options.file) : nullptr;
+  if (!newer) {
+    if (good.empty() || (older && good.back() == older)) {
+      throw OperationError("there is no newer good backup to compare with in " + dir.string() +
+                           " (hint: take one with pgbackup-agent backup)");
+    }
+    newer = good.back();
+  }
+  if (!older) {
+    for (const BackupEntry* b : good) {
+      if (b->started_at < newer->started_at) older = b;
+    }
+    if (!older) {
+      throw OperationError("diff needs two good backups, and " + dir.string() +
+                           " has no good backup older than " + newer->dump.filename().string() +
+                           " (hint: take another with pgbackup-agent backup)");
+    }
+  }
+  return {older, newer};
+}
+
+std::string row_count_text(const std::optional<std::int64_t>& rows) {
+  return rows ? std::to_string(*rows) : "-";
 }
 
 void print_offsite_deletion(const TargetConfig& t, const std::string& key, const char* verb) {
@@ -88,6 +134,11 @@ int command_backup(const Config& config, const CommandOptions& options) {
         "table {}.{} shrank from {} to {} rows since the previous backup (accidental "
         "deletion?)",
         t.schema, t.name, t.previous_rows, t.rows);
+  }
+  if (!m.schema_changes.empty()) {
+    spdlog::warn("{} since {} (pgbackup-agent diff shows them):",
+                 summarize_changes(count_changes(m.schema_changes)), m.schema_compared_with);
+    for (const SchemaChange& c : m.schema_changes) spdlog::warn("  {}", describe_change(c));
   }
   if (!r.prune.skipped_reason.empty())
     spdlog::warn("retention skipped: {}", r.prune.skipped_reason);
@@ -238,6 +289,73 @@ int command_restore(const Config& config, const CommandOptions& options) {
   request.safety_backup = options.safety_backup;
   return restore_production(config, config.find_target(options.target), request, std::cin,
                             context_of(options));
+}
+
+int command_diff(const Config& config, const CommandOptions& options) {
+  const TargetConfig& target = config.find_target(options.target);
+  const std::vector<BackupEntry> entries = repository_of(target).scan();
+  const auto [older, newer] = backups_to_diff(entries, options, target.backup.dir);
+  const Manifest& a = *older->manifest;
+  const Manifest& b = *newer->manifest;
+  const bool schemas = a.schema && b.schema;
+  const std::vector<SchemaChange> changes =
+      schemas ? diff_schemas(*a.schema, *b.schema) : std::vector<SchemaChange>{};
+  const SchemaChangeCounts counts = count_changes(changes);
+  const bool rows = a.row_counts_exact && b.row_counts_exact;
+  std::vector<TableRows> rows_a = a.tables, rows_b = b.tables;
+  rows_a.insert(rows_a.end(), a.continuous_aggregates.begin(), a.continuous_aggregates.end());
+  rows_b.insert(rows_b.end(), b.continuous_aggregates.begin(), b.continuous_aggregates.end());
+  const RowChanges row_changes = rows ? diff_row_counts(rows_a, rows_b) : RowChanges{};
+  const std::string missing = !a.schema ? a.file : b.file;
+
+  if (options.output == "json") {
+    nlohmann::json changed = nlohmann::json::array();
+    for (const RowChange& r : row_changes.changed) {
+      changed.push_back({{"table", r.table},
+                         {"before", r.before ? nlohmann::json(*r.before) : nlohmann::json()},
+                         {"after", r.after ? nlohmann::json(*r.after) : nlohmann::json()}});
+    }
+    nlohmann::json out = {
+        {"target", target.name},
+        {"old", a.file},
+        {"new", b.file},
+        {"schema",
+         {{"compared", schemas},
+          {"changes", schema_changes_to_json(changes)},
+          {"added", counts.added},
+          {"dropped", counts.dropped},
+          {"altered", counts.altered}}},
+        {"rows", {{"compared", rows}, {"changed", changed}, {"unchanged", row_changes.unchanged}}}};
+    if (!schemas) out["schema"]["reason"] = missing + " has no schema fingerprint";
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%s: %s → %s\n", target.name.c_str(), a.file.c_str(), b.file.c_str());
+  if (!schemas) {
+    std::printf("schema: not compared: %s has no schema fingerprint (taken by an older agent)\n",
+                missing.c_str());
+  } else {
+    std::printf("schema: %s\n", summarize_changes(counts).c_str());
+    for (const SchemaChange& c : changes) std::printf("  %s\n", describe_change(c).c_str());
+  }
+  if (!rows) {
+    std::printf("rows: not compared (a backup was taken with row_counts: off)\n");
+    return 0;
+  }
+  std::printf("rows: %zu table(s) changed, %zu unchanged\n", row_changes.changed.size(),
+              row_changes.unchanged);
+  for (const RowChange& r : row_changes.changed) {
+    std::string delta;
+    if (r.before && r.after) {
+      const std::int64_t d = *r.after - *r.before;
+      delta = " (" + std::string(d > 0 ? "+" : "") + std::to_string(d) + ")";
+    } else {
+      delta = r.before ? " (table gone)" : " (new table)";
+    }
+    std::printf("  %s: %s → %s%s\n", r.table.c_str(), row_count_text(r.before).c_str(),
+                row_count_text(r.after).c_str(), delta.c_str());
+  }
+  return 0;
 }
 
 int command_config_check(const Config& config, const CommandOptions&) {

@@ -16,6 +16,7 @@ struct CommandOptions {
   std::string target;
   std::string output = "text";  // list: text | json
   std::optional<std::string> file;
+  std::optional<std::string> second_file;  // diff: NEW
   bool latest = false;
   bool dry_run = false;
   bool all_missing = false;  // upload: every backup that should be off-site and is not
@@ -42,6 +43,7 @@ int command_check(const Config& config, const CommandOptions& options);
 int command_prune(const Config& config, const CommandOptions& options);
 int command_upload(const Config& config, const CommandOptions& options);
 int command_restore(const Config& config, const CommandOptions& options);
+int command_diff(const Config& config, const CommandOptions& options);
 int command_config_check(const Config& config, const CommandOptions& options);
 
 }  // namespace pgbackup

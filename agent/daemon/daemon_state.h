@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/catalog/manifest_cache.h"
 #include "agent/config/config.h"
 #include "agent/core/clock.h"
 #include "agent/daemon/target_status.h"
@@ -72,6 +73,7 @@ class DaemonState {
   std::shared_ptr<const Config> config_;
   std::map<std::string, TargetRuntime> runtime_;
   std::vector<TargetStatus> cached_;  // last read from disk, without runtime facts
+  ManifestCache manifest_cache_;      // spares re-parsing unchanged manifests every refresh
   std::set<std::string> upload_requested_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ready_{false};

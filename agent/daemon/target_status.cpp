@@ -25,12 +25,15 @@ const RestoreTestReport* TargetStatus::last_restore_test() const {
   return restore_tests.empty() ? nullptr : &restore_tests.front();
 }
 
-TargetStatus read_target_status(const TargetConfig& target, SysTime now) {
+TargetStatus read_target_status(const TargetConfig& target, SysTime now, ManifestCache* cache) {
   TargetStatus s;
   s.name = target.name;
   s.backup_dir = target.backup.dir.string();
   const Repository repo(target.backup.dir, target.backup.file_prefix);
-  s.backups = repo.scan();
+  s.backups = repo.scan(cache);
+  for (BackupEntry& b : s.backups) {
+    if (b.manifest) drop_fingerprint_contents(*b.manifest);
+  }
   s.state = load_state(repo.state_dir());
   s.restore_tests = read_restore_test_history(repo.state_dir(), kRestoreTestHistory);
   s.filesystem = repo.filesystem();

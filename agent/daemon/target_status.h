@@ -62,6 +62,10 @@ struct TargetStatus {
 
 // Reads a target's backups, state.json and filesystem: the I/O half; everything downstream is
 // pure.
-TargetStatus read_target_status(const TargetConfig& target, SysTime now);
+// Backups come without their schema fingerprints' contents (the change lists stay): nothing
+// downstream compares fingerprints, and they can be megabytes. `cache`, when given, spares
+// re-parsing unchanged manifests on every refresh.
+TargetStatus read_target_status(const TargetConfig& target, SysTime now,
+                                ManifestCache* cache = nullptr);
 
 }  // namespace pgbackup

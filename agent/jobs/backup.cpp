@@ -25,6 +25,7 @@
 #include "agent/postgres/toc.h"
 #include "agent/rules/anomaly.h"
 #include "agent/rules/retention.h"
+#include "agent/rules/schema_diff.h"
 
 namespace pgbackup {
 namespace {
@@ -150,22 +151,34 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
   PartialFile partial(fs::path(final_path.string() + ".partial"));
   Sha256 hash;
 
-  // Row counts run on the snapshot's own connection while pg_dump reads the same snapshot.
+  // The schema fingerprint, then the row counts, run on the snapshot's own connection while
+  // pg_dump reads the same snapshot. The fingerprint goes first: it is a few catalog queries,
+  // while the counts read every table.
   std::exception_ptr count_error;
   std::atomic<bool> counting_done{false};
-  std::thread counter;
-  if (target.backup.row_counts) {
-    counter = std::thread([&] {
+  std::thread counter([&] {
+    try {
+      // A fingerprint that cannot be read costs the backup only its drift check: the dump
+      // and the counts are unaffected (its savepoint keeps the snapshot usable). The manifest
+      // then has no "schema", which list, diff and the status page show as not compared.
       try {
+        const SteadyTime fingerprint_start = ctx.clock.steady_now();
+        m.schema = session.schema_fingerprint();
+        m.schema_seconds =
+            std::chrono::duration<double>(ctx.clock.steady_now() - fingerprint_start).count();
+      } catch (const OperationError& e) {
+        spdlog::warn("backup of {} without a schema fingerprint: {}", target.name, e.what());
+      }
+      if (target.backup.row_counts) {
         RowCounts counts = session.count_rows();
         m.tables = std::move(counts.tables);
         m.continuous_aggregates = std::move(counts.continuous_aggregates);
-      } catch (...) {
-        count_error = std::current_exception();
       }
-      counting_done = true;
-    });
-  }
+    } catch (...) {
+      count_error = std::current_exception();
+    }
+    counting_done = true;
+  });
 
   ProcessSpec dump;
   dump.argv = {pg_dump, "--format=custom",
@@ -244,6 +257,11 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
     m.shrunk_tables =
         find_shrunk_tables(good.back().manifest->tables, m.tables, target.anomaly.table_drop_ratio);
   }
+  // Schema drift against the previous good backup, when both have a fingerprint.
+  if (!good.empty() && good.back().manifest->schema && m.schema) {
+    m.schema_compared_with = good.back().manifest->file;
+    m.schema_changes = diff_schemas(*good.back().manifest->schema, *m.schema);
+  }
   m.tier = assign_tier(m.started_at, earlier);
   write_file_atomic(fs::path(final_path.string() + kManifestSuffix),
                     manifest_to_json(m).dump(2) + "\n", kPrivateFile);
@@ -294,7 +312,8 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
                          {"tier", tier_name(m.tier)},
                          {"duration_seconds", m.duration_seconds},
                          {"size_anomaly", m.size_anomaly},
-                         {"shrunk_tables", m.shrunk_tables.size()}});
+                         {"shrunk_tables", m.shrunk_tables.size()},
+                         {"schema_changes", m.schema_changes.size()}});
     if (options.apply_retention) {
       result.prune = prune_after_backup(config, target, repo, ctx);
     } else {

@@ -17,6 +17,8 @@
 #include "agent/jobs/verify.h"
 #include "agent/postgres/pg_restore.h"
 #include "agent/postgres/postgres.h"
+#include "agent/postgres/schema_fingerprint.h"
+#include "agent/rules/schema_diff.h"
 
 namespace pgbackup {
 namespace {
@@ -33,6 +35,9 @@ std::string first_problem(const RestoreTestReport& r) {
   if (!r.mismatched_tables.empty()) {
     return std::to_string(r.mismatched_tables.size()) +
            " table(s) differ from the manifest, e.g. " + r.mismatched_tables.front();
+  }
+  if (!r.schema_differences.empty()) {
+    return "the restored schema differs from the backup's: " + r.schema_differences.front();
   }
   if (!r.failed_checks.empty()) return "check failed: " + r.failed_checks.front();
   return "";
@@ -157,6 +162,13 @@ void restore_and_check(const Config& config, const TargetConfig& target, const B
       report.mismatched_tables.push_back(describe(m));
     }
   }
+  // The shape too: a restore that silently lost an index or a constraint is not a good one.
+  if (manifest.schema) {
+    pqxx::read_transaction tx(*conn);
+    for (const SchemaChange& c : diff_schemas(*manifest.schema, read_schema_fingerprint(tx))) {
+      report.schema_differences.push_back(describe_restore_difference(c));
+    }
+  }
   for (const RestoreTestConfig::Check& check : rt.checks) {
     if (auto failure = run_check(*conn, check)) report.failed_checks.push_back(*failure);
   }
@@ -178,7 +190,8 @@ void record_report(const Repository& repo, const BackupEntry* backup,
   const nlohmann::json details = {{"file", report.backup},
                                   {"duration_seconds", report.duration_seconds},
                                   {"mismatched_tables", report.mismatched_tables.size()},
-                                  {"failed_checks", report.failed_checks.size()}};
+                                  {"failed_checks", report.failed_checks.size()},
+                                  {"schema_differences", report.schema_differences.size()}};
   if (report.success) {
     run.succeed(report.backup, details);
   } else {
@@ -203,6 +216,7 @@ nlohmann::json report_to_json(const RestoreTestReport& r) {
           {"success", r.success},
           {"mismatched_tables", r.mismatched_tables},
           {"failed_checks", r.failed_checks},
+          {"schema_differences", r.schema_differences},
           {"error", r.error}};
 }
 
@@ -220,6 +234,7 @@ RestoreTestReport report_from_json(const nlohmann::json& j) {
   r.success = j.at("success").get<bool>();
   r.mismatched_tables = j.at("mismatched_tables").get<std::vector<std::string>>();
   r.failed_checks = j.at("failed_checks").get<std::vector<std::string>>();
+  r.schema_differences = j.value("schema_differences", std::vector<std::string>{});
   r.error = j.at("error").get<std::string>();
   return r;
 }
@@ -305,8 +320,8 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
   }
   report.finished_at = ctx.now();
   report.duration_seconds = seconds_between(report.started_at, report.finished_at);
-  report.success =
-      report.error.empty() && report.mismatched_tables.empty() && report.failed_checks.empty();
+  report.success = report.error.empty() && report.mismatched_tables.empty() &&
+                   report.failed_checks.empty() && report.schema_differences.empty();
   if (may_drop) drop_database(rt.database, rt.database.dbname);
   if (!report.success && ctx.cancel && ctx.cancel->load()) {
     // Stopped from outside (the daemon is shutting down), not a verdict on the backup: record
@@ -331,6 +346,7 @@ std::string summarize(const RestoreTestReport& r) {
       << "  duration: " << duration << "\n";
   if (!r.error.empty()) out << "  error:    " << r.error << "\n";
   for (const std::string& m : r.mismatched_tables) out << "  mismatch: " << m << "\n";
+  for (const std::string& d : r.schema_differences) out << "  schema:   " << d << "\n";
   for (const std::string& c : r.failed_checks) out << "  check failed: " << c << "\n";
   return out.str();
 }

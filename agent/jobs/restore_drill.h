@@ -26,7 +26,10 @@ struct RestoreTestReport {
   bool success = false;
   std::vector<std::string> mismatched_tables;  // "public.nodes: 50 rows in the backup, 47 restored"
   std::vector<std::string> failed_checks;      // "nodes_present: returned false"
-  std::string error;                           // what stopped the test, if anything
+  // The restored database's schema against the manifest's fingerprint:
+  // "index x on public.t is in the backup but was not restored".
+  std::vector<std::string> schema_differences;
+  std::string error;  // what stopped the test, if anything
 };
 
 nlohmann::json report_to_json(const RestoreTestReport& report);

@@ -311,6 +311,22 @@ RowCounts SnapshotSession::count_rows() {
   return counts;
 }
 
+SchemaFingerprint SnapshotSession::schema_fingerprint() {
+  if (impl_->cancelled) throw OperationError("the schema fingerprint was cancelled");
+  try {
+    pqxx::subtransaction savepoint(*impl_->tx, "schema_fingerprint");
+    SchemaFingerprint f = read_schema_fingerprint(savepoint);
+    savepoint.commit();
+    return f;
+  } catch (const pqxx::failure& e) {
+    if (impl_->cancelled) throw OperationError("the schema fingerprint was cancelled");
+    throw OperationError(
+        "cannot read the schema fingerprint (catalog queries): " + trimmed(e.what()) +
+        " (hint: the dump itself is not affected; the role needs to read the "
+        "system catalogs, which every role can by default)");
+  }
+}
+
 void SnapshotSession::finish() {
   // The transaction only read; ending it without a commit cannot lose anything, and works
   // after a cancelled count too.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/postgres/schema_fingerprint.h"
 
 namespace pgbackup {
 
@@ -102,6 +103,11 @@ class SnapshotSession {
   // savepoint, so a failing one leaves the snapshot pg_dump reads intact; it throws
   // OperationError naming the relation and the server's error.
   RowCounts count_rows();
+  // The schema fingerprint in the exported snapshot (catalog queries only, see
+  // read_schema_fingerprint), in its own savepoint like the counts; throws OperationError with
+  // the server's error. Runs on the same connection as count_rows(): call them one after the
+  // other, never at once.
+  SchemaFingerprint schema_fingerprint();
   // Ends the transaction (releasing the snapshot).
   void finish();
   // Asks the server to cancel the running query (from another thread), e.g. when pg_dump failed

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "agent/core/units.h"
+#include "agent/rules/schema_diff.h"
 #include "version.h"
 
 namespace pgbackup {
@@ -143,6 +144,9 @@ std::string restore_test_history(const TargetStatus& t) {
     std::string findings;
     if (!r.error.empty()) findings += escape_html(r.error) + "<br>";
     for (const std::string& m : r.mismatched_tables) findings += escape_html(m) + "<br>";
+    for (const std::string& d : r.schema_differences) {
+      findings += "schema: " + escape_html(d) + "<br>";
+    }
     for (const std::string& c : r.failed_checks) findings += "check " + escape_html(c) + "<br>";
     html << "<tr><td>" << format_iso8601(r.finished_at) << "</td><td>"
          << escape_html(r.backup.empty() ? "-" : r.backup) << "</td><td>"
@@ -169,6 +173,37 @@ std::string hypertables_table(const TargetStatus& t) {
   for (const TableRows& a : newest->manifest->continuous_aggregates) {
     html << "<tr><td>" << escape_html(a.schema + "." + a.name) << " (continuous aggregate of "
          << escape_html(a.hypertable) << ")</td><td>" << a.rows << "</td><td></td><td></td></tr>";
+  }
+  html << "</table>";
+  return html.str();
+}
+
+// The schema changes of the newest good backup against the good backup before it.
+std::string schema_changes_section(const TargetStatus& t) {
+  const BackupEntry* newest = t.newest_good();
+  if (!newest) return "";
+  const Manifest& m = *newest->manifest;
+  std::ostringstream html;
+  html << "<h3>Schema changes (newest backup)</h3>";
+  if (!m.schema) {
+    html << "<p class=muted>The newest backup has no schema fingerprint.</p>";
+    return html.str();
+  }
+  if (m.schema_compared_with.empty()) {
+    html << "<p class=muted>Nothing to compare with: no earlier backup with a schema "
+            "fingerprint.</p>";
+    return html.str();
+  }
+  const SchemaChangeCounts counts = count_changes(m.schema_changes);
+  html << "<p" << (counts.dropped ? " class=bad" : "") << ">"
+       << escape_html(summarize_changes(counts)) << " since " << escape_html(m.schema_compared_with)
+       << "</p>";
+  if (m.schema_changes.empty()) return html.str();
+  html << "<table><tr><th>change</th><th>object</th><th>detail</th></tr>";
+  for (const SchemaChange& c : m.schema_changes) {
+    html << "<tr><td" << (c.change == SchemaChangeType::dropped ? " class=bad" : "") << ">"
+         << schema_change_type_name(c.change) << "</td><td>" << escape_html(c.kind + " " + c.name)
+         << "</td><td>" << escape_html(c.detail) << "</td></tr>";
   }
   html << "</table>";
   return html.str();
@@ -248,7 +283,8 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
            << (b.good() ? std::to_string(b.manifest->total_rows()) : "-") << "</td><td>" << checks
            << "</td><td>" << offsite_cell(b) << "</td></tr>";
     }
-    html << "</table>" << hypertables_table(t) << restore_test_history(t) << "</div>";
+    html << "</table>" << hypertables_table(t) << schema_changes_section(t)
+         << restore_test_history(t) << "</div>";
   }
   html << "</body></html>\n";
   return html.str();
@@ -271,6 +307,7 @@ nlohmann::json status_json(const std::vector<TargetStatus>& targets, SysTime now
         j["rows"] = b.manifest->total_rows();
         j["size_anomaly"] = b.manifest->size_anomaly;
         j["shrunk_tables"] = b.manifest->shrunk_tables.size();
+        j["schema_changes"] = schema_changes_to_json(b.manifest->schema_changes);
         j["hypertables"] = nlohmann::json::array();
         for (const TableRows& h : b.manifest->tables) {
           if (h.kind != RelationKind::hypertable) continue;

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <set>
 
 #include "tests/support/target.h"
 
@@ -125,6 +127,25 @@ TEST_CASE(
         e["name"] == "timescaledb" && e["version"] == PgCluster::timescaledb_version();
   }
   CHECK(timescaledb_recorded);
+
+  // The schema fingerprint: hypertables with their dimensions, the continuous aggregate's
+  // view, and nothing of TimescaleDB's own (chunks, catalog, its functions in public).
+  const nlohmann::json& fingerprint = m["schema"]["fingerprint"];
+  std::map<std::string, std::string> hypertables;
+  for (const auto& h : fingerprint["hypertables"]) hypertables[h["name"]] = h["dimensions"];
+  CHECK(hypertables == std::map<std::string, std::string>{
+                           {"public.network_stats", "time (timestamp with time zone, 7 days)"},
+                           {"public.node_metrics", "time (timestamp with time zone, 2 days)"}});
+  std::set<std::string> fingerprinted;
+  for (const auto& tbl : fingerprint["tables"]) fingerprinted.insert(tbl["name"]);
+  for (const auto& v : fingerprint["views"]) fingerprinted.insert(v["name"]);
+  for (const auto& f : fingerprint["functions"]) fingerprinted.insert(f);
+  CHECK(fingerprinted.count("public.node_metrics_hourly") == 1);
+  for (const std::string& name : fingerprinted) {
+    INFO(name);
+    CHECK(name.rfind("public.", 0) == 0);
+    CHECK(name.find("time_bucket") == std::string::npos);
+  }
 
   const AgentRun verify = t.agent({"verify", "--latest"});
   INFO(verify.out << verify.err);

@@ -32,6 +32,18 @@ TargetStatus tested_target() {
   return t;
 }
 
+// A target whose only backup is `m`, taken 2026-02-08 02:00.
+TargetStatus target_with_backup(const std::string& name, const Manifest& m) {
+  TargetStatus t;
+  t.name = name;
+  BackupEntry b;
+  b.dump = m.file;
+  b.started_at = *parse_iso8601("2026-02-08T02:00:00Z");
+  b.manifest = m;
+  t.backups = {b};
+  return t;
+}
+
 }  // namespace
 
 TEST_CASE("the status page lists restore tests newest first with measured RTO against target") {
@@ -72,8 +84,6 @@ TEST_CASE("/api/v1/status carries the restore-test reports") {
 namespace pgbackup {
 
 TEST_CASE("the status page and /api/v1/status show a TimescaleDB backup's hypertables as such") {
-  TargetStatus t;
-  t.name = "pulse";
   Manifest m;
   m.file = "pulse_20260208_020000.dump";
   m.tables = {{"public", "nodes", 50}};
@@ -83,11 +93,7 @@ TEST_CASE("the status page and /api/v1/status show a TimescaleDB backup's hypert
   m.tables.push_back(metrics);
   m.continuous_aggregates = {{"public", "node_metrics_hourly", 3600,
                               RelationKind::continuous_aggregate, 0, 0, "public.node_metrics"}};
-  BackupEntry b;
-  b.dump = m.file;
-  b.started_at = *parse_iso8601("2026-02-08T02:00:00Z");
-  b.manifest = m;
-  t.backups = {b};
+  const TargetStatus t = target_with_backup("pulse", m);
   const SysTime now = *parse_iso8601("2026-02-09T00:00:00Z");
   CHECK_THAT(render_status_page({t}, now),
              Catch::Contains("<td>public.node_metrics</td><td>10000</td><td>16</td><td>11</td>") &&
@@ -99,6 +105,41 @@ TEST_CASE("the status page and /api/v1/status show a TimescaleDB backup's hypert
   REQUIRE(hypertables.size() == 1);
   CHECK(hypertables[0]["name"] == "public.node_metrics");
   CHECK(hypertables[0]["compressed_chunks"] == 11);
+}
+
+TEST_CASE("the status page lists the newest backup's schema changes, escaped") {
+  Manifest m;
+  m.file = "shop_20260208_020000.dump";
+  m.schema = SchemaFingerprint{};
+  m.schema_compared_with = "shop_20260207_020000.dump";
+  m.schema_changes = {
+      {SchemaChangeType::dropped, "index", "orders_created on public.orders",
+       "CREATE INDEX orders_created ON public.orders USING btree (created)"},
+      {SchemaChangeType::added, "view", "public.\"<script>alert(1)</script>\"", ""},
+  };
+  TargetStatus t = target_with_backup("shop", m);
+  const SysTime now = *parse_iso8601("2026-02-09T00:00:00Z");
+  const std::string html = render_status_page({t}, now);
+  CHECK_THAT(html,
+             Catch::Contains("Schema changes (newest backup)") &&
+                 Catch::Contains("2 schema changes (1 added, 1 dropped) since "
+                                 "shop_20260207_020000.dump") &&
+                 Catch::Contains("<td class=bad>dropped</td><td>index orders_created on "
+                                 "public.orders</td><td>CREATE INDEX orders_created ON "
+                                 "public.orders USING btree (created)</td>") &&
+                 Catch::Contains("view public.&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;") &&
+                 !Catch::Contains("<script>"));
+  CHECK(status_json({t}, now)["targets"][0]["backups"][0]["schema_changes"].size() == 2);
+
+  SECTION("a backup with nothing to compare with says so") {
+    t.backups[0].manifest->schema_compared_with.clear();
+    t.backups[0].manifest->schema_changes.clear();
+    CHECK_THAT(render_status_page({t}, now), Catch::Contains("Nothing to compare with"));
+  }
+  SECTION("a backup taken before fingerprints says so") {
+    t.backups[0].manifest->schema.reset();
+    CHECK_THAT(render_status_page({t}, now), Catch::Contains("has no schema fingerprint"));
+  }
 }
 
 }  // namespace pgbackup
