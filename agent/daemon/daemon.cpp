@@ -16,6 +16,7 @@
 
 #include "agent/catalog/directory_lock.h"
 #include "agent/core/errors.h"
+#include "agent/core/systemd.h"
 #include "agent/daemon/target_status.h"
 #include "agent/jobs/backup.h"
 #include "agent/jobs/offsite.h"
@@ -502,19 +503,23 @@ int Daemon::run() {
   }
   spdlog::info("pgbackup-agent listening on {} with {} target(s)", where, cfg->targets.size());
   start_workers();
+  notify_systemd("READY=1");
 
   for (;;) {
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
       spdlog::info("SIGHUP: reloading the config");
+      notify_systemd(systemd_reloading_state());
       reload();
+      notify_systemd("READY=1");
       continue;
     }
     spdlog::info("{}: stopping (running backups are stopped and their partial files removed)",
                  sig == SIGINT ? "SIGINT" : "SIGTERM");
     break;
   }
+  notify_systemd("STOPPING=1");
   stopping_ = true;
   cv_.notify_all();
   for (auto& [name, thread] : workers_) thread.join();
