@@ -67,7 +67,8 @@ const std::map<std::string, Command>& commands() {
         "[--no-safety-backup]",
         pgbackup::command_restore, FileArgument::file_or_latest}},
       {"config-check",
-       {"validate the config, print it with secrets redacted", "", pgbackup::command_config_check}},
+       {"validate the config, print it with secrets redacted and the next runs of every schedule",
+        "", pgbackup::command_config_check}},
   };
   return table;
 }
