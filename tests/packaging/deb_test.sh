@@ -157,7 +157,7 @@ shim=$(ldd /usr/bin/pgbackup-agent | sed -n 's/^[[:space:]]*libssl\.so => \([^ ]
 revision=$(git -C "$source_dir" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 got_version=$(/usr/bin/pgbackup-agent --version)
 [ "$got_version" = "pgbackup-agent $version (revision $revision)" ] && pass "--version: $got_version" ||
-  fail "--version says '$got_version', want version $version revision $revision"
+  fail "--version says '$got_version', want version $version revision $revision (hint: rebuild: the package would carry what the build has)"
 
 # --- the unit ---------------------------------------------------------------------------------
 unit=/lib/systemd/system/pgbackup-agent.service
@@ -305,6 +305,14 @@ agent_pid=
   { cat "$work/run.log"; fail "the daemon exited $rc"; }
 no_secret "$work/run.log" "the daemon's log"
 count=$(ls "$backups"/main_*.dump | wc -l)
+
+# --- installing again (the upgrade path) keeps the edited conffiles and their modes -----------
+dpkg -i "$deb" >"$work/dpkg-i2.log" 2>&1 || { cat "$work/dpkg-i2.log"; die "a second dpkg -i failed"; }
+grep -q "port: $port" /etc/pgbackup/pgbackup.yml && grep -qx "POSTGRES_PASSWORD=$agent_password" /etc/default/pgbackup-agent &&
+  pass "a second dpkg -i keeps the edited conffiles" || fail "a second dpkg -i replaced an edited conffile"
+check_path /etc/pgbackup/pgbackup.yml f root:pgbackup 640
+check_path /etc/default/pgbackup-agent f root:root 600
+check_path /var/lib/pgbackup d pgbackup:pgbackup 700
 
 # --- remove keeps the config, purge removes it; backups always stay ---------------------------
 dpkg -r pgbackup-agent >"$work/dpkg-r.log" 2>&1 || { cat "$work/dpkg-r.log"; die "dpkg -r failed"; }
