@@ -71,7 +71,8 @@ const std::map<std::string, Command>& commands() {
         "[--target NAME] [--output text|json] [OLD] [NEW]", pgbackup::command_diff,
         FileArgument::two_optional}},
       {"config-check",
-       {"validate the config, print it with secrets redacted", "", pgbackup::command_config_check}},
+       {"validate the config, print it with secrets redacted and the next runs of every schedule",
+        "", pgbackup::command_config_check}},
   };
   return table;
 }

@@ -16,7 +16,11 @@
 #include "agent/jobs/restore.h"
 #include "agent/jobs/restore_drill.h"
 #include "agent/jobs/verify.h"
+<<<<<<< HEAD
 #include "agent/rules/schema_diff.h"
+=======
+#include "agent/schedule/cron.h"
+>>>>>>> helper-pkg
 
 namespace pgbackup {
 namespace {
@@ -291,6 +295,7 @@ int command_restore(const Config& config, const CommandOptions& options) {
                             context_of(options));
 }
 
+<<<<<<< HEAD
 int command_diff(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
   const std::vector<BackupEntry> entries = repository_of(target).scan();
@@ -359,7 +364,33 @@ int command_diff(const Config& config, const CommandOptions& options) {
 }
 
 int command_config_check(const Config& config, const CommandOptions&) {
+=======
+std::string describe_next_runs(const Config& config, SysTime now, int count) {
+  const auto line = [&](const char* what, const std::string& expression) {
+    std::string out = what;
+    const auto runs = CronSchedule::parse(expression).next_runs(now, count);
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      out += (i == 0 ? " " : ", ") + format_iso8601(runs[i]);
+    }
+    return out + "\n";
+  };
+  std::string out;
+  for (const TargetConfig& t : config.targets) {
+    out += "target " + t.name + ": backup.schedule \"" + t.backup.schedule + "\"";
+    if (t.restore_test) out += ", restore_test.schedule \"" + t.restore_test->schedule + "\"";
+    out += " (UTC)\n" + line("next backups:", t.backup.schedule);
+    if (t.restore_test) out += line("next restore tests:", t.restore_test->schedule);
+  }
+  return out;
+}
+
+int command_config_check(const Config& config, const CommandOptions& options) {
+  assert(options.clock);
+  // stdout stays a valid config (the effective one, redacted); what it means goes to stderr.
+>>>>>>> helper-pkg
   std::cout << render_config(config);
+  std::cout.flush();
+  std::fprintf(stderr, "%s", describe_next_runs(config, options.clock->now()).c_str());
   std::fprintf(stderr, "config ok: %zu target(s)\n", config.targets.size());
   return 0;
 }

@@ -46,4 +46,9 @@ int command_restore(const Config& config, const CommandOptions& options);
 int command_diff(const Config& config, const CommandOptions& options);
 int command_config_check(const Config& config, const CommandOptions& options);
 
+// config-check's schedule preview: per target a "target NAME: ..." line, then "next backups:"
+// and (with a restore_test) "next restore tests:" lines, each with the next `count` times after
+// `now` in UTC ISO 8601 ("2026-12-02T02:00:00Z").
+std::string describe_next_runs(const Config& config, SysTime now, int count = 5);
+
 }  // namespace pgbackup

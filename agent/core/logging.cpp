@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/config/config.h"
+#include "agent/core/systemd.h"
 #include "agent/core/timeutil.h"
 
 namespace pgbackup {
@@ -43,8 +44,10 @@ void setup_logging(const std::string& level, const std::string& format) {
   if (format == "json") {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else if (format == "text") {
+    // The journal stamps every line itself; a second timestamp would only widen them.
     logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc));
+        stderr_is_journal() ? "%^%l%$ %v" : "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v",
+        spdlog::pattern_time_type::utc));
   } else {
     throw ConfigError("--log.format must be text or json, got \"" + format + "\"");
   }

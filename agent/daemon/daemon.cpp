@@ -11,6 +11,7 @@
 #include "agent/catalog/directory_lock.h"
 #include "agent/catalog/repository.h"
 #include "agent/core/errors.h"
+#include "agent/core/systemd.h"
 #include "agent/daemon/daemon_state.h"
 #include "agent/daemon/threads.h"
 #include "agent/web/http_server.h"
@@ -176,19 +177,23 @@ int Daemon::run() {
   spdlog::info("pgbackup-agent listening on {} with {} target(s)",
                describe_listeners(addresses, server->ports()), cfg->targets.size());
   start_workers();
+  notify_systemd("READY=1");
 
   for (;;) {
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
       spdlog::info("SIGHUP: reloading the config");
+      notify_systemd(systemd_reloading_state());
       reload();
+      notify_systemd("READY=1");
       continue;
     }
     spdlog::info("{}: stopping (running backups are stopped and their partial files removed)",
                  sig == SIGINT ? "SIGINT" : "SIGTERM");
     break;
   }
+  notify_systemd("STOPPING=1");
   state_.stop();
   for (auto& [name, thread] : workers_) thread.join();
   for (auto& [name, thread] : uploaders_) thread.join();

@@ -281,6 +281,15 @@ SysTime CronSchedule::next_after(SysTime t) const {
   throw std::logic_error("cron schedule \"" + expression_ + "\" found no run within 50 years");
 }
 
+std::vector<SysTime> CronSchedule::next_runs(SysTime from, int n) const {
+  std::vector<SysTime> runs;
+  for (SysTime t = from; static_cast<int>(runs.size()) < n;) {
+    t = next_after(t);
+    runs.push_back(t);
+  }
+  return runs;
+}
+
 std::optional<SysTime> CronSchedule::last_at_or_before(SysTime t) const {
   const auto start = std::chrono::floor<minutes>(t);
   sys_days day = std::chrono::floor<days>(start);

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/core/clock.h"
 
@@ -21,6 +22,9 @@ class CronSchedule {
 
   // The first scheduled minute strictly after t.
   SysTime next_after(SysTime t) const;
+
+  // The first `n` scheduled minutes strictly after `from`, earliest first (empty when n <= 0).
+  std::vector<SysTime> next_runs(SysTime from, int n) const;
 
   // The latest scheduled minute at or before t, or nullopt if there is none within the 5 years
   // before t.

@@ -13,6 +13,8 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "tests/support/pg_cluster.h"
 #include "tests/support/process.h"
@@ -23,8 +25,10 @@ namespace pgtest {
 // the test database's password (and whatever else the test process's environment holds).
 class Daemon {
  public:
+  // `env`: extra environment variables for the daemon.
   Daemon(const fs::path& config, int port, const std::string& web_config = "",
-         const std::string& scheme = "http")
+         const std::string& scheme = "http",
+         const std::vector<std::pair<std::string, std::string>>& env = {})
       : port_(port), scheme_(scheme) {
     const std::string binary = PGBACKUP_AGENT_BINARY;
     const std::string cfg = config.string();
@@ -33,6 +37,7 @@ class Daemon {
     pid_ = ::fork();
     if (pid_ == 0) {
       ::setenv("PGTEST_PASSWORD", PgCluster::kPassword, 1);
+      for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
       const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       ::dup2(fd, 1);
       ::dup2(fd, 2);

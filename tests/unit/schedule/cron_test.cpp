@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using namespace std::chrono_literals;
 using pgbackup::CronSchedule;
@@ -95,6 +96,30 @@ TEST_CASE("the next run is strictly after a time in the middle of a minute") {
   const CronSchedule nightly = CronSchedule::parse("0 2 * * *");
   CHECK(text(nightly.next_after(utc("2026-11-25 02:00") + 1s)) == "2026-11-26 02:00");
   CHECK(text(nightly.next_after(utc("2026-11-25 02:00") - 1s)) == "2026-11-25 02:00");
+}
+
+TEST_CASE("the next runs are the following scheduled minutes in order, strictly after the start") {
+  const auto texts = [](const std::vector<SysTime>& runs) {
+    std::vector<std::string> out;
+    for (const SysTime t : runs) out.push_back(text(t));
+    return out;
+  };
+  const CronSchedule weekly_ish = CronSchedule::parse("30 4 * * MON,THU");
+  // 2026-11-26 is a Thursday: its 04:30 run is the start itself, so it is not included.
+  CHECK(texts(weekly_ish.next_runs(utc("2026-11-26 04:30"), 5)) ==
+        std::vector<std::string>{"2026-11-30 04:30", "2026-12-03 04:30", "2026-12-07 04:30",
+                                 "2026-12-10 04:30", "2026-12-14 04:30"});
+  const CronSchedule hourly = CronSchedule::parse("@hourly");
+  CHECK(texts(hourly.next_runs(utc("2026-12-31 22:10") + 5s, 3)) ==
+        std::vector<std::string>{"2026-12-31 23:00", "2027-01-01 00:00", "2027-01-01 01:00"});
+  // The first of them is next_after, each following one next_after the previous.
+  const auto runs = CronSchedule::parse("*/20 9-10 * * *").next_runs(utc("2026-11-25 10:50"), 4);
+  REQUIRE(runs.size() == 4);
+  CHECK(runs[0] == CronSchedule::parse("*/20 9-10 * * *").next_after(utc("2026-11-25 10:50")));
+  CHECK(texts(runs) == std::vector<std::string>{"2026-11-26 09:00", "2026-11-26 09:20",
+                                                "2026-11-26 09:40", "2026-11-26 10:00"});
+  CHECK(hourly.next_runs(utc("2026-11-25 06:35"), 0).empty());
+  CHECK(hourly.next_runs(utc("2026-11-25 06:35"), -1).empty());
 }
 
 TEST_CASE("month and day names are read in any case") {

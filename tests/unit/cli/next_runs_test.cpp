@@ -1,0 +1,37 @@
+// config-check's schedule preview: what a cron line means, before it is deployed.
+#include <catch2/catch.hpp>
+
+#include "agent/cli/commands.h"
+#include "agent/config/config.h"
+#include "agent/core/timeutil.h"
+
+using namespace pgbackup;
+
+TEST_CASE("config-check lists the next five backups and restore tests of every target in UTC") {
+  const Config c = parse_config(R"yaml(targets:
+  - name: nightly
+    database: {user: u, dbname: a}
+    backup: {dir: /backups/a, schedule: "0 2 * * *"}
+    restore_test:
+      schedule: "0 4 * * 0"
+      database: {user: u, dbname: a_rt}
+  - name: hourly
+    database: {user: u, dbname: b}
+    backup: {dir: /backups/b, schedule: "@hourly"}
+)yaml",
+                                "test.yml");
+  // A Wednesday, after the day's 02:00 backup.
+  const SysTime now = *parse_iso8601("2026-12-02T06:37:05Z");
+  CHECK(describe_next_runs(c, now) ==
+        "target nightly: backup.schedule \"0 2 * * *\", restore_test.schedule \"0 4 * * 0\" "
+        "(UTC)\n"
+        "next backups: 2026-12-03T02:00:00Z, 2026-12-04T02:00:00Z, 2026-12-05T02:00:00Z, "
+        "2026-12-06T02:00:00Z, 2026-12-07T02:00:00Z\n"
+        "next restore tests: 2026-12-06T04:00:00Z, 2026-12-13T04:00:00Z, 2026-12-20T04:00:00Z, "
+        "2026-12-27T04:00:00Z, 2027-01-03T04:00:00Z\n"
+        "target hourly: backup.schedule \"@hourly\" (UTC)\n"
+        "next backups: 2026-12-02T07:00:00Z, 2026-12-02T08:00:00Z, 2026-12-02T09:00:00Z, "
+        "2026-12-02T10:00:00Z, 2026-12-02T11:00:00Z\n");
+  CHECK(describe_next_runs(c, now, 1).find("next backups: 2026-12-03T02:00:00Z\n") !=
+        std::string::npos);
+}
