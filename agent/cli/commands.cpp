@@ -16,11 +16,8 @@
 #include "agent/jobs/restore.h"
 #include "agent/jobs/restore_drill.h"
 #include "agent/jobs/verify.h"
-<<<<<<< HEAD
 #include "agent/rules/schema_diff.h"
-=======
 #include "agent/schedule/cron.h"
->>>>>>> helper-pkg
 
 namespace pgbackup {
 namespace {
