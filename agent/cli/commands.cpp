@@ -292,7 +292,6 @@ int command_restore(const Config& config, const CommandOptions& options) {
                             context_of(options));
 }
 
-<<<<<<< HEAD
 int command_diff(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
   const std::vector<BackupEntry> entries = repository_of(target).scan();
@@ -360,8 +359,6 @@ int command_diff(const Config& config, const CommandOptions& options) {
   return 0;
 }
 
-int command_config_check(const Config& config, const CommandOptions&) {
-=======
 std::string describe_next_runs(const Config& config, SysTime now, int count) {
   const auto line = [&](const char* what, const std::string& expression) {
     std::string out = what;
@@ -384,7 +381,6 @@ std::string describe_next_runs(const Config& config, SysTime now, int count) {
 int command_config_check(const Config& config, const CommandOptions& options) {
   assert(options.clock);
   // stdout stays a valid config (the effective one, redacted); what it means goes to stderr.
->>>>>>> helper-pkg
   std::cout << render_config(config);
   std::cout.flush();
   std::fprintf(stderr, "%s", describe_next_runs(config, options.clock->now()).c_str());
