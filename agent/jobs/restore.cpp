@@ -199,7 +199,12 @@ void ProductionRestore::verify(const BackupEntry& backup) {
   tables_ = select_tables(backup.manifest->tables, request_.tables);
   timescaledb_ = timescaledb_version(*backup.manifest);
   if (partial()) {
-    refuse_partial_hypertables(backup);
+    try {
+      refuse_partial_hypertables(backup);
+    } catch (const OperationError& e) {
+      audit("verify", "refused", {{"file", backup.dump.filename().string()}, {"error", e.what()}});
+      throw;
+    }
   } else {
     aggregates_ = backup.manifest->continuous_aggregates;
   }

@@ -264,6 +264,10 @@ TEST_CASE(
                           Catch::Contains("\\copy"));
   CHECK(t.dumps().size() == 1);  // no safety backup either
   CHECK(number(t.db, "SELECT count(*) FROM network_stats") == 0);
+  // The refusal is in the audit log, as the last step.
+  const auto steps = restore_steps(t);
+  REQUIRE_FALSE(steps.empty());
+  CHECK(steps.back() == "verify:refused");
 }
 
 TEST_CASE("TimescaleDB: a failing pg_restore still calls timescaledb_post_restore() and says so",
