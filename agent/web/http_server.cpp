@@ -4,23 +4,20 @@
 #include <civetweb.h>
 #include <dlfcn.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
-#include <array>
 #include <atomic>
 #include <cctype>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <unordered_set>
 
 #include "agent/core/text.h"
+#include "agent/web/basic_auth.h"
+#include "agent/web/tls_context.h"
 
 // From agent/web/compat/civetweb_openssl3.cpp, a library of its own.
 extern "C" int pgbackup_civetweb_openssl3_compat();
@@ -31,14 +28,6 @@ namespace {
 // mg_check_feature() bits, from civetweb.h.
 constexpr unsigned kFeatureSsl = 2;
 constexpr unsigned kFeatureIpv6 = 8;
-
-// Verified against when the user is unknown, so that a wrong user name costs as much time as a
-// wrong password and does not reveal which users exist.
-constexpr const char* kDummyBcryptHash =
-    "$2b$10$K8VLisHdVUzVWekazDC/Me2GX6/Vlnw8D9VdixH/Dy21/XKsmoQN6";
-
-// Successful verifications remembered; past this the cache starts over.
-constexpr std::size_t kMaxCachedCredentials = 1024;
 
 // Turns a Prometheus-style listen address into a CivetWeb listening_ports entry.
 std::string to_civetweb_port(const std::string& address, bool tls) {
@@ -79,45 +68,6 @@ std::string quoted_list(std::vector<std::string> items) {
   return join(items, ", ");
 }
 
-// The OpenSSL error queue as one line, emptying it.
-std::string openssl_errors() {
-  std::string out;
-  while (const unsigned long code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof(buf));
-    out += (out.empty() ? "" : "; ") + std::string(buf);
-  }
-  return out.empty() ? "unknown OpenSSL error" : out;
-}
-
-// Decodes standard base64; nullopt when `text` is not valid base64.
-std::optional<std::string> base64_decode(std::string_view text) {
-  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-  std::string out(text.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t padding = 0;
-  while (padding < 2 && text[text.size() - 1 - padding] == '=') ++padding;
-  out.resize(static_cast<std::size_t>(n) - padding);
-  return out;
-}
-
-int to_openssl_version(TlsVersion v) {
-  switch (v) {
-    case TlsVersion::kTls10:
-      return TLS1_VERSION;
-    case TlsVersion::kTls11:
-      return TLS1_1_VERSION;
-    case TlsVersion::kTls12:
-      return TLS1_2_VERSION;
-    case TlsVersion::kTls13:
-      return TLS1_3_VERSION;
-  }
-  return TLS1_2_VERSION;
-}
-
 // CivetWeb finds OpenSSL with dlopen("libssl.so") and calls functions by their OpenSSL 1.1
 // names; without SSL_get_peer_certificate it would crash on the first TLS connection. Throws
 // instead when the compat library did not take the place of libssl.so.
@@ -139,9 +89,6 @@ void check_civetweb_can_load_openssl() {
         "civetweb-compat/libssl.so through its RPATH");
   }
 }
-
-// For client_auth_type values that ask for a certificate without checking who signed it.
-int accept_any_certificate(int /*preverify_ok*/, X509_STORE_CTX* /*ctx*/) { return 1; }
 
 }  // namespace
 
@@ -200,9 +147,7 @@ struct HttpServer::Impl {
   WebConfig web;
   std::map<std::string, HttpHandlerFn> handlers;  // written before start(), read after
   std::atomic<bool> started{false};
-  std::array<unsigned char, 32> cache_key{};
-  std::mutex cache_mutex;
-  std::unordered_set<std::string> verified_credentials;  // HMAC-SHA-256 of user + password
+  std::unique_ptr<BasicAuth> basic_auth;  // set when basic_auth_users is
   std::mutex log_mutex;
   std::string last_civetweb_error;
   std::string tls_error;
@@ -244,8 +189,8 @@ struct HttpServer::Impl {
     if (!started.load(std::memory_order_acquire)) {
       return {503, "text/plain; charset=utf-8", "pgbackup-agent is starting\n", {}};
     }
-    if (!web.basic_auth_users.empty()) {
-      std::optional<std::string> user = authenticate(request.header("Authorization"));
+    if (basic_auth) {
+      std::optional<std::string> user = basic_auth->authenticate(request.header("Authorization"));
       if (!user) {
         return {401,
                 "text/plain; charset=utf-8",
@@ -269,55 +214,6 @@ struct HttpServer::Impl {
     return {500, "text/plain; charset=utf-8", "internal server error\n", {}};
   }
 
-  // The user named by valid basic-auth credentials in `authorization`, or nullopt.
-  std::optional<std::string> authenticate(std::string_view authorization) {
-    constexpr std::string_view kScheme = "basic ";
-    if (authorization.size() <= kScheme.size() ||
-        strncasecmp(authorization.data(), kScheme.data(), kScheme.size()) != 0) {
-      return std::nullopt;
-    }
-    authorization.remove_prefix(kScheme.size());
-    while (!authorization.empty() && authorization.front() == ' ') authorization.remove_prefix(1);
-    const std::optional<std::string> decoded = base64_decode(authorization);
-    if (!decoded) return std::nullopt;
-    const std::size_t colon = decoded->find(':');
-    if (colon == std::string::npos) return std::nullopt;
-    std::string user = decoded->substr(0, colon);
-    const std::string password = decoded->substr(colon + 1);
-
-    const auto entry = web.basic_auth_users.find(user);
-    if (entry == web.basic_auth_users.end()) {
-      verify_password(password, kDummyBcryptHash);
-      return std::nullopt;
-    }
-    // bcrypt takes tens of milliseconds by design; remember credentials that passed, keyed on
-    // a keyed hash so that the plain password is never kept.
-    const std::string key = credential_key(*decoded);
-    {
-      std::lock_guard lock(cache_mutex);
-      if (verified_credentials.contains(key)) return user;
-    }
-    if (!verify_password(password, entry->second)) return std::nullopt;
-    std::lock_guard lock(cache_mutex);
-    if (verified_credentials.size() >= kMaxCachedCredentials) verified_credentials.clear();
-    verified_credentials.insert(key);
-    return user;
-  }
-
-  // HMAC-SHA-256 of "user:password" under a key that lives only in this process.
-  std::string credential_key(const std::string& user_colon_password) const {
-    std::string digest(EVP_MAX_MD_SIZE, '\0');
-    unsigned int length = 0;
-    if (HMAC(EVP_sha256(), cache_key.data(), static_cast<int>(cache_key.size()),
-             reinterpret_cast<const unsigned char*>(user_colon_password.data()),
-             user_colon_password.size(), reinterpret_cast<unsigned char*>(digest.data()),
-             &length) == nullptr) {
-      throw std::runtime_error("hmac-sha-256 failed: " + openssl_errors());
-    }
-    digest.resize(length);
-    return digest;
-  }
-
   static void send(mg_connection* conn, const HttpResponse& response, bool head) {
     const std::string length = std::to_string(response.body.size());
     mg_response_header_start(conn, response.status);
@@ -332,56 +228,6 @@ struct HttpServer::Impl {
     }
   }
 
-  // Loads the certificate, key and client-certificate policy into CivetWeb's SSL_CTX.
-  bool configure_tls(SSL_CTX* ctx) {
-    const TlsServerConfig& tls = *web.tls;
-    ERR_clear_error();
-    if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
-      tls_error = "cannot load cert_file " + tls.cert_file.string() + ": " + openssl_errors();
-      return false;
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-      tls_error = "cannot load key_file " + tls.key_file.string() + ": " + openssl_errors();
-      return false;
-    }
-    if (SSL_CTX_check_private_key(ctx) != 1) {
-      tls_error = "key_file " + tls.key_file.string() + " does not match cert_file " +
-                  tls.cert_file.string() + ": " + openssl_errors();
-      return false;
-    }
-    // CivetWeb sets SSL_OP_NO_* from its own ssl_protocol_version; min_version decides instead.
-    SSL_CTX_clear_options(
-        ctx, SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_TLSv1_2 | SSL_OP_NO_TLSv1_3);
-    SSL_CTX_set_min_proto_version(ctx, to_openssl_version(tls.min_version));
-    if (!tls.client_ca_file.empty()) {
-      if (SSL_CTX_load_verify_locations(ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
-        tls_error =
-            "cannot load client_ca_file " + tls.client_ca_file.string() + ": " + openssl_errors();
-        return false;
-      }
-      SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(tls.client_ca_file.c_str()));
-    }
-    switch (tls.client_auth) {
-      case ClientAuth::kNoClientCert:
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
-        break;
-      case ClientAuth::kRequestClientCert:
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_certificate);
-        break;
-      case ClientAuth::kRequireAnyClientCert:
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                           accept_any_certificate);
-        break;
-      case ClientAuth::kVerifyClientCertIfGiven:
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-        break;
-      case ClientAuth::kRequireAndVerifyClientCert:
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
-        break;
-    }
-    return true;
-  }
-
   // CivetWeb's user data is the CivetServer; ours hangs off it as its user context.
   static Impl* from_server(const void* civet_server) {
     if (civet_server == nullptr) return nullptr;
@@ -392,7 +238,8 @@ struct HttpServer::Impl {
   static int on_init_ssl(void* ssl_ctx, void* user_data) {
     Impl* impl = from_server(user_data);
     if (impl == nullptr || !impl->web.tls) return -1;
-    return impl->configure_tls(static_cast<SSL_CTX*>(ssl_ctx)) ? 1 : -1;
+    impl->tls_error = configure_tls_context(static_cast<SSL_CTX*>(ssl_ctx), *impl->web.tls);
+    return impl->tls_error.empty() ? 1 : -1;
   }
 
   static int on_log_message(const mg_connection* conn, const char* message) {
@@ -420,9 +267,8 @@ HttpServer::HttpServer(std::vector<std::string> listen_addresses, const WebConfi
   if (web.tls) check_civetweb_can_load_openssl();
   impl_->addresses = std::move(listen_addresses);
   impl_->web = web;
-  if (RAND_bytes(impl_->cache_key.data(), static_cast<int>(impl_->cache_key.size())) != 1) {
-    throw std::runtime_error("cannot draw random bytes: " + openssl_errors());
-  }
+  if (!web.basic_auth_users.empty())
+    impl_->basic_auth = std::make_unique<BasicAuth>(web.basic_auth_users);
 
   std::string ports;
   for (const std::string& address : impl_->addresses) {
