@@ -11,6 +11,9 @@
 #include <exception>
 #include <map>
 #include <thread>
+#include <utility>
+
+#include "agent/core/clock.h"
 
 extern char** environ;
 
@@ -23,6 +26,7 @@ constexpr std::size_t kMaxStderr = 64 * 1024;
 class Fd {
  public:
   explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   ~Fd() { reset(); }
@@ -80,21 +84,29 @@ void terminate_group(pid_t pid) {
   ::kill(-pid, SIGKILL);
 }
 
-}  // namespace
+// A started child: its process group leader and the parent's ends of its pipes.
+struct Child {
+  pid_t pid = -1;
+  Fd out;  // its stdout
+  Fd err;  // its stderr
+  Fd in;   // its stdin, when the spec has stdin_data
+};
 
-ProcessResult run_process(const ProcessSpec& spec) {
-  if (spec.argv.empty()) throw ProcessError("no program to run");
+// Forks and execs spec.argv (no shell) in a process group of its own, with the spec's
+// environment on top of ours. Throws ProcessError when it cannot start, with errno's reason.
+Child spawn(const ProcessSpec& spec) {
   std::vector<std::string> argv_strings = spec.argv;
   std::vector<std::string> env_strings = build_environment(spec);
   std::vector<char*> argv = c_strings(argv_strings);
   std::vector<char*> envp = c_strings(env_strings);
   const std::string& program = spec.argv.front();
 
-  Fd out_r, out_w, err_r, err_w, exec_r, exec_w, in_r, in_w;
-  make_pipe(out_r, out_w);
-  make_pipe(err_r, err_w);
+  Child child;
+  Fd out_w, err_w, exec_r, exec_w, in_r;
+  make_pipe(child.out, out_w);
+  make_pipe(child.err, err_w);
   make_pipe(exec_r, exec_w);
-  if (!spec.stdin_data.empty()) make_pipe(in_r, in_w);
+  if (!spec.stdin_data.empty()) make_pipe(in_r, child.in);
 
   const pid_t pid = ::fork();
   if (pid < 0) throw ProcessError("cannot start " + program + ": " + std::strerror(errno));
@@ -116,10 +128,8 @@ ProcessResult run_process(const ProcessSpec& spec) {
     ::_exit(127);
   }
   ::setpgid(pid, pid);  // also in the parent, so a kill right away reaches the group
-  out_w.reset();
-  err_w.reset();
-  exec_w.reset();
-  in_r.reset();
+  child.pid = pid;
+  exec_w.reset();  // the child's copy stays open until exec closes it (O_CLOEXEC)
 
   int exec_errno = 0;
   if (::read(exec_r.get(), &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
@@ -127,60 +137,63 @@ ProcessResult run_process(const ProcessSpec& spec) {
     throw ProcessError("cannot run " + program + ": " + std::strerror(exec_errno) +
                        (exec_errno == ENOENT ? " (hint: is it installed and on PATH?)" : ""));
   }
+  return child;
+}
 
-  if (in_w.get() >= 0) {
-    // Small inputs only (SQL scripts, passwords are never sent this way); write then close.
-    const char* p = spec.stdin_data.data();
-    std::size_t left = spec.stdin_data.size();
-    ::signal(SIGPIPE, SIG_IGN);
-    while (left > 0) {
-      const ssize_t n = ::write(in_w.get(), p, left);
-      if (n <= 0) break;
-      p += n;
-      left -= static_cast<std::size_t>(n);
-    }
-    in_w.reset();
+// Small inputs only (SQL scripts; passwords are never sent this way): writes, then closes.
+void feed_stdin(Fd& in, const std::string& data) {
+  if (in.get() < 0) return;
+  const char* p = data.data();
+  std::size_t left = data.size();
+  ::signal(SIGPIPE, SIG_IGN);
+  while (left > 0) {
+    const ssize_t n = ::write(in.get(), p, left);
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<std::size_t>(n);
   }
+  in.reset();
+}
 
-  ProcessResult result;
-  // The real monotonic clock, not the injected one: this deadline races a real child process
-  // and poll(), which a test clock cannot speed up, and no test wants a fake timeout here (the
-  // subprocess tests use real, short ones).
-  const auto deadline = std::chrono::steady_clock::now() + spec.timeout;
+// Whether the spec's deadline passed or its cancel flag is set; records which in `result`.
+bool must_stop(const ProcessSpec& spec, SteadyTime deadline, ProcessResult& result) {
+  if (spec.timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline) {
+    result.timed_out = true;
+  } else if (spec.cancel && spec.cancel->load()) {
+    result.cancelled = true;
+  }
+  return result.timed_out || result.cancelled;
+}
+
+// Reads the child's stdout (into spec.on_stdout, or captured) and stderr (its tail kept) until
+// both close, the deadline passes or the job is cancelled. Returns what on_stdout threw, if it
+// did (a full disk): the caller stops the child and rethrows it.
+std::exception_ptr pump_output(const ProcessSpec& spec, Child& child, SteadyTime deadline,
+                               ProcessResult& result) {
   std::vector<char> buffer(256 * 1024);
   bool out_open = true, err_open = true;
-  std::exception_ptr sink_error;
-  while (out_open || err_open) {
-    if (spec.timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline) {
-      result.timed_out = true;
-      break;
-    }
-    if (spec.cancel && spec.cancel->load()) {
-      result.cancelled = true;
-      break;
-    }
-    pollfd fds[2] = {{out_open ? out_r.get() : -1, POLLIN, 0},
-                     {err_open ? err_r.get() : -1, POLLIN, 0}};
+  while ((out_open || err_open) && !must_stop(spec, deadline, result)) {
+    pollfd fds[2] = {{out_open ? child.out.get() : -1, POLLIN, 0},
+                     {err_open ? child.err.get() : -1, POLLIN, 0}};
     const int ready = ::poll(fds, 2, 100);
     if (ready < 0 && errno != EINTR) break;
     if (ready <= 0) continue;
     if (fds[0].revents) {
-      const ssize_t n = ::read(out_r.get(), buffer.data(), buffer.size());
+      const ssize_t n = ::read(child.out.get(), buffer.data(), buffer.size());
       if (n <= 0) {
         out_open = false;
       } else if (spec.on_stdout) {
         try {
           spec.on_stdout(buffer.data(), static_cast<std::size_t>(n));
         } catch (...) {
-          sink_error = std::current_exception();
-          break;
+          return std::current_exception();
         }
       } else if (result.out.size() < kMaxCaptured) {
         result.out.append(buffer.data(), static_cast<std::size_t>(n));
       }
     }
     if (fds[1].revents) {
-      const ssize_t n = ::read(err_r.get(), buffer.data(), buffer.size());
+      const ssize_t n = ::read(child.err.get(), buffer.data(), buffer.size());
       if (n <= 0) {
         err_open = false;
       } else {
@@ -189,33 +202,49 @@ ProcessResult run_process(const ProcessSpec& spec) {
       }
     }
   }
-  bool stopped = result.timed_out || result.cancelled || sink_error;
-  if (stopped) terminate_group(pid);
+  return nullptr;
+}
 
-  // A child can close its stdout and stderr and go on running (a stop_command that redirects
-  // its output and hangs): the deadline and the cancel flag must still hold while we wait for
-  // its exit, so poll instead of blocking in waitpid.
+// Reaps the child (stopping its group first when `stop`). A child can close its stdout and
+// stderr and go on running (a stop_command that redirects its output and hangs): the deadline
+// and the cancel flag must still hold while we wait for its exit, so this polls instead of
+// blocking in waitpid.
+void wait_for_exit(const ProcessSpec& spec, pid_t pid, bool stop, SteadyTime deadline,
+                   ProcessResult& result) {
+  if (stop) terminate_group(pid);
   int status = 0;
   for (;;) {
-    const pid_t r = ::waitpid(pid, &status, stopped ? 0 : WNOHANG);
+    const pid_t r = ::waitpid(pid, &status, stop ? 0 : WNOHANG);
     if (r == pid) break;
     if (r < 0) {
       if (errno == EINTR) continue;
       break;  // ECHILD: nothing left to wait for
     }
-    if (spec.timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline) {
-      result.timed_out = true;
-    } else if (spec.cancel && spec.cancel->load()) {
-      result.cancelled = true;
-    } else {
+    if (!must_stop(spec, deadline, result)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       continue;
     }
     terminate_group(pid);  // ends in SIGKILL: the blocking wait that follows returns
-    stopped = true;
+    stop = true;
   }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
+}
+
+}  // namespace
+
+ProcessResult run_process(const ProcessSpec& spec) {
+  if (spec.argv.empty()) throw ProcessError("no program to run");
+  Child child = spawn(spec);
+  feed_stdin(child.in, spec.stdin_data);
+  ProcessResult result;
+  // The real monotonic clock, not the injected one: this deadline races a real child process
+  // and poll(), which a test clock cannot speed up, and no test wants a fake timeout here (the
+  // subprocess tests use real, short ones).
+  const SteadyTime deadline = std::chrono::steady_clock::now() + spec.timeout;
+  const std::exception_ptr sink_error = pump_output(spec, child, deadline, result);
+  wait_for_exit(spec, child.pid, result.timed_out || result.cancelled || sink_error, deadline,
+                result);
   if (result.err.size() > kMaxStderr) result.err.erase(0, result.err.size() - kMaxStderr);
   if (sink_error) std::rethrow_exception(sink_error);
   return result;
