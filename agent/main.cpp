@@ -140,7 +140,8 @@ void check_file_argument(const std::string& name, FileArgument kind, const Comma
   }
 }
 
-int run(int argc, char** argv) {
+// Every global option and the positional command and arguments.
+cxxopts::Options make_options() {
   cxxopts::Options options("pgbackup-agent", "Scheduled, proven PostgreSQL backups");
   // clang-format off
   options.add_options()
@@ -168,6 +169,47 @@ int run(int argc, char** argv) {
       ("args", "", cxxopts::value<std::vector<std::string>>());
   // clang-format on
   options.parse_positional({"command", "args"});
+  return options;
+}
+
+// The options of one command, checked: a usage error throws ConfigError (exit 2).
+CommandOptions command_options(const cxxopts::ParseResult& parsed, const std::string& name,
+                               const Command& command) {
+  CommandOptions opts;
+  opts.target = parsed["target"].as<std::string>();
+  opts.output = parsed["output"].as<std::string>();
+  if (opts.output != "text" && opts.output != "json") {
+    throw pgbackup::ConfigError("--output must be text or json");
+  }
+  opts.latest = parsed.count("latest") > 0;
+  opts.dry_run = parsed.count("dry-run") > 0;
+  opts.all_missing = parsed.count("all-missing") > 0;
+  try {
+    opts.max_age = pgbackup::parse_duration(parsed["max-age"].as<std::string>());
+  } catch (const std::invalid_argument& e) {
+    throw pgbackup::ConfigError(std::string("--max-age: ") + e.what());
+  }
+  const auto args = parsed.count("args") ? parsed["args"].as<std::vector<std::string>>()
+                                         : std::vector<std::string>{};
+  const std::size_t max_args = command.file == FileArgument::two_optional ? 2 : 1;
+  if (args.size() > max_args) throw pgbackup::ConfigError("too many arguments for " + name);
+  if (!args.empty()) opts.file = args.front();
+  if (args.size() > 1) opts.second_file = args[1];
+  check_file_argument(name, command.file, opts);
+  if (parsed.count("table")) opts.tables = parsed["table"].as<std::vector<std::string>>();
+  opts.dbname = parsed["dbname"].as<std::string>();
+  opts.jobs = parsed["jobs"].as<int>();
+  if (opts.jobs < 1) throw pgbackup::ConfigError("--jobs must be 1 or more");
+  opts.assume_yes = parsed.count("yes") > 0;
+  opts.safety_backup = parsed.count("no-safety-backup") == 0;
+  if (name == "upload" && opts.all_missing && opts.file) {
+    throw pgbackup::ConfigError("upload takes a FILE or --all-missing, not both");
+  }
+  return opts;
+}
+
+int run(int argc, char** argv) {
+  cxxopts::Options options = make_options();
   cxxopts::ParseResult parsed;
   try {
     parsed = options.parse(argc, argv);
@@ -199,36 +241,7 @@ int run(int argc, char** argv) {
   try {
     pgbackup::setup_logging(parsed["log.level"].as<std::string>(),
                             parsed["log.format"].as<std::string>());
-    CommandOptions opts;
-    opts.target = parsed["target"].as<std::string>();
-    opts.output = parsed["output"].as<std::string>();
-    if (opts.output != "text" && opts.output != "json") {
-      throw pgbackup::ConfigError("--output must be text or json");
-    }
-    opts.latest = parsed.count("latest") > 0;
-    opts.dry_run = parsed.count("dry-run") > 0;
-    opts.all_missing = parsed.count("all-missing") > 0;
-    try {
-      opts.max_age = pgbackup::parse_duration(parsed["max-age"].as<std::string>());
-    } catch (const std::invalid_argument& e) {
-      throw pgbackup::ConfigError(std::string("--max-age: ") + e.what());
-    }
-    const auto args = parsed.count("args") ? parsed["args"].as<std::vector<std::string>>()
-                                           : std::vector<std::string>{};
-    const std::size_t max_args = command->second.file == FileArgument::two_optional ? 2 : 1;
-    if (args.size() > max_args) throw pgbackup::ConfigError("too many arguments for " + name);
-    if (!args.empty()) opts.file = args.front();
-    if (args.size() > 1) opts.second_file = args[1];
-    check_file_argument(name, command->second.file, opts);
-    if (parsed.count("table")) opts.tables = parsed["table"].as<std::vector<std::string>>();
-    opts.dbname = parsed["dbname"].as<std::string>();
-    opts.jobs = parsed["jobs"].as<int>();
-    if (opts.jobs < 1) throw pgbackup::ConfigError("--jobs must be 1 or more");
-    opts.assume_yes = parsed.count("yes") > 0;
-    opts.safety_backup = parsed.count("no-safety-backup") == 0;
-    if (name == "upload" && opts.all_missing && opts.file) {
-      throw pgbackup::ConfigError("upload takes a FILE or --all-missing, not both");
-    }
+    CommandOptions opts = command_options(parsed, name, command->second);
 
     std::string config_path = parsed.count("config") ? parsed["config"].as<std::string>() : "";
     if (config_path.empty() && std::getenv("PGBACKUP_CONFIG")) {
