@@ -95,7 +95,6 @@ void check_timescaledb(pqxx::connection& conn, const std::string& wanted,
   }
 }
 
-
 // Removes a file when it goes out of scope.
 struct TemporaryFile {
   fs::path path;
