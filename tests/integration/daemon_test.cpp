@@ -196,12 +196,11 @@ TEST_CASE("with a web config the daemon serves TLS and refuses a wrong password"
 TEST_CASE("the daemon runs a due restore test after the backup and exports its result",
           "[restore_test]") {
   TestTarget t("rt-daemon", 30);
-  const PgCluster& pg = PgCluster::shared();
   t.write_config(t.default_database_yaml(),
                  "    restore_test:\n      schedule: \"0 4 * * 0\"\n      rto_target: 5m\n"
-                 "      database: {host: 127.0.0.1, port: " +
-                     std::to_string(pg.port()) + ", user: postgres, dbname: " + t.db +
-                     "_rt, password_env: PGTEST_PASSWORD}\n"
+                 "      database: " +
+                     TestTarget::database_yaml(t.db + "_rt") +
+                     "\n"
                      "      checks: [{name: nodes_present, sql: \"SELECT count(*) > 0 FROM "
                      "nodes\"}]\n");
   Daemon daemon(t.config, free_port());

@@ -22,11 +22,9 @@ struct RestoreTestTarget : TestTarget {
   }
 
   std::string restore_test_yaml(const std::string& dbname, const std::string& checks) const {
-    const PgCluster& pg = PgCluster::shared();
     return "    restore_test:\n      pick: latest\n      jobs: 2\n      rto_target: 10m\n"
-           "      database: {host: 127.0.0.1, port: " +
-           std::to_string(pg.port()) + ", user: postgres, dbname: " + dbname +
-           ", password_env: " + kPasswordEnv + "}\n      checks: " + checks + "\n";
+           "      database: " +
+           database_yaml(dbname) + "\n      checks: " + checks + "\n";
   }
 
   fs::path backup() const {

@@ -182,12 +182,10 @@ TEST_CASE(
     "backup's",
     "[schema]") {
   TestTarget t("drift-rt", 20);
-  const PgCluster& pg = PgCluster::shared();
   t.write_config(t.default_database_yaml(),
                  "    restore_test:\n      pick: latest\n      rto_target: 10m\n"
-                 "      database: {host: 127.0.0.1, port: " +
-                     std::to_string(pg.port()) + ", user: postgres, dbname: " + t.db +
-                     "_rt, password_env: PGTEST_PASSWORD}\n");
+                 "      database: " +
+                     TestTarget::database_yaml(t.db + "_rt") + "\n");
   const fs::path dump = take_backup(t);
 
   SECTION("an unchanged schema passes") {

@@ -73,13 +73,11 @@ struct TimescaleTarget : TestTarget {
   explicit TimescaleTarget(const std::string& name, int scale = 200)
       : TestTarget(name, 0), test_db(db + "_rt") {
     PgCluster::shared().load_timescaledb_data(db, scale);
-    const PgCluster& pg = PgCluster::shared();
     write_config(default_database_yaml(),
                  "    restore_test:\n      pick: latest\n      jobs: 2\n      rto_target: 10m\n"
-                 "      database: {host: 127.0.0.1, port: " +
-                     std::to_string(pg.port()) + ", user: postgres, dbname: " + test_db +
-                     ", password_env: " + kPasswordEnv +
-                     "}\n      checks: [{name: recent_metrics, sql: \"SELECT count(*) > 0 FROM "
+                 "      database: " +
+                     database_yaml(test_db) +
+                     "\n      checks: [{name: recent_metrics, sql: \"SELECT count(*) > 0 FROM "
                      "node_metrics WHERE time > now() - interval '1 day'\"}]\n");
   }
 
