@@ -201,6 +201,15 @@ nlohmann::json manifest_to_json(const Manifest& m) {
                    {"dropped", counts.dropped},
                    {"altered", counts.altered}};
   }
+  if (m.globals) {
+    j["globals"] = {{"file", m.globals->file},
+                    {"size_bytes", m.globals->size_bytes},
+                    {"sha256", m.globals->sha256},
+                    {"roles", m.globals->roles},
+                    {"passwords_included", m.globals->passwords_included},
+                    {"warnings", m.globals->warnings},
+                    {"seconds", m.globals->seconds}};
+  }
   if (m.restore_test) {
     j["restore_test"] = {{"tested_at", m.restore_test->tested_at},
                          {"success", m.restore_test->success},
@@ -271,6 +280,16 @@ Manifest manifest_from_json(const nlohmann::json& j) {
                                     c.at("kind").get<std::string>(),
                                     c.at("name").get<std::string>(), c.value("detail", "")});
       }
+    }
+    if (j.contains("globals")) {
+      const auto& g = j.at("globals");
+      m.globals = GlobalsFileInfo{g.at("file").get<std::string>(),
+                                  g.at("size_bytes").get<std::uint64_t>(),
+                                  g.at("sha256").get<std::string>(),
+                                  g.value("roles", std::vector<std::string>{}),
+                                  g.value("passwords_included", false),
+                                  g.value("warnings", std::vector<std::string>{}),
+                                  g.value("seconds", 0.0)};
     }
     if (j.contains("restore_test")) {
       const auto& r = j.at("restore_test");

@@ -42,6 +42,20 @@ struct RestoreTestMark {
 // The manifest of a dump is stored beside it under the dump's name followed by this suffix.
 inline constexpr char kManifestSuffix[] = ".json";
 
+// The backup's companion file (catalog/globals_file.h): what the database needs from its
+// cluster, as the manifest lists it. The file itself may hold password verifiers; the
+// manifest never does.
+inline constexpr char kGlobalsSuffix[] = ".globals";  // "<dump>.globals"
+struct GlobalsFileInfo {
+  std::string file;  // "<dump>.globals", without directory
+  std::uint64_t size_bytes = 0;
+  std::string sha256;
+  std::vector<std::string> roles;  // their names
+  bool passwords_included = false;
+  std::vector<std::string> warnings;
+  double seconds = 0;  // how long its catalog queries took
+};
+
 // What the agent knows about one backup; stored beside the dump as <dump>.json
 // (format pgbackup-manifest/1, DESIGN §4).
 struct Manifest {
@@ -74,6 +88,9 @@ struct Manifest {
   double schema_seconds = 0;                 // how long its catalog queries took
   std::string schema_compared_with;          // the previous good backup's file; empty: not compared
   std::vector<SchemaChange> schema_changes;  // from schema_compared_with to this one
+  // Absent in manifests written before the agent took one (restore then cannot create roles
+  // or the database).
+  std::optional<GlobalsFileInfo> globals;
 
   std::int64_t total_rows() const;
   // How many of `tables` are TimescaleDB hypertables.

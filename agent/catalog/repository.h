@@ -24,6 +24,8 @@ struct BackupEntry {
 
   bool good() const { return manifest.has_value(); }
   fs::path manifest_path() const { return fs::path(dump.string() + kManifestSuffix); }
+  // The companion file (catalog/globals_file.h), when the manifest lists one.
+  fs::path globals_path() const { return fs::path(dump.string() + kGlobalsSuffix); }
 };
 
 // The newest good backup of `entries` (oldest first, as Repository::scan returns them), or

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "agent/catalog/directory_lock.h"
+#include "agent/catalog/globals_file.h"
 #include "agent/catalog/repository.h"
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
@@ -151,9 +152,11 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
   PartialFile partial(fs::path(final_path.string() + ".partial"));
   Sha256 hash;
 
-  // The schema fingerprint, then the row counts, run on the snapshot's own connection while
-  // pg_dump reads the same snapshot. The fingerprint goes first: it is a few catalog queries,
-  // while the counts read every table.
+  // The schema fingerprint, the cluster globals, then the row counts, run on the snapshot's own
+  // connection while pg_dump reads the same snapshot. The catalog queries go first: they are
+  // quick, while the counts read every table.
+  std::optional<ClusterGlobals> globals;
+  double globals_seconds = 0;
   std::exception_ptr count_error;
   std::atomic<bool> counting_done{false};
   std::thread counter([&] {
@@ -168,6 +171,17 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
             std::chrono::duration<double>(ctx.clock.steady_now() - fingerprint_start).count();
       } catch (const OperationError& e) {
         spdlog::warn("backup of {} without a schema fingerprint: {}", target.name, e.what());
+      }
+      // The same for the roles and the database's settings: without them the backup restores
+      // as before, only not onto a server that lacks them.
+      try {
+        const SteadyTime globals_start = ctx.clock.steady_now();
+        globals = session.cluster_globals();
+        globals_seconds =
+            std::chrono::duration<double>(ctx.clock.steady_now() - globals_start).count();
+      } catch (const OperationError& e) {
+        spdlog::warn("backup of {} without its roles and database settings: {}", target.name,
+                     e.what());
       }
       if (target.backup.row_counts) {
         RowCounts counts = session.count_rows();
@@ -239,6 +253,14 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
   }
   m.toc_entries = toc.entries;
   partial.commit_as(final_path);
+  // Between the dump and its manifest: until the manifest is written, neither is a backup.
+  if (globals) {
+    for (const std::string& warning : globals->warnings) {
+      spdlog::warn("backup of {}: {}", target.name, warning);
+    }
+    m.globals = write_globals_file(fs::path(final_path.string() + kGlobalsSuffix), *globals);
+    m.globals->seconds = globals_seconds;
+  }
 
   m.finished_at = ctx.now();
   m.duration_seconds = seconds_between(m.started_at, m.finished_at);

@@ -12,6 +12,7 @@
 
 #include "agent/catalog/audit_log.h"
 #include "agent/catalog/directory_lock.h"
+#include "agent/catalog/globals_file.h"
 #include "agent/catalog/job_state.h"
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
@@ -213,8 +214,15 @@ OffsiteCopy upload_backup(S3Client& client, const TargetConfig& target, const Ba
     verify_object(client, key, sent, options);
     etag = sent.etag;
   }
-  // The manifest goes last: in the bucket as on disk, a dump without one is not a backup.
+  // The companion file, like the manifest, stays in the default storage class: a restore onto
+  // a new server reads it first.
   const S3PutOptions manifest_opts = manifest_options(s3);
+  if (m.globals) {
+    const S3Upload globals =
+        client.put_bytes(key + kGlobalsSuffix, read_file(backup.globals_path()), manifest_opts);
+    verify_object(client, key + kGlobalsSuffix, globals, manifest_opts);
+  }
+  // The manifest goes last: in the bucket as on disk, a dump without one is not a backup.
   const S3Upload manifest =
       client.put_bytes(key + kManifestSuffix, read_file(backup.manifest_path()), manifest_opts);
   verify_object(client, key + kManifestSuffix, manifest, manifest_opts);
@@ -328,6 +336,15 @@ FetchedBackup fetch_offsite_backup(const TargetConfig& target, const std::string
     client.download(where->key + kManifestSuffix, fetched.entry.manifest_path());
     const Manifest m =
         manifest_from_json(nlohmann::json::parse(read_file(fetched.entry.manifest_path())));
+    if (m.globals) {
+      client.download(where->key + kGlobalsSuffix, fetched.entry.globals_path());
+      if (const std::string problem =
+              globals_file_problem(fetched.entry.globals_path(), *m.globals);
+          !problem.empty()) {
+        throw OperationError(url + ": " + problem +
+                             " (hint: the copy is damaged; use another backup)");
+      }
+    }
     client.download(where->key, fetched.entry.dump);
     const std::uint64_t size = fs::file_size(fetched.entry.dump);
     if (size != m.size_bytes) {

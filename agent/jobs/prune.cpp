@@ -67,6 +67,7 @@ RetentionOutcome apply_retention(Storage& storage, const std::vector<StoredBacku
       storage.remove(b.dump + kManifestSuffix);
       storage.sync();
       storage.remove(b.dump);
+      if (b.manifest.globals) storage.remove(b.dump + kGlobalsSuffix);
       if (on_deleted) on_deleted(b);
     }
     outcome.deleted.push_back(&b);

@@ -1,5 +1,6 @@
 #include "agent/jobs/verify.h"
 
+#include "agent/catalog/globals_file.h"
 #include "agent/core/errors.h"
 #include "agent/core/sha256.h"
 #include "agent/postgres/toc.h"
@@ -88,6 +89,12 @@ VerifyReport verify_backup(const BackupEntry& entry) {
     if (m.hypertable_count() > 0) report.checks.push_back(check_hypertables(toc, m));
   } catch (const OperationError& e) {
     report.checks.push_back({"pg_restore --list", false, e.what()});
+  }
+  if (m.globals) {
+    const std::string problem = globals_file_problem(entry.globals_path(), *m.globals);
+    report.checks.push_back(
+        {"companion file", problem.empty(),
+         problem.empty() ? std::to_string(m.globals->roles.size()) + " roles" : problem});
   }
   return report;
 }

@@ -311,6 +311,20 @@ RowCounts SnapshotSession::count_rows() {
   return counts;
 }
 
+ClusterGlobals SnapshotSession::cluster_globals() {
+  if (impl_->cancelled) throw OperationError("reading the roles was cancelled");
+  try {
+    pqxx::subtransaction savepoint(*impl_->tx, "cluster_globals");
+    ClusterGlobals g = read_cluster_globals(savepoint);
+    savepoint.commit();
+    return g;
+  } catch (const pqxx::failure& e) {
+    if (impl_->cancelled) throw OperationError("reading the roles was cancelled");
+    throw OperationError("cannot read the roles and database settings (catalog queries): " +
+                         trimmed(e.what()));
+  }
+}
+
 SchemaFingerprint SnapshotSession::schema_fingerprint() {
   if (impl_->cancelled) throw OperationError("the schema fingerprint was cancelled");
   try {

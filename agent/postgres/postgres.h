@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/postgres/cluster_globals.h"
 #include "agent/postgres/schema_fingerprint.h"
 
 namespace pgbackup {
@@ -108,6 +109,10 @@ class SnapshotSession {
   // the server's error. Runs on the same connection as count_rows(): call them one after the
   // other, never at once.
   SchemaFingerprint schema_fingerprint();
+  // What the database needs from its cluster (roles, the database's own settings; see
+  // read_cluster_globals), in its own savepoint like the fingerprint, on the same connection.
+  // Throws OperationError with the server's error.
+  ClusterGlobals cluster_globals();
   // Ends the transaction (releasing the snapshot).
   void finish();
   // Asks the server to cancel the running query (from another thread), e.g. when pg_dump failed

@@ -236,3 +236,65 @@ TEST_CASE("a retention error after a good backup leaves the backup a success", "
   CHECK(t.dumps().size() == 2);  // the recent and the new; the broken one lost its manifest
   fs::remove_all(expired);
 }
+
+TEST_CASE("each backup carries the roles and database settings its database needs",
+          "[backup]") {
+  TestTarget t("globals", 5);
+  PgCluster& pg = PgCluster::shared();
+  pg.exec(
+      "DROP ROLE IF EXISTS gl_owner; DROP ROLE IF EXISTS gl_readonly; DROP ROLE IF EXISTS gl_viewer;"
+      "CREATE ROLE gl_owner LOGIN PASSWORD 'owner-secret-pw';"
+      "CREATE ROLE gl_readonly NOLOGIN; CREATE ROLE gl_viewer LOGIN;"
+      "GRANT gl_readonly TO gl_viewer;"
+      "ALTER ROLE gl_owner SET statement_timeout = '30s';"
+      "ALTER DATABASE " + t.db + " OWNER TO gl_owner;"
+      "ALTER DATABASE " + t.db + " SET timezone = 'UTC';"
+      "GRANT CONNECT ON DATABASE " + t.db + " TO gl_readonly;");
+  pg.exec("ALTER TABLE nodes OWNER TO gl_owner; GRANT SELECT ON nodes TO gl_readonly;", t.db);
+
+  const AgentRun run = t.agent({"backup"});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  const fs::path dump = t.dumps().back();
+  const auto manifest = t.manifest_of(dump);
+  REQUIRE(manifest.contains("globals"));
+  const auto& listed = manifest["globals"];
+  const fs::path companion = dump.string() + ".globals";
+  CHECK(listed["file"] == companion.filename().string());
+  const std::vector<std::string> roles = listed["roles"];
+  CHECK(roles == std::vector<std::string>{"gl_owner", "gl_readonly", "gl_viewer", "postgres"});
+  CHECK(listed["passwords_included"] == true);
+  // The manifest never holds a verifier; the 0600 companion file does.
+  CHECK(manifest.dump().find("SCRAM-SHA-256") == std::string::npos);
+  struct stat st {};
+  REQUIRE(::stat(companion.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  const auto globals = nlohmann::json::parse(read_text_file(companion));
+  CHECK(globals["format"] == "pgbackup-globals/1");
+  CHECK(globals["database"]["owner"] == "gl_owner");
+  CHECK(globals["database"]["settings"] == nlohmann::json::array({"TimeZone=UTC"}));
+  CHECK(globals["memberships"] ==
+        nlohmann::json::parse(
+            R"([{"role":"gl_readonly","member":"gl_viewer","admin_option":false}])"));
+  for (const auto& r : globals["roles"]) {
+    if (r["name"] == "gl_owner") {
+      CHECK(r["login"] == true);
+      CHECK(r["password"].get<std::string>().rfind("SCRAM-SHA-256$", 0) == 0);
+      CHECK(r["settings"] == nlohmann::json::array({"statement_timeout=30s"}));
+    }
+    if (r["name"] == "gl_readonly") CHECK(r["login"] == false);
+  }
+  // Neither the password nor its verifier reaches the output or the audit log.
+  CHECK(run.out.find("owner-secret-pw") == std::string::npos);
+  CHECK(read_text_file(t.dir / ".pgbackup/audit.jsonl").find("SCRAM") == std::string::npos);
+
+  // verify proves the companion file like the dump.
+  CHECK(t.agent({"verify", dump.string()}).exit_code == 0);
+  std::ofstream(companion, std::ios::app) << " ";
+  const AgentRun bad = t.agent({"verify", dump.string()});
+  CHECK(bad.exit_code != 0);
+  CHECK_THAT(bad.out + bad.err, Catch::Contains("companion file"));
+
+  pg.exec("REASSIGN OWNED BY gl_owner TO postgres; DROP OWNED BY gl_owner, gl_readonly;", t.db);
+  pg.exec("DROP ROLE gl_owner; DROP ROLE gl_readonly; DROP ROLE gl_viewer;");
+}

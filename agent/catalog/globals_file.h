@@ -1,0 +1,32 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include "agent/catalog/manifest.h"
+#include "agent/postgres/cluster_globals.h"
+
+namespace pgbackup {
+
+// The companion file of a backup: <dump>.globals (format pgbackup-globals/1, JSON, 0600), the
+// roles and database settings its database needs from the cluster (postgres/cluster_globals.h).
+// It may hold password verifiers, so it is only ever read by `restore` and `restore-test`,
+// never printed. Its name (kGlobalsSuffix) does not end in the manifest suffix, so no listing
+// takes it for a manifest.
+
+nlohmann::json globals_to_json(const ClusterGlobals& g);
+// Throws std::runtime_error naming the missing or malformed field.
+ClusterGlobals globals_from_json(const nlohmann::json& j);
+
+// Writes `g` as `path` atomically (0600) and returns what the manifest lists of it.
+GlobalsFileInfo write_globals_file(const std::filesystem::path& path, const ClusterGlobals& g);
+
+// Why the companion file `path` does not match the manifest's `info` (missing, size, SHA-256,
+// unreadable), or empty when it does.
+std::string globals_file_problem(const std::filesystem::path& path, const GlobalsFileInfo& info);
+// Reads it after checking it against `info`; throws OperationError saying what is wrong.
+ClusterGlobals read_globals_file(const std::filesystem::path& path, const GlobalsFileInfo& info);
+
+}  // namespace pgbackup
