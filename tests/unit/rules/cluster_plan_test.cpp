@@ -143,7 +143,7 @@ TEST_CASE("restore tests create missing roles NOLOGIN and without passwords") {
             "ALTER ROLE \"pnodepulse\" IN DATABASE \"scratch\" SET \"work_mem\" TO '64MB'"));
 }
 
-TEST_CASE("--no-roles creates none and lists the missing ones") {
+TEST_CASE("with --no-roles no role is created and the missing ones are listed") {
   const ClusterPlan plan =
       plan_cluster(pnode_pulse(), empty_server(), RoleCreation::none, "pnodepulse");
   CHECK(plan.create_roles.empty());
