@@ -64,7 +64,7 @@ const std::map<std::string, Command>& commands() {
       {"restore",
        {"restore production from a backup (asks for YES; takes a safety backup first)",
         "[--target NAME] (FILE | --latest) [--table NAME]... [--dbname DB] [--jobs N] [--yes] "
-        "[--no-safety-backup]",
+        "[--no-safety-backup] [--no-roles]",
         pgbackup::command_restore, FileArgument::file_or_latest}},
       {"diff",
        {"schema changes and row-count changes between two backups (default: the two newest)",
@@ -156,6 +156,7 @@ cxxopts::Options make_options() {
       ("jobs", "restore: parallel pg_restore jobs", cxxopts::value<int>()->default_value("2"))
       ("yes", "restore: do not ask for confirmation")
       ("no-safety-backup", "restore: skip the backup of the current database")
+      ("no-roles", "restore: create none of the roles the backup needs and the server lacks")
       ("dry-run", "prune: show what would be deleted")
       ("all-missing", "upload: every backup that should be off-site and is not (the default)")
       ("max-age", "check: oldest acceptable age", cxxopts::value<std::string>()->default_value("26h"))
@@ -202,6 +203,7 @@ CommandOptions command_options(const cxxopts::ParseResult& parsed, const std::st
   if (opts.jobs < 1) throw pgbackup::ConfigError("--jobs must be 1 or more");
   opts.assume_yes = parsed.count("yes") > 0;
   opts.safety_backup = parsed.count("no-safety-backup") == 0;
+  opts.create_roles = parsed.count("no-roles") == 0;
   if (name == "upload" && opts.all_missing && opts.file) {
     throw pgbackup::ConfigError("upload takes a FILE or --all-missing, not both");
   }

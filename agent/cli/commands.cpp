@@ -288,6 +288,7 @@ int command_restore(const Config& config, const CommandOptions& options) {
   request.jobs = options.jobs;
   request.assume_yes = options.assume_yes;
   request.safety_backup = options.safety_backup;
+  request.create_roles = options.create_roles;
   return restore_production(config, config.find_target(options.target), request, std::cin,
                             context_of(options));
 }

@@ -27,6 +27,7 @@ struct CommandOptions {
   int jobs = 2;
   bool assume_yes = false;
   bool safety_backup = true;
+  bool create_roles = true;  // false with --no-roles
   // Set when the agent is asked to stop (SIGINT/SIGTERM/SIGHUP, see main.cpp): the commands
   // pass it on as JobContext::cancel so running children are stopped, not orphaned.
   const std::atomic<bool>* cancel = nullptr;

@@ -55,6 +55,9 @@ struct RetentionConfig {
 struct RestoreTestConfig {
   std::string schedule = "0 4 * * 0";
   std::string pick = "random";  // random | latest
+  // The roles the backup needs and the test server lacks: created NOLOGIN without passwords
+  // (nologin), as they were (as_backed_up), or not at all (none: restored without owners).
+  std::string roles = "nologin";
   std::chrono::seconds max_age{30 * 86400};
   DatabaseConfig database;
   int jobs = 2;

@@ -156,6 +156,11 @@ const KeyTable<RestoreTestConfig>& restore_test_keys() {
          c.pick = s.choice(k, c.pick, {"random", "latest"});
        },
        [](YAML::Emitter& out, const char* k, const C& c) { emit(out, k, c.pick); }},
+      {"roles",
+       [](const Section& s, const char* k, C& c) {
+         c.roles = s.choice(k, c.roles, {"nologin", "as_backed_up", "none"});
+       },
+       [](YAML::Emitter& out, const char* k, const C& c) { emit(out, k, c.roles); }},
       duration("max_age", &C::max_age),
       database("database", &C::database),
       whole("jobs", &C::jobs, 1, 64),

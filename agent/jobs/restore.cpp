@@ -12,6 +12,7 @@
 
 #include "agent/catalog/audit_log.h"
 #include "agent/catalog/directory_lock.h"
+#include "agent/catalog/globals_file.h"
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
 #include "agent/core/subprocess.h"
@@ -20,9 +21,11 @@
 #include "agent/jobs/backup.h"
 #include "agent/jobs/offsite.h"
 #include "agent/jobs/verify.h"
+#include "agent/postgres/cluster_globals.h"
 #include "agent/postgres/pg_restore.h"
 #include "agent/postgres/postgres.h"
 #include "agent/postgres/toc.h"
+#include "agent/rules/cluster_plan.h"
 
 namespace pgbackup {
 namespace {
@@ -58,11 +61,14 @@ std::vector<TableRows> select_tables(const std::vector<TableRows>& in_backup,
 
 // Refuses (before anything changes) a TimescaleDB restore the target cannot take: the
 // extension installed at another version, or that version not available on the server.
-void check_timescaledb(pqxx::connection& conn, const std::string& wanted,
+// `conn` is to the database itself, or, when the restore creates it, to another of the server.
+void check_timescaledb(pqxx::connection& conn, bool database_exists, const std::string& wanted,
                        const std::string& where) {
   pqxx::read_transaction tx(conn);
   const pqxx::result installed =
-      tx.exec("SELECT extversion FROM pg_extension WHERE extname = " + tx.quote(kTimescale));
+      database_exists
+          ? tx.exec("SELECT extversion FROM pg_extension WHERE extname = " + tx.quote(kTimescale))
+          : pqxx::result();
   if (!installed.empty()) {
     const std::string have = installed[0][0].as<std::string>();
     if (have != wanted) {
@@ -138,6 +144,10 @@ class ProductionRestore {
   void verify(const BackupEntry& backup);
   void refuse_partial_hypertables(const BackupEntry& backup) const;
   void probe_database();
+  void plan_cluster_objects(pqxx::connection& conn);
+  void print_cluster_plan() const;
+  void create_cluster_objects();
+  void apply_database_statements();
   void print_plan(const BackupEntry& backup);
   bool confirmed(std::istream& in);
   void take_safety_backup();
@@ -162,11 +172,17 @@ class ProductionRestore {
   std::string unreachable_;            // why the database cannot be reached, or empty
   std::string no_safety_reason_;       // why no safety backup is taken, or empty
   std::optional<fs::path> safety_backup_;
+  // The backup's companion file, when it has one, and what the restore creates from it.
+  std::optional<ClusterGlobals> globals_;
+  std::optional<ClusterPlan> cluster_;
+  bool roles_created_ = false;             // the plan's roles exist now (they stay after a failure)
+  bool database_created_ = false;          // this restore created the database
   bool stopped_ = false;                   // stop_command ran: the application is down
   bool database_touched_ = false;          // pg_restore (or TimescaleDB's pre-restore) started
   bool timescaledb_restoring_ = false;     // pre_restore ran, post_restore has not (yet)
   std::string timescaledb_after_failure_;  // what end_timescaledb_restore() did, for fail()
   bool partial() const { return !request_.tables.empty(); }
+  bool creates_database() const { return cluster_ && cluster_->create_database; }
 };
 
 void ProductionRestore::audit(const std::string& step, const std::string& outcome,
@@ -197,6 +213,9 @@ void ProductionRestore::verify(const BackupEntry& backup) {
   }
   tables_ = select_tables(backup.manifest->tables, request_.tables);
   timescaledb_ = timescaledb_version(*backup.manifest);
+  if (backup.manifest->globals) {
+    globals_ = read_globals_file(backup.globals_path(), *backup.manifest->globals);
+  }
   if (partial()) {
     try {
       refuse_partial_hypertables(backup);
@@ -235,28 +254,53 @@ void ProductionRestore::refuse_partial_hypertables(const BackupEntry& backup) co
   }
 }
 
-// Whether the database answers decides the safety backup; a missing database, or a TimescaleDB
-// version it cannot take, stops the restore here.
+// Whether the database answers decides the safety backup. A database that does not exist is
+// created from the backup's companion file (a new server); without one, or for a partial
+// restore, it stops the restore here, as does a TimescaleDB version the server cannot take or
+// a role the server lacks and may not create.
 void ProductionRestore::probe_database() {
   std::unique_ptr<pqxx::connection> conn;
+  bool database_missing = false;
   try {
     conn = endpoint_.connect();
   } catch (const OperationError& e) {
     const std::string error = e.what();
-    if (error.find("does not exist") != std::string::npos) {
-      throw OperationError(error + "; nothing was changed");
+    const bool missing = error.find("does not exist") != std::string::npos;
+    database_missing = missing && error.find("database \"") != std::string::npos;
+    if (missing && (!database_missing || !globals_ || partial())) {
+      throw OperationError(
+          error + "; nothing was changed" +
+          (database_missing && partial() ? " (a partial restore needs the database; restore the "
+                                           "whole backup to create it)"
+           : database_missing ? " (this backup has no companion file to create it from: it is "
+                                "older than them; create it yourself: createdb -O OWNER " +
+                                    dbname() + ")"
+                              : ""));
     }
-    unreachable_ = error;
+    if (!database_missing) unreachable_ = error;
   }
+  if (database_missing) {
+    // A new server: the plan is read from its maintenance database.
+    try {
+      conn = endpoint_.connect("postgres");
+    } catch (const OperationError& e) {
+      throw OperationError(std::string("the database ") + dbname() +
+                           " does not exist and the restore cannot create it: " + e.what() +
+                           "; nothing was changed");
+    }
+  }
+  if (conn && globals_) plan_cluster_objects(*conn);
   if (!timescaledb_.empty()) {
     if (!conn) {
       throw OperationError("cannot check the TimescaleDB version of " + endpoint_.describe() +
                            ": " + unreachable_ + "; nothing was changed");
     }
-    check_timescaledb(*conn, timescaledb_, endpoint_.describe());
+    check_timescaledb(*conn, !database_missing, timescaledb_, endpoint_.describe());
   }
   if (!request_.safety_backup) {
     no_safety_reason_ = "--no-safety-backup";
+  } else if (database_missing) {
+    no_safety_reason_ = "the database does not exist yet";
   } else if (!unreachable_.empty()) {
     no_safety_reason_ = "the database is unreachable: " + unreachable_;
   } else if (!into_own_database()) {
@@ -264,6 +308,29 @@ void ProductionRestore::probe_database() {
     // would then put it into production.
     no_safety_reason_ = "--dbname " + dbname() + " is not the target's database (" +
                         target_.database.dbname + "); dump it yourself first if it holds data";
+  }
+}
+
+// What the server lacks of the roles and the database the backup needs, and whether the
+// connecting role may create them: refused here, before anything is changed.
+void ProductionRestore::plan_cluster_objects(pqxx::connection& conn) {
+  pqxx::read_transaction tx(conn);
+  const ClusterState state = read_cluster_state(tx, *globals_, dbname());
+  tx.commit();
+  cluster_ = plan_cluster(*globals_, state,
+                          request_.create_roles ? RoleCreation::as_backed_up : RoleCreation::none,
+                          dbname());
+  std::string refusal = cluster_->refusal;
+  if (refusal.empty() && !cluster_->missing_roles.empty()) {
+    refusal = "the roles " + join(cluster_->missing_roles, ", ") +
+              " own objects or hold privileges in the backup and do not exist on " +
+              endpoint_.describe() +
+              ", and --no-roles creates none; nothing was changed (hint: create them "
+              "yourself, CREATE ROLE name, or restore without --no-roles)";
+  }
+  if (!refusal.empty()) {
+    audit("plan", "refused", {{"error", refusal}});
+    throw OperationError(refusal);
   }
 }
 
@@ -281,7 +348,9 @@ void ProductionRestore::print_plan(const BackupEntry& backup) {
                         : join(argv, " ");
   };
   std::printf("Restore plan for target %s\n", target_.name.c_str());
-  std::printf("  database       %s (its contents are REPLACED)\n", endpoint_.describe().c_str());
+  std::printf("  database       %s (%s)\n", endpoint_.describe().c_str(),
+              creates_database() ? "does not exist: it is CREATED" : "its contents are REPLACED");
+  print_cluster_plan();
   std::printf("  backup         %s\n", backup.dump.c_str());
   std::printf("                 taken %s (%s ago), tier %s, %s, verified\n",
               format_iso8601(m.started_at).c_str(), format_age(m.started_at, ctx_.now()).c_str(),
@@ -315,7 +384,84 @@ void ProductionRestore::print_plan(const BackupEntry& backup) {
          {"tables", names},
          {"partial", !request_.tables.empty()},
          {"safety_backup", no_safety_reason_.empty()},
-         {"timescaledb", timescaledb_}});
+         {"timescaledb", timescaledb_},
+         {"create_database", creates_database()},
+         {"create_roles", cluster_ ? cluster_->create_roles : std::vector<std::string>{}},
+         {"existing_roles", cluster_ ? cluster_->existing_roles : std::vector<std::string>{}},
+         {"role_differences", cluster_ ? cluster_->differences : std::vector<std::string>{}}});
+}
+
+// The plan's lines about roles, the new database and tablespaces (never a statement: they may
+// hold password verifiers).
+void ProductionRestore::print_cluster_plan() const {
+  if (!cluster_) {
+    std::printf("  roles          not checked (%s)\n",
+                globals_ ? "the server is unreachable" : "the backup has no companion file");
+    return;
+  }
+  const ClusterPlan& p = *cluster_;
+  if (p.create_database) {
+    const DatabaseGlobals& db = globals_->database;
+    std::printf("                 as backed up: owner %s, encoding %s, collation %s, ctype %s%s\n",
+                db.owner.c_str(), db.encoding.c_str(), db.collate.c_str(), db.ctype.c_str(),
+                db.settings.empty() ? "" : (", settings " + join(db.settings, ", ")).c_str());
+  }
+  if (!p.create_roles.empty()) {
+    std::printf("  create roles   %s (as backed up: attributes, %s, settings, memberships)\n",
+                join(p.create_roles, ", ").c_str(),
+                globals_->passwords_included
+                    ? "passwords"
+                    : "NO passwords, the backup could not read them: set them with ALTER ROLE "
+                      "... PASSWORD");
+  }
+  if (!p.grant_memberships.empty()) {
+    std::printf("  memberships    GRANT %s\n", join(p.grant_memberships, ", GRANT ").c_str());
+  }
+  if (!p.existing_roles.empty()) {
+    std::printf("  existing roles %s (left as they are)\n", join(p.existing_roles, ", ").c_str());
+  }
+  for (const std::string& d : p.differences) std::printf("    differs:     %s\n", d.c_str());
+  if (!p.missing_tablespaces.empty()) {
+    std::printf(
+        "  tablespaces    %s missing here: their objects go to the default one "
+        "(--no-tablespaces)\n",
+        join(p.missing_tablespaces, ", ").c_str());
+  }
+}
+
+// After stop_command: the missing roles (in one transaction), then the database.
+void ProductionRestore::create_cluster_objects() {
+  if (!cluster_ || (cluster_->role_statements.empty() && !cluster_->create_database)) return;
+  check_stopping();
+  const auto conn = endpoint_.connect(cluster_->create_database ? "postgres" : "");
+  if (!cluster_->role_statements.empty()) {
+    run_plan_statements(*conn, cluster_->role_statements, true,
+                        "creating the roles " + join(cluster_->create_roles, ", "));
+    roles_created_ = !cluster_->create_roles.empty();
+    if (roles_created_) {
+      std::printf("created roles: %s\n", join(cluster_->create_roles, ", ").c_str());
+    }
+    audit("create_roles", "success",
+          {{"roles", cluster_->create_roles}, {"memberships", cluster_->grant_memberships}});
+  }
+  if (cluster_->create_database) {
+    run_plan_statements(*conn, cluster_->create_database_statements, false,
+                        "creating the database " + dbname());
+    database_created_ = true;
+    std::printf("created database %s (owner %s)\n", dbname().c_str(),
+                globals_->database.owner.c_str());
+    audit("create_database", "success", {{"owner", globals_->database.owner}});
+  }
+}
+
+// After pg_restore: the database's own settings and privileges, and the created roles'
+// settings in it.
+void ProductionRestore::apply_database_statements() {
+  if (!cluster_ || cluster_->database_statements.empty()) return;
+  const auto conn = endpoint_.connect();
+  run_plan_statements(*conn, cluster_->database_statements, true,
+                      "applying the database's settings and privileges");
+  audit("database_settings", "success", {{"statements", cluster_->database_statements.size()}});
 }
 
 bool ProductionRestore::confirmed(std::istream& in) {
@@ -396,6 +542,7 @@ void ProductionRestore::restore_data(const BackupEntry& backup) {
   options.jobs = request_.jobs;
   options.clean = true;
   options.timescaledb = !timescaledb_.empty();
+  options.no_tablespaces = cluster_ && !cluster_->missing_tablespaces.empty();
   options.timeout = target_.backup.timeout;
   options.cancel = ctx_.cancel;
   TemporaryFile list;
@@ -483,7 +630,20 @@ std::string ProductionRestore::end_timescaledb_restore() {
 // What a failure at `step` left of the database.
 std::string ProductionRestore::database_state(const std::string& step) const {
   const std::string db = "the database " + endpoint_.describe();
-  if (!database_touched_) return db + " was not changed (the restore did not start)";
+  std::string roles;
+  if (roles_created_) {
+    roles = "\n  the roles " + join(cluster_->create_roles, ", ") + " were created and stay";
+  }
+  if (database_created_ && !database_touched_) {
+    return db + " was created, empty" + roles;
+  }
+  if (!database_touched_) return db + " was not changed (the restore did not start)" + roles;
+  if (database_created_) {
+    return db +
+           " was created by this restore and may be PARTIALLY RESTORED: do not start the "
+           "application on it (to start over: DROP DATABASE " +
+           sql_identifier(dbname()) + ", then restore again)" + roles;
+  }
   std::string state;
   if (partial() && step == "pg_restore") {
     // The rollback undoes pg_restore's work, not TimescaleDB's pre-restore (a database setting
@@ -495,7 +655,7 @@ std::string ProductionRestore::database_state(const std::string& step) const {
     state = db + " may be PARTIALLY RESTORED: do not start the application on it as it is";
   }
   if (!timescaledb_after_failure_.empty()) state += "\n  " + timescaledb_after_failure_;
-  return state;
+  return state + roles;
 }
 
 // After stop_command ran, a failure leaves the application down and the database possibly
@@ -554,8 +714,12 @@ int ProductionRestore::run(const BackupEntry& backup, std::istream& confirmation
   try {
     run_command(step, target_.restore.stop_command);
     stopped_ = !target_.restore.stop_command.empty();
+    step = "create_roles";
+    create_cluster_objects();
     step = "pg_restore";
     restore_data(backup);
+    step = "database_settings";
+    apply_database_statements();
     step = "row_counts";
     check_stopping();
     compare_counts();

@@ -19,6 +19,9 @@ struct RestoreRequest {
   int jobs = 2;                     // pg_restore --jobs
   bool assume_yes = false;          // --yes: no question asked
   bool safety_backup = true;        // false with --no-safety-backup
+  // Create the roles the backup needs (its companion file) that the server lacks; false with
+  // --no-roles, when a missing one is a refusal.
+  bool create_roles = true;
 };
 
 // The backup a restore reads: the entry of `target`'s repository named by FILE, or the newest

@@ -8,16 +8,20 @@
 #include <sstream>
 
 #include "agent/catalog/directory_lock.h"
+#include "agent/catalog/globals_file.h"
 #include "agent/catalog/job_state.h"
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
+#include "agent/core/text.h"
 #include "agent/core/units.h"
 #include "agent/jobs/job_run.h"
 #include "agent/jobs/offsite.h"
 #include "agent/jobs/verify.h"
+#include "agent/postgres/cluster_globals.h"
 #include "agent/postgres/pg_restore.h"
 #include "agent/postgres/postgres.h"
 #include "agent/postgres/schema_fingerprint.h"
+#include "agent/rules/cluster_plan.h"
 #include "agent/rules/schema_diff.h"
 
 namespace pgbackup {
@@ -107,6 +111,48 @@ void drop_database(const DatabaseConfig& database, const std::string& dbname) {
   }
 }
 
+// The roles the backup needs and the test server lacks, created as restore_test.roles says, so
+// the test restores with owners and grants as a real restore would. Returns the plan (its
+// database_statements run after pg_restore); nullopt when the test restores without owners
+// (roles: none, or a backup without a companion file). The created roles are in the report,
+// a finding, and are dropped after the test (drop_roles).
+std::optional<ClusterPlan> create_test_roles(const DatabaseEndpoint& endpoint,
+                                             const BackupEntry& backup, const RestoreTestConfig& rt,
+                                             RestoreTestReport& report) {
+  if (!backup.manifest->globals || rt.roles == "none") return std::nullopt;
+  const ClusterGlobals globals =
+      read_globals_file(backup.globals_path(), *backup.manifest->globals);
+  const auto conn = endpoint.connect();
+  pqxx::read_transaction tx(*conn);
+  const ClusterState state = read_cluster_state(tx, globals, rt.database.dbname);
+  tx.commit();
+  const RoleCreation mode =
+      rt.roles == "as_backed_up" ? RoleCreation::as_backed_up : RoleCreation::nologin;
+  ClusterPlan plan = plan_cluster(globals, state, mode, rt.database.dbname);
+  if (!plan.refusal.empty()) {
+    throw OperationError("the test server cannot take the backup's roles: " + plan.refusal +
+                         " (or set restore_test.roles: none to restore without owners)");
+  }
+  run_plan_statements(
+      *conn, plan.role_statements, true,
+      "creating the roles " + join(plan.create_roles, ", ") + " on the test server");
+  report.missing_roles = plan.create_roles;
+  return plan;
+}
+
+// Drops the roles a test created, once its database is gone (they owned objects only there).
+void drop_roles(const DatabaseConfig& database, const std::vector<std::string>& roles) {
+  if (roles.empty()) return;
+  try {
+    const auto conn = DatabaseEndpoint(database).connect("postgres");
+    pqxx::nontransaction tx(*conn);
+    for (const std::string& role : roles) tx.exec("DROP ROLE IF EXISTS " + tx.quote_name(role));
+  } catch (const std::exception& e) {
+    spdlog::warn("cannot drop the roles {} the restore test created: {}", join(roles, ", "),
+                 e.what());
+  }
+}
+
 // Runs one check query read-only; returns why it failed, or nothing when it returned true.
 std::optional<std::string> run_check(pqxx::connection& conn, const RestoreTestConfig::Check& c) {
   try {
@@ -145,15 +191,21 @@ void restore_and_check(const Config& config, const TargetConfig& target, const B
   refuse_production_database(config, rt);
   may_drop = true;
   recreate_database(endpoint, rt.database.dbname);
+  const std::optional<ClusterPlan> roles = create_test_roles(endpoint, backup, rt, report);
   RestoreOptions options;
   options.jobs = rt.jobs;
-  options.no_owner = true;
+  options.no_owner = !roles;
+  options.no_tablespaces = !roles || !roles->missing_tablespaces.empty();
   options.timescaledb_version = timescaledb_version(manifest);
   options.timeout = target.backup.timeout;
   options.cancel = ctx.cancel;
   run_pg_restore(endpoint, rt.database.dbname, backup.dump, options);
 
   const auto conn = endpoint.connect();
+  if (roles) {
+    run_plan_statements(*conn, roles->database_statements, true,
+                        "applying the roles' settings in the test database");
+  }
   if (manifest.row_counts_exact) {
     std::vector<TableRows> expected = manifest.tables;
     expected.insert(expected.end(), manifest.continuous_aggregates.begin(),
@@ -217,6 +269,7 @@ nlohmann::json report_to_json(const RestoreTestReport& r) {
           {"mismatched_tables", r.mismatched_tables},
           {"failed_checks", r.failed_checks},
           {"schema_differences", r.schema_differences},
+          {"missing_roles", r.missing_roles},
           {"error", r.error}};
 }
 
@@ -235,6 +288,7 @@ RestoreTestReport report_from_json(const nlohmann::json& j) {
   r.mismatched_tables = j.at("mismatched_tables").get<std::vector<std::string>>();
   r.failed_checks = j.at("failed_checks").get<std::vector<std::string>>();
   r.schema_differences = j.value("schema_differences", std::vector<std::string>{});
+  r.missing_roles = j.value("missing_roles", std::vector<std::string>{});
   r.error = j.at("error").get<std::string>();
   return r;
 }
@@ -322,7 +376,10 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
   report.duration_seconds = seconds_between(report.started_at, report.finished_at);
   report.success = report.error.empty() && report.mismatched_tables.empty() &&
                    report.failed_checks.empty() && report.schema_differences.empty();
-  if (may_drop) drop_database(rt.database, rt.database.dbname);
+  if (may_drop) {
+    drop_database(rt.database, rt.database.dbname);
+    drop_roles(rt.database, report.missing_roles);
+  }
   if (!report.success && ctx.cancel && ctx.cancel->load()) {
     // Stopped from outside (the daemon is shutting down), not a verdict on the backup: record
     // no failed test and mark no manifest, so the test stays due and the backup stays good.
@@ -348,6 +405,10 @@ std::string summarize(const RestoreTestReport& r) {
   for (const std::string& m : r.mismatched_tables) out << "  mismatch: " << m << "\n";
   for (const std::string& d : r.schema_differences) out << "  schema:   " << d << "\n";
   for (const std::string& c : r.failed_checks) out << "  check failed: " << c << "\n";
+  if (!r.missing_roles.empty()) {
+    out << "  roles:    " << join(r.missing_roles, ", ")
+        << " missing on the test server; created for the test and dropped after it\n";
+  }
   return out.str();
 }
 

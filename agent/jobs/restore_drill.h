@@ -29,6 +29,9 @@ struct RestoreTestReport {
   // The restored database's schema against the manifest's fingerprint:
   // "index x on public.t is in the backup but was not restored".
   std::vector<std::string> schema_differences;
+  // The roles the backup needs that the test server lacked, created for the test (a finding,
+  // not a failure: a real restore onto that server would create them too).
+  std::vector<std::string> missing_roles;
   std::string error;  // what stopped the test, if anything
 };
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "agent/core/errors.h"
+
 namespace pgbackup {
 namespace {
 
@@ -208,6 +210,47 @@ ClusterState read_cluster_state(pqxx::transaction_base& tx, const ClusterGlobals
     s.tablespaces.push_back(row[0].as<std::string>());
   }
   return s;
+}
+
+namespace {
+
+// The statement up to its first literal: `CREATE ROLE "app" WITH ... PASSWORD '...'` becomes
+// `CREATE ROLE "app" WITH ...` cut before the first quote, which is where a secret could start.
+std::string statement_kind(const std::string& sql) {
+  std::string kind = sql.substr(0, sql.find('\''));
+  if (kind.size() > 80) kind = kind.substr(0, 80) + "...";
+  while (!kind.empty() && kind.back() == ' ') kind.pop_back();
+  return kind;
+}
+
+}  // namespace
+
+void run_plan_statements(pqxx::connection& conn, const std::vector<std::string>& statements,
+                         bool in_transaction, const std::string& what) {
+  if (statements.empty()) return;
+  const std::string* current = nullptr;
+  try {
+    if (in_transaction) {
+      pqxx::work tx(conn);
+      for (const std::string& sql : statements) {
+        current = &sql;
+        tx.exec0(sql);
+      }
+      current = nullptr;
+      tx.commit();
+    } else {
+      pqxx::nontransaction tx(conn);
+      for (const std::string& sql : statements) {
+        current = &sql;
+        tx.exec0(sql);
+      }
+    }
+  } catch (const pqxx::failure& e) {
+    std::string error = e.what();
+    while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+    throw OperationError(what + ": " + error +
+                         (current ? " (in " + statement_kind(*current) + ")" : ""));
+  }
 }
 
 }  // namespace pgbackup

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <pqxx/connection>
 #include <pqxx/transaction_base>
 
 #include <optional>
@@ -98,5 +99,12 @@ struct ClusterState {
 // Reads it from the connected server; `dbname` is the database the restore writes into.
 ClusterState read_cluster_state(pqxx::transaction_base& tx, const ClusterGlobals& wanted,
                                 const std::string& dbname);
+
+// Runs a restore plan's statements (rules/cluster_plan.h) on `conn`: all in one transaction,
+// or, without `in_transaction`, one by one (CREATE DATABASE cannot run inside one). They may
+// hold password verifiers, so a failure names the statement's kind ("CREATE ROLE \"app\""),
+// never its text. Throws OperationError starting with `what`.
+void run_plan_statements(pqxx::connection& conn, const std::vector<std::string>& statements,
+                         bool in_transaction, const std::string& what);
 
 }  // namespace pgbackup

@@ -91,6 +91,7 @@ std::vector<std::string> pg_restore_argv(const DatabaseEndpoint& endpoint,
     argv.push_back("--no-owner");
     argv.push_back("--no-acl");
   }
+  if (options.no_tablespaces) argv.push_back("--no-tablespaces");
   if (!options.use_list.empty()) {
     argv.push_back("--use-list=" + options.use_list.string());
   } else {

@@ -23,6 +23,9 @@ struct RestoreOptions {
   // --no-owner --no-acl: every object belongs to the connecting role. Restore tests use it so
   // the test database does not need production's roles.
   bool no_owner = false;
+  // --no-tablespaces: every object goes to the database's default tablespace (the server lacks
+  // some of the backup's).
+  bool no_tablespaces = false;
   // The TimescaleDB version recorded in the manifest, empty when the source had none: the
   // restore then runs between timescaledb_pre_restore() and timescaledb_post_restore().
   std::string timescaledb_version;

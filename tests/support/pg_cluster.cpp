@@ -73,6 +73,12 @@ PgCluster& PgCluster::shared() {
   return cluster;
 }
 
+PgCluster& PgCluster::second() {
+  shared();  // its temp-dir cleaner must outlive this cluster too
+  static PgCluster cluster;
+  return cluster;
+}
+
 PgCluster::PgCluster() {
   dir_ = make_temp_dir("pg");
   const bool root = ::geteuid() == 0;

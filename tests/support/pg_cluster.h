@@ -26,6 +26,9 @@ class PgCluster {
 
   // The cluster of this test process, created on first use.
   static PgCluster& shared();
+  // Another cluster of this test process, created on first use: a second server (a restore
+  // onto a new one), with nothing but its superuser.
+  static PgCluster& second();
   ~PgCluster();
 
   int port() const { return port_; }

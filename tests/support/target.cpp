@@ -19,8 +19,7 @@ TestTarget::TestTarget(const std::string& target_name, int scale, const std::str
 
 std::string TestTarget::default_database_yaml() const { return database_yaml(db); }
 
-std::string TestTarget::database_yaml(const std::string& dbname) {
-  const PgCluster& pg = PgCluster::shared();
+std::string TestTarget::database_yaml(const std::string& dbname, const PgCluster& pg) {
   return "{host: 127.0.0.1, port: " + std::to_string(pg.port()) +
          ", user: postgres, dbname: " + dbname + ", password_env: " + kPasswordEnv +
          ", connect_timeout: 5s}";

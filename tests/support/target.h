@@ -32,7 +32,8 @@ struct TestTarget {
   std::string default_database_yaml() const;
   // A database of the shared cluster as a config's database mapping (superuser, the password
   // from kPasswordEnv): the target's own, or a restore test's scratch database.
-  static std::string database_yaml(const std::string& dbname);
+  static std::string database_yaml(const std::string& dbname,
+                                   const PgCluster& server = PgCluster::shared());
 
   // Runs the agent with --config and the password variable set, `stdin_data` on its stdin.
   AgentRun agent(std::vector<std::string> args,

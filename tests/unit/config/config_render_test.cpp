@@ -31,6 +31,7 @@ targets:
     restore_test:
       schedule: "0 5 * * 1"
       pick: latest
+      roles: as_backed_up
       max_age: 20d
       database: {host: staging, port: 5435, user: pp, dbname: pp_rt, passfile: /etc/pgpass}
       jobs: 3
@@ -78,6 +79,7 @@ targets:
     restore_test:
       schedule: "0 5 * * 1"
       pick: latest
+      roles: as_backed_up
       max_age: 20d
       database:
         host: staging
