@@ -47,7 +47,7 @@ void reset_server_b() {
   }
   b.exec(
       "DROP ROLE IF EXISTS ns_app; DROP ROLE IF EXISTS ns_owner; DROP ROLE IF EXISTS ns_readonly;"
-      "DROP ROLE IF EXISTS ns_agent");
+      "DROP ROLE IF EXISTS ns_agent; DROP ROLE IF EXISTS ns_backup");
 }
 
 bool role_exists(PgCluster& pg, const std::string& role) {
@@ -255,4 +255,42 @@ TEST_CASE(
   CHECK_FALSE(role_exists(b, "ns_readonly"));
   CHECK_THAT(read_text_file(t.dir / ".pgbackup/restore-tests.jsonl"),
              Catch::Contains("\"missing_roles\":[\"ns_app\",\"ns_owner\",\"ns_readonly\"]"));
+}
+
+TEST_CASE(
+    "a backup taken by a role that may not read passwords warns, and the new server gets the "
+    "roles without them",
+    "[new_server]") {
+  TestTarget t("newsrv-nopw", 5);
+  give_roles(t);
+  reset_server_b();
+  PgCluster& a = PgCluster::shared();
+  // A backup role that reads every table but is no superuser: pg_authid is out of its reach.
+  a.exec("DROP ROLE IF EXISTS ns_backup; CREATE ROLE ns_backup LOGIN PASSWORD '" +
+         std::string(PgCluster::kPassword) +
+         "'; GRANT pg_read_all_data TO ns_backup; GRANT CONNECT ON DATABASE " + t.db +
+         " TO ns_backup");
+  t.write_config("{host: 127.0.0.1, port: " + std::to_string(a.port()) +
+                 ", user: ns_backup, dbname: " + t.db +
+                 ", password_env: " + TestTarget::kPasswordEnv + "}");
+  const AgentRun backup = t.agent({"backup"});
+  INFO(backup.out << backup.err);
+  REQUIRE(backup.exit_code == 0);
+  CHECK_THAT(backup.err, Catch::Contains("passwords are not included: only a superuser"));
+  const auto manifest = t.manifest_of(t.dumps().back());
+  CHECK(manifest["globals"]["passwords_included"] == false);
+  CHECK_THAT(manifest["globals"]["warnings"].dump(), Catch::Contains("ALTER ROLE"));
+
+  PgCluster& b = PgCluster::second();
+  t.write_config(TestTarget::database_yaml(t.db, b));
+  const AgentRun run = t.agent({"restore", "--latest", "--yes"});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK_THAT(run.out, Catch::Contains("NO passwords, the backup could not read them"));
+  CHECK(role_exists(b, "ns_owner"));
+  CHECK(b.query_value("SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = 'ns_owner'") ==
+        "t");
+  CHECK_FALSE(logs_in(b, "ns_owner", kOwnerPassword, t.db));
+  CHECK(b.table_counts(t.db) == a.table_counts(t.db));
+  a.exec("REVOKE CONNECT ON DATABASE " + t.db + " FROM ns_backup; DROP ROLE ns_backup");
 }
