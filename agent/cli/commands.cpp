@@ -256,6 +256,10 @@ int command_prune(const Config& config, const CommandOptions& options) {
   std::printf("%zu kept, %zu %s\n", r.local.kept.size(), r.local.deleted.size(), outcome);
   if (r.offsite_error) std::rethrow_exception(r.offsite_error);
   if (!r.offsite) return 0;
+  if (!r.offsite->skipped_reason.empty()) {
+    std::printf("off-site retention not applied: %s\n", r.offsite->skipped_reason.c_str());
+    return 1;
+  }
   for (const std::string& key : r.offsite->deleted) print_offsite_deletion(target, key, verb);
   std::printf("off-site: %zu kept, %zu %s\n", r.offsite->kept.size(), r.offsite->deleted.size(),
               outcome);

@@ -296,7 +296,7 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
 PruneResult prune_after_backup(const Config& config, const TargetConfig& target,
                                const Repository& repo, const JobContext& ctx) {
   try {
-    return prune_local(config, target, repo, ctx.now(), false);
+    return prune_local(config, target, repo, ctx.now(), RetentionRun::automatic, false);
   } catch (const std::exception& e) {
     spdlog::error("retention of {} failed after a good backup: {}", target.name, e.what());
     JobRun(config, target, "", "prune", ctx).fail(e.what());

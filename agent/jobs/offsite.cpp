@@ -277,7 +277,8 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
     if (!blocked.empty()) {
       spdlog::info("off-site retention of {} not applied: {}", target.name, blocked);
     } else if (report.failures.empty()) {
-      report.prune = prune_offsite(client, target, audit, ctx.now(), false);
+      report.prune =
+          prune_offsite(client, target, audit, ctx.now(), RetentionRun::automatic, false);
     }
   } catch (const std::exception& e) {
     if (dynamic_cast<const ConfigError*>(&e)) {

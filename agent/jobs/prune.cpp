@@ -50,12 +50,15 @@ std::vector<StoredBackup> list_stored_backups(
 }
 
 RetentionOutcome apply_retention(Storage& storage, const std::vector<StoredBackup>& backups,
-                                 const RetentionConfig& policy, SysTime now, bool dry_run,
+                                 const RetentionConfig& policy, SysTime now, RetentionRun run,
+                                 bool dry_run,
                                  const std::function<void(const StoredBackup&)>& on_deleted) {
   std::vector<RetainedBackup> items;
   for (const StoredBackup& b : backups) items.push_back({b.started_at, b.manifest.tier});
-  const std::vector<std::size_t> expired = select_expired(items, policy, now);
+  std::vector<std::size_t> expired = select_expired(items, policy, now);
   RetentionOutcome outcome;
+  outcome.refused = clock_guard_reason(items, expired.size(), now, run);
+  if (!outcome.refused.empty()) expired.clear();
   for (std::size_t i = 0; i < backups.size(); ++i) {
     const StoredBackup& b = backups[i];
     if (std::find(expired.begin(), expired.end(), i) == expired.end()) {
@@ -85,15 +88,15 @@ std::string retention_blocked_reason(const Repository& repo,
 }
 
 PruneResult prune_local(const Config& config, const TargetConfig& target, const Repository& repo,
-                        SysTime now, bool dry_run) {
+                        SysTime now, RetentionRun run, bool dry_run) {
   PruneResult result;
   result.skipped_reason = retention_blocked_reason(repo, repo.scan());
   if (!result.skipped_reason.empty()) return result;
   PosixStorage storage(repo.dir());
   const std::vector<StoredBackup> backups = list_stored_backups(
       storage, repo, [&](const std::string& name) { return storage.read(name); });
-  const RetentionOutcome outcome =
-      apply_retention(storage, backups, target.retention, now, dry_run, [&](const StoredBackup& b) {
+  const RetentionOutcome outcome = apply_retention(
+      storage, backups, target.retention, now, run, dry_run, [&](const StoredBackup& b) {
         append_audit(config.audit_log_for(target),
                      {{"target", target.name},
                       {"operation", "prune"},
@@ -104,11 +107,24 @@ PruneResult prune_local(const Config& config, const TargetConfig& target, const 
       });
   for (const StoredBackup* b : outcome.deleted) result.deleted.push_back(repo.dir() / b->dump);
   for (const StoredBackup* b : outcome.kept) result.kept.push_back(repo.dir() / b->dump);
+  if (!outcome.refused.empty()) {
+    spdlog::warn("retention of {} refused: {}", target.name, outcome.refused);
+    if (!dry_run) {
+      append_audit(config.audit_log_for(target),
+                   {{"target", target.name},
+                    {"operation", "prune"},
+                    {"outcome", "refused"},
+                    {"error", outcome.refused}},
+                   now);
+    }
+    result.skipped_reason = outcome.refused;
+  }
   return result;
 }
 
 OffsitePruneResult prune_offsite(S3Client& client, const TargetConfig& target,
-                                 const fs::path& audit, SysTime now, bool dry_run) {
+                                 const fs::path& audit, SysTime now, RetentionRun run,
+                                 bool dry_run) {
   const S3Config& s3 = client.config();
   const Repository repo(target.backup.dir, target.backup.file_prefix);
   S3Storage storage(client, s3.prefix);
@@ -119,8 +135,8 @@ OffsitePruneResult prune_offsite(S3Client& client, const TargetConfig& target,
         const fs::path local = repo.dir() / name;
         return fs::exists(local) ? read_file(local) : storage.read(name);
       });
-  const RetentionOutcome outcome =
-      apply_retention(storage, backups, target.retention, now, dry_run, [&](const StoredBackup& b) {
+  const RetentionOutcome outcome = apply_retention(
+      storage, backups, target.retention, now, run, dry_run, [&](const StoredBackup& b) {
         const std::string url = storage.address(b.dump);
         spdlog::info("off-site retention deleted {}", url);
         append_audit(audit,
@@ -133,6 +149,18 @@ OffsitePruneResult prune_offsite(S3Client& client, const TargetConfig& target,
   OffsitePruneResult result;
   for (const StoredBackup* b : outcome.deleted) result.deleted.push_back(storage.key(b->dump));
   for (const StoredBackup* b : outcome.kept) result.kept.push_back(storage.key(b->dump));
+  if (!outcome.refused.empty()) {
+    spdlog::warn("off-site retention of {} refused: {}", target.name, outcome.refused);
+    if (!dry_run) {
+      append_audit(audit,
+                   {{"target", target.name},
+                    {"operation", "offsite_prune"},
+                    {"outcome", "refused"},
+                    {"error", outcome.refused}},
+                   now);
+    }
+    result.skipped_reason = outcome.refused;
+  }
   return result;
 }
 
@@ -143,14 +171,14 @@ PruneReport run_prune_job(const Config& config, const TargetConfig& target, cons
     const Repository repo(target.backup.dir, target.backup.file_prefix);
     repo.prepare();
     const DirectoryLock lock(repo.state_dir());
-    report.local = prune_local(config, target, repo, ctx.now(), dry_run);
+    report.local = prune_local(config, target, repo, ctx.now(), RetentionRun::by_hand, dry_run);
   }
   if (!report.local.skipped_reason.empty() || !target.offsite_s3) return report;
   try {
     const S3Config& s3 = *target.offsite_s3;
     S3Client client(s3, read_s3_credentials(s3), offsite_tuning(s3, ctx));
-    report.offsite =
-        prune_offsite(client, target, config.audit_log_for(target), ctx.now(), dry_run);
+    report.offsite = prune_offsite(client, target, config.audit_log_for(target), ctx.now(),
+                                   RetentionRun::by_hand, dry_run);
   } catch (...) {
     report.offsite_error = std::current_exception();
   }

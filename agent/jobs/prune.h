@@ -11,6 +11,7 @@
 #include "agent/catalog/repository.h"
 #include "agent/config/config.h"
 #include "agent/core/timeutil.h"
+#include "agent/rules/retention.h"
 #include "agent/storage/storage.h"
 
 namespace pgbackup {
@@ -37,14 +38,17 @@ std::vector<StoredBackup> list_stored_backups(
 struct RetentionOutcome {
   std::vector<const StoredBackup*> deleted;
   std::vector<const StoredBackup*> kept;
+  std::string refused;  // why nothing was deleted (clock_guard_reason), or empty
 };
 
 // Deletes the backups whose age reached their tier's window, never the newest min_keep
 // (select_expired): each manifest before its dump, synced in between, so an abort never leaves
 // a dump that looks like a backup. `on_deleted` runs after each deletion. With dry_run nothing
-// is deleted and `deleted` lists what would be.
+// is deleted and `deleted` lists what would be. Deletes nothing, and says why in `refused`,
+// when the clock cannot be trusted (clock_guard_reason in rules/retention.h).
 RetentionOutcome apply_retention(Storage& storage, const std::vector<StoredBackup>& backups,
-                                 const RetentionConfig& policy, SysTime now, bool dry_run,
+                                 const RetentionConfig& policy, SysTime now, RetentionRun run,
+                                 bool dry_run,
                                  const std::function<void(const StoredBackup&)>& on_deleted);
 
 // Why retention must wait now, from state.json and the newest good of `backups`, or "": see
@@ -59,20 +63,23 @@ struct PruneResult {
 };
 
 // Retention of the backup directory, by a caller that holds its DirectoryLock. Refuses
-// (skipped_reason) when retention_blocked_reason says so. Deletions go to the audit log.
+// (skipped_reason) when retention_blocked_reason or the clock guard says so; deletions and a
+// refusal by the clock guard go to the audit log.
 PruneResult prune_local(const Config& config, const TargetConfig& target, const Repository& repo,
-                        SysTime now, bool dry_run);
+                        SysTime now, RetentionRun run, bool dry_run);
 
 struct OffsitePruneResult {
   std::vector<std::string> deleted;  // dump keys (their manifests went first)
   std::vector<std::string> kept;
+  std::string skipped_reason;  // why nothing was deleted (the clock guard), or empty
 };
 
 // Off-site retention over the client's bucket (paginated listing of offsite.s3.prefix), never
 // the newest min_keep complete copies. A backup's tier comes from its local manifest, else from
 // its manifest in the bucket. Deletions are logged and go to the audit log `audit`.
 OffsitePruneResult prune_offsite(S3Client& client, const TargetConfig& target,
-                                 const std::filesystem::path& audit, SysTime now, bool dry_run);
+                                 const std::filesystem::path& audit, SysTime now, RetentionRun run,
+                                 bool dry_run);
 
 struct PruneReport {
   PruneResult local;

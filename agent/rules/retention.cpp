@@ -69,6 +69,29 @@ std::vector<std::size_t> select_expired(const std::vector<RetainedBackup>& backu
   return expired;
 }
 
+std::string clock_guard_reason(const std::vector<RetainedBackup>& backups, std::size_t expired,
+                               SysTime now, RetentionRun run) {
+  const auto newest = std::max_element(
+      backups.begin(), backups.end(),
+      [](const RetainedBackup& a, const RetainedBackup& b) { return a.started_at < b.started_at; });
+  if (newest != backups.end() && newest->started_at > now + kClockTolerance) {
+    return "a backup started at " + format_iso8601(newest->started_at) +
+           ", after the clock's now " + format_iso8601(now) +
+           ": the clock went back, or was ahead when that backup was taken; retention waits "
+           "until the clock passes it (hint: check the system clock, timedatectl)";
+  }
+  constexpr std::size_t kMassDeletion = 3;
+  if (run == RetentionRun::automatic && expired > kMassDeletion && expired * 4 > backups.size()) {
+    return std::to_string(expired) + " of " + std::to_string(backups.size()) +
+           " backups would expire at once, which a schedule never does: the clock may have "
+           "jumped forward (now " +
+           format_iso8601(now) +
+           ") or the retention windows were shortened; nothing was deleted (hint: check the "
+           "system clock; `prune --dry-run` lists them and `prune` applies it)";
+  }
+  return "";
+}
+
 std::string retention_blocked_reason(bool last_backup_failed, const Manifest* newest_good) {
   if (last_backup_failed) {
     return "the newest backup attempt failed; retention waits for a good backup";

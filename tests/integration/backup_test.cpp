@@ -237,19 +237,24 @@ TEST_CASE("a retention error after a good backup leaves the backup a success", "
   fs::remove_all(expired);
 }
 
-TEST_CASE("each backup carries the roles and database settings its database needs",
-          "[backup]") {
+TEST_CASE("each backup carries the roles and database settings its database needs", "[backup]") {
   TestTarget t("globals", 5);
   PgCluster& pg = PgCluster::shared();
   pg.exec(
-      "DROP ROLE IF EXISTS gl_owner; DROP ROLE IF EXISTS gl_readonly; DROP ROLE IF EXISTS gl_viewer;"
+      "DROP ROLE IF EXISTS gl_owner; DROP ROLE IF EXISTS gl_readonly; DROP ROLE IF EXISTS "
+      "gl_viewer;"
       "CREATE ROLE gl_owner LOGIN PASSWORD 'owner-secret-pw';"
       "CREATE ROLE gl_readonly NOLOGIN; CREATE ROLE gl_viewer LOGIN;"
       "GRANT gl_readonly TO gl_viewer;"
       "ALTER ROLE gl_owner SET statement_timeout = '30s';"
-      "ALTER DATABASE " + t.db + " OWNER TO gl_owner;"
-      "ALTER DATABASE " + t.db + " SET timezone = 'UTC';"
-      "GRANT CONNECT ON DATABASE " + t.db + " TO gl_readonly;");
+      "ALTER DATABASE " +
+      t.db +
+      " OWNER TO gl_owner;"
+      "ALTER DATABASE " +
+      t.db +
+      " SET timezone = 'UTC';"
+      "GRANT CONNECT ON DATABASE " +
+      t.db + " TO gl_readonly;");
   pg.exec("ALTER TABLE nodes OWNER TO gl_owner; GRANT SELECT ON nodes TO gl_readonly;", t.db);
 
   const AgentRun run = t.agent({"backup"});
@@ -297,4 +302,38 @@ TEST_CASE("each backup carries the roles and database settings its database need
 
   pg.exec("REASSIGN OWNED BY gl_owner TO postgres; DROP OWNED BY gl_owner, gl_readonly;", t.db);
   pg.exec("DROP ROLE gl_owner; DROP ROLE gl_readonly; DROP ROLE gl_viewer;");
+}
+
+TEST_CASE(
+    "after the clock jumps forward the backup is good but retention deletes nothing until prune "
+    "by hand",
+    "[backup]") {
+  TestTarget t("bk-clock-jump", 5,
+               "    anomaly: {min_ratio: 0, max_ratio: 1000000000}\n"
+               "    retention: {min_keep: 1}\n");
+  // Ten dailies of a month ago and nothing since: what a clock that jumped 40 days forward
+  // makes of a healthy directory.
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  std::vector<fs::path> dailies;
+  for (int d = 49; d >= 40; --d) {
+    dailies.push_back(
+        write_fake_backup(t.dir, t.name, now - std::chrono::hours(d * 24), pgbackup::Tier::daily));
+  }
+
+  const AgentRun run = t.agent({"backup"});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK_THAT(run.err, Catch::Contains("retention of bk-clock-jump refused: 10 of 11 backups would "
+                                      "expire at once") &&
+                          Catch::Contains("the clock may have jumped forward"));
+  for (const fs::path& p : dailies) CHECK(fs::exists(p));
+  CHECK_THAT(read_text_file(t.dir / ".pgbackup" / "audit.jsonl"),
+             Catch::Contains("\"operation\":\"prune\",\"outcome\":\"refused\""));
+
+  // The operator checked the clock: prune by hand applies retention.
+  const AgentRun prune = t.agent({"prune"});
+  INFO(prune.out << prune.err);
+  CHECK(prune.exit_code == 0);
+  CHECK_THAT(prune.out, Catch::Contains("1 kept, 10 deleted"));
+  for (const fs::path& p : dailies) CHECK_FALSE(fs::exists(p));
 }

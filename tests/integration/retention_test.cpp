@@ -61,3 +61,24 @@ TEST_CASE("prune deletes expired backups, manifest first, and --dry-run deletes 
   const AgentRun list = run_agent({"--config", (root / "c.yml").string(), "list"});
   CHECK_THAT(list.out, Catch::Contains("no manifest"));
 }
+
+TEST_CASE("a backup from the future stops prune: the clock went back", "[retention]") {
+  const fs::path root = make_temp_dir("prune-future");
+  const fs::path dir = root / "backups";
+  write_text(root / "c.yml",
+             "targets:\n  - name: synthetic\n    database: {user: u, dbname: d}\n"
+             "    backup: {dir: " +
+                 dir.string() + "}\n");
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  const fs::path old_daily = fake_backup(dir, now - 40 * 24h, pgbackup::Tier::daily);
+  for (int d = 3; d >= 1; --d) fake_backup(dir, now - d * 24h, pgbackup::Tier::daily);
+  fake_backup(dir, now + 48h, pgbackup::Tier::daily);  // taken while the clock was ahead
+
+  const AgentRun run = run_agent({"--config", (root / "c.yml").string(), "prune"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 1);
+  CHECK_THAT(run.out, Catch::Contains("retention not applied: a backup started at") &&
+                          Catch::Contains("the clock went back"));
+  CHECK(fs::exists(old_daily));
+  CHECK(fs::exists(old_daily.string() + ".json"));
+}

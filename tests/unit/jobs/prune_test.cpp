@@ -79,8 +79,8 @@ TEST_CASE("retention deletes each expired manifest before its dump and syncs in 
   const auto backups = listed(storage);
   std::vector<std::string> announced;
   const RetentionOutcome outcome =
-      apply_retention(storage, backups, policy, at("2026-03-02T00:00:00Z"), false,
-                      [&](const StoredBackup& b) { announced.push_back(b.dump); });
+      apply_retention(storage, backups, policy, at("2026-03-02T00:00:00Z"), RetentionRun::by_hand,
+                      false, [&](const StoredBackup& b) { announced.push_back(b.dump); });
   CHECK(storage.calls == std::vector<std::string>{"remove t_20260101_020000.dump.json", "sync",
                                                   "remove t_20260101_020000.dump",
                                                   "remove t_20260102_020000.dump.json", "sync",
@@ -101,8 +101,8 @@ TEST_CASE("a dry run lists what retention would delete and touches nothing") {
   const auto backups = listed(storage);
   bool announced = false;
   const RetentionOutcome outcome =
-      apply_retention(storage, backups, policy, at("2026-03-02T00:00:00Z"), true,
-                      [&](const StoredBackup&) { announced = true; });
+      apply_retention(storage, backups, policy, at("2026-03-02T00:00:00Z"), RetentionRun::by_hand,
+                      true, [&](const StoredBackup&) { announced = true; });
   CHECK(storage.calls.empty());
   CHECK_FALSE(announced);
   REQUIRE(outcome.deleted.size() == 1);
@@ -117,9 +117,52 @@ TEST_CASE("retention never deletes the newest backups, however old") {
   RetentionConfig policy;
   policy.min_keep = 2;
   const auto backups = listed(storage);
-  const RetentionOutcome outcome =
-      apply_retention(storage, backups, policy, at("2026-03-02T00:00:00Z"), false, {});
+  const RetentionOutcome outcome = apply_retention(
+      storage, backups, policy, at("2026-03-02T00:00:00Z"), RetentionRun::by_hand, false, {});
   CHECK(outcome.deleted.empty());
   CHECK(outcome.kept.size() == 2);
   CHECK(storage.calls == std::vector<std::string>{"sync"});
+}
+
+TEST_CASE(
+    "after the clock jumps 40 days forward automatic retention deletes nothing, and prune by "
+    "hand still can") {
+  MemoryStorage storage;
+  // A month of dailies up to 2026-03-01, then the clock says 2026-04-10.
+  for (int day = 1; day <= 28; ++day) {
+    const std::string iso =
+        "2026-02-" + std::string(day < 10 ? "0" : "") + std::to_string(day) + "T02:00:00Z";
+    add_backup(storage, iso.c_str(), day == 1 ? Tier::monthly : Tier::daily);
+  }
+  add_backup(storage, "2026-03-01T02:00:00Z", Tier::monthly);
+  RetentionConfig policy;
+  policy.min_keep = 3;
+  const auto backups = listed(storage);
+  const SysTime jumped = at("2026-04-10T02:00:00Z");
+  const RetentionOutcome automatic =
+      apply_retention(storage, backups, policy, jumped, RetentionRun::automatic, false, {});
+  CHECK_THAT(automatic.refused, Catch::StartsWith("25 of 29 backups would expire at once"));
+  CHECK(automatic.deleted.empty());
+  CHECK(automatic.kept.size() == 29);
+  CHECK(storage.files.size() == 58);
+
+  const RetentionOutcome by_hand =
+      apply_retention(storage, backups, policy, jumped, RetentionRun::by_hand, false, {});
+  CHECK(by_hand.refused.empty());
+  CHECK(by_hand.deleted.size() == 25);
+}
+
+TEST_CASE("a backup from the future stops retention: the clock went back") {
+  MemoryStorage storage;
+  add_backup(storage, "2025-01-01T02:00:00Z", Tier::daily);
+  add_backup(storage, "2025-01-02T02:00:00Z", Tier::daily);
+  add_backup(storage, "2026-05-01T02:00:00Z", Tier::daily);  // taken while the clock was ahead
+  RetentionConfig policy;
+  policy.min_keep = 1;
+  const auto backups = listed(storage);
+  const RetentionOutcome outcome = apply_retention(
+      storage, backups, policy, at("2026-03-02T00:00:00Z"), RetentionRun::by_hand, false, {});
+  CHECK_THAT(outcome.refused, Catch::Contains("the clock went back"));
+  CHECK(outcome.deleted.empty());
+  CHECK(storage.files.size() == 6);
 }
