@@ -79,6 +79,26 @@ RetentionOutcome apply_retention(Storage& storage, const std::vector<StoredBacku
   return outcome;
 }
 
+namespace {
+
+// A retention run the clock guard refused: a warning, and (unless a dry run) an audit line.
+void report_refusal(const RetentionOutcome& outcome, const TargetConfig& target,
+                    const std::string& operation, const fs::path& audit, SysTime now,
+                    bool dry_run) {
+  if (outcome.refused.empty()) return;
+  spdlog::warn("{} of {} refused: {}", operation == "prune" ? "retention" : "off-site retention",
+               target.name, outcome.refused);
+  if (dry_run) return;
+  append_audit(audit,
+               {{"target", target.name},
+                {"operation", operation},
+                {"outcome", "refused"},
+                {"error", outcome.refused}},
+               now);
+}
+
+}  // namespace
+
 std::string retention_blocked_reason(const Repository& repo,
                                      const std::vector<BackupEntry>& backups) {
   const TargetState state = load_state(repo.state_dir());
@@ -107,18 +127,8 @@ PruneResult prune_local(const Config& config, const TargetConfig& target, const 
       });
   for (const StoredBackup* b : outcome.deleted) result.deleted.push_back(repo.dir() / b->dump);
   for (const StoredBackup* b : outcome.kept) result.kept.push_back(repo.dir() / b->dump);
-  if (!outcome.refused.empty()) {
-    spdlog::warn("retention of {} refused: {}", target.name, outcome.refused);
-    if (!dry_run) {
-      append_audit(config.audit_log_for(target),
-                   {{"target", target.name},
-                    {"operation", "prune"},
-                    {"outcome", "refused"},
-                    {"error", outcome.refused}},
-                   now);
-    }
-    result.skipped_reason = outcome.refused;
-  }
+  result.skipped_reason = outcome.refused;
+  report_refusal(outcome, target, "prune", config.audit_log_for(target), now, dry_run);
   return result;
 }
 
@@ -149,18 +159,8 @@ OffsitePruneResult prune_offsite(S3Client& client, const TargetConfig& target,
   OffsitePruneResult result;
   for (const StoredBackup* b : outcome.deleted) result.deleted.push_back(storage.key(b->dump));
   for (const StoredBackup* b : outcome.kept) result.kept.push_back(storage.key(b->dump));
-  if (!outcome.refused.empty()) {
-    spdlog::warn("off-site retention of {} refused: {}", target.name, outcome.refused);
-    if (!dry_run) {
-      append_audit(audit,
-                   {{"target", target.name},
-                    {"operation", "offsite_prune"},
-                    {"outcome", "refused"},
-                    {"error", outcome.refused}},
-                   now);
-    }
-    result.skipped_reason = outcome.refused;
-  }
+  result.skipped_reason = outcome.refused;
+  report_refusal(outcome, target, "offsite_prune", audit, now, dry_run);
   return result;
 }
 

@@ -15,16 +15,22 @@ fs::path fake_backup(const fs::path& dir, pgbackup::SysTime started, pgbackup::T
   return write_fake_backup(dir, "synthetic", started, tier);
 }
 
-}  // namespace
-
-TEST_CASE("prune deletes expired backups, manifest first, and --dry-run deletes nothing",
-          "[retention]") {
-  const fs::path root = make_temp_dir("prune");
+// A config at <root>/c.yml with one target "synthetic" whose backups are in <root>/backups.
+fs::path synthetic_target(const fs::path& root) {
   const fs::path dir = root / "backups";
   write_text(root / "c.yml",
              "targets:\n  - name: synthetic\n    database: {user: u, dbname: d}\n"
              "    backup: {dir: " +
                  dir.string() + "}\n");
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("prune deletes expired backups, manifest first, and --dry-run deletes nothing",
+          "[retention]") {
+  const fs::path root = make_temp_dir("prune");
+  const fs::path dir = synthetic_target(root);
   const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   const fs::path old_monthly = fake_backup(dir, now - 400 * 24h, pgbackup::Tier::monthly);
   const fs::path monthly = fake_backup(dir, now - 200 * 24h, pgbackup::Tier::monthly);
@@ -64,11 +70,7 @@ TEST_CASE("prune deletes expired backups, manifest first, and --dry-run deletes 
 
 TEST_CASE("a backup from the future stops prune: the clock went back", "[retention]") {
   const fs::path root = make_temp_dir("prune-future");
-  const fs::path dir = root / "backups";
-  write_text(root / "c.yml",
-             "targets:\n  - name: synthetic\n    database: {user: u, dbname: d}\n"
-             "    backup: {dir: " +
-                 dir.string() + "}\n");
+  const fs::path dir = synthetic_target(root);
   const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   const fs::path old_daily = fake_backup(dir, now - 40 * 24h, pgbackup::Tier::daily);
   for (int d = 3; d >= 1; --d) fake_backup(dir, now - d * 24h, pgbackup::Tier::daily);
