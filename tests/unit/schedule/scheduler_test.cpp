@@ -262,6 +262,32 @@ TEST_CASE("scheduler: a wall clock set back an hour after a backup does not repe
         std::vector<Run>{{"backup", "2026-11-25T02:00:00Z"}, {"backup", "2026-11-26T02:00:00Z"}});
 }
 
+TEST_CASE(
+    "scheduler: a clock set back an hour, then forward a day while the daemon waits, gives one "
+    "catch-up backup and none twice") {
+  ManualClock clock(at("2026-11-25T01:50:00Z"));
+  FakeTarget fake(clock, target("0 2 * * *"), at("2026-11-28T00:00:00Z"));
+  fake.last_good = at("2026-11-24T02:00:00Z");
+  fake.during_job = [&] {
+    clock.set_wall(at("2026-11-25T01:05:00Z"));  // back an hour, mid-backup
+    fake.during_job = nullptr;
+  };
+  bool jumped = false;
+  fake.after_wait = [&] {
+    // The wait for 2026-11-25T02:00 (the slot just served) ends... it must not run it again;
+    // the wait for 2026-11-26T02:00 ends a day late: both missed slots give one backup.
+    if (clock.now() == at("2026-11-26T02:00:00Z") && !std::exchange(jumped, true)) {
+      clock.set_wall(at("2026-11-27T05:00:00Z"));
+    }
+  };
+
+  run_target_loop(fake, clock);
+
+  CHECK(fake.runs ==
+        std::vector<Run>{{"backup", "2026-11-25T02:00:00Z"}, {"backup", "2026-11-27T05:00:00Z"}});
+  CHECK(jumped);
+}
+
 TEST_CASE("scheduler: the plan publishes both due times and picks the backup first") {
   const TargetConfig t = target("0 2 * * *", "0 4 * * 0");
   const SysTime now = at("2026-11-29T05:00:00Z");
