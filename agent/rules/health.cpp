@@ -26,6 +26,10 @@ std::optional<Line> fit(const std::vector<SpaceSample>& samples, SysTime now, se
     points.emplace_back(std::chrono::duration<double>(s.at - now).count(), s.avail_bytes);
   }
   if (points.size() < 2) return std::nullopt;
+  // Samples taken minutes apart say nothing about a day: other writers on the filesystem
+  // swamp the trend. Prometheus has regular scrapes across the window; we ask for a quarter.
+  const auto [first, last] = std::minmax_element(points.begin(), points.end());
+  if (last->first - first->first < double(window.count()) / 4) return std::nullopt;
   double mean_x = 0, mean_y = 0;
   for (const auto& [x, y] : points) {
     mean_x += x;

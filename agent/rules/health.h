@@ -69,7 +69,8 @@ Health assess_health(const HealthSignals& signals, SysTime now);
 
 // Prometheus' predict_linear: the least-squares line through the samples within `window`
 // before `now`, evaluated `horizon` after `now`. Absent with fewer than two samples there or
-// all at one instant.
+// when they span less than a quarter of the window (our samples are the backups', not
+// regular scrapes: minutes of history would extrapolate noise).
 std::optional<double> predict_linear(const std::vector<SpaceSample>& samples, SysTime now,
                                      std::chrono::seconds window, std::chrono::seconds horizon);
 

@@ -281,9 +281,10 @@ std::string fill_forecast(const TargetStatus& t, SysTime now) {
            format_iso8601(*full) + "</b> (in " + format_age(now, *full) + ").</p>";
   }
   return "<p class=muted id='" + escape_html(part_id("fill", t)) + "'>" +
-         (history.size() < 2 ? "No fill date yet: the forecast needs a backup from the last 7 "
-                               "days that recorded the free space."
-                             : "Free space is not shrinking: no fill date.") +
+         (predict_linear(history, now, kForecastWindow, std::chrono::seconds(0))
+              ? "Free space is not shrinking: no fill date."
+              : "No fill date yet: the forecast needs backups that recorded the free space "
+                "over at least 42 hours of the last 7 days.") +
          "</p>";
 }
 
@@ -321,10 +322,11 @@ std::string restore_test_cell(const BackupEntry& b) {
 // restore-test result and the checks made when it was taken.
 std::string backups_table(const TargetStatus& t, SysTime now) {
   std::ostringstream html;
-  html << "<h3>Backups</h3><div class=scroll><table id='" << escape_html(part_id("backups", t))
-       << "'><tr><th>backup</th><th>taken</th><th>tier</th><th>size</th><th>duration</th>"
-          "<th>rows</th><th>shrunk tables</th><th>off-site</th><th>restore test</th>"
-          "<th>checks</th></tr>";
+  html
+      << "<h3>Backups</h3><div class=scroll><table id='" << escape_html(part_id("backups", t))
+      << "' class=wide><tr><th>backup</th><th>taken</th><th>tier</th><th>size</th><th>duration</th>"
+         "<th>rows</th><th>shrunk tables</th><th>off-site</th><th>restore test</th>"
+         "<th>checks</th></tr>";
   int shown = 0;
   for (auto it = t.backups.rbegin(); it != t.backups.rend() && shown < 30; ++it, ++shown) {
     const BackupEntry& b = *it;
@@ -413,10 +415,12 @@ constexpr char kStyle[] =
     "table{border-collapse:collapse;width:100%;margin:.5em 0}"
     "td,th{padding:4px 8px;border-bottom:1px solid #e2e8f0;text-align:left;vertical-align:top}"
     "th{background:#f7fafc;font-weight:600}"
-    ".scroll{overflow-x:auto}.scroll table{min-width:640px}"
+    ".scroll{overflow-x:auto}table.wide{min-width:640px}"
+    ".facts td{overflow-wrap:anywhere}"
     ".ok{color:#2f855a}.bad,.critical{color:#c53030;font-weight:600}.warning{color:#b7791f}"
     ".muted{color:#718096}"
-    ".badge{display:inline-block;padding:1px 10px;border-radius:10px;color:#fff;font-weight:600}"
+    ".badge{display:inline-block;white-space:nowrap;padding:1px "
+    "10px;border-radius:10px;color:#fff;font-weight:600}"
     ".badge.ok{background:#2f855a}.badge.warning{background:#d69e2e}"
     ".badge.critical{background:#c53030}"
     ".card{border:1px solid #e2e8f0;border-radius:8px;padding:1em;margin:1em 0}"
@@ -432,7 +436,8 @@ constexpr char kStyle[] =
     "vertical-align:middle}.legend i.dashed{border-top-style:dashed}"
     ".legend i.threshold{border-top:2px dashed #c53030}"
     ".legend i.flag{width:10px;height:10px;border:0;border-radius:5px;background:#c53030}"
-    "@media (max-width:600px){body{padding:.5em;font-size:14px}td,th{padding:3px 5px}}";
+    "@media (max-width:600px){body{padding:.5em;font-size:14px}td,th{padding:3px 5px}"
+    "svg{font-size:15px}}";
 
 }  // namespace
 
@@ -453,7 +458,8 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
     const BackupEntry* newest = t.newest_good();
     const Health health = assess_health(health_signals(t, now), now);
     html << "<section class=card id='" << escape_html(part_id("target", t)) << "'><h2>"
-         << escape_html(t.name) << " " << badge(health.level) << "</h2><div class=scroll><table>";
+         << escape_html(t.name) << " " << badge(health.level)
+         << "</h2><div class=scroll><table class=facts>";
     html << "<tr><th>newest good backup</th><td>"
          << (newest ? escape_html(newest->dump.filename().string()) + " · " +
                           age(newest->manifest->finished_at, now) + " · " +

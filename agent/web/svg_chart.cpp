@@ -56,15 +56,26 @@ std::string tick_number(double v) {
   return text;
 }
 
-// A time tick's label, as precise as the span needs.
-std::string time_label(SysTime t, double span_seconds) {
+// A round time step giving at most six ticks over `span` seconds.
+double time_step(double span) {
+  static const double kSteps[] = {
+      1,    2,    5,     10,    15,    30,    60,     120,    300,     600,     900,     1800,
+      3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800, 1209600, 2592000, 7776000, 31536000};
+  for (double step : kSteps) {
+    if (span / step <= 6) return step;
+  }
+  return 31536000 * std::ceil(span / 31536000 / 6);
+}
+
+// A time tick's label, as precise as the step needs.
+std::string time_label(SysTime t, double step, double span) {
   const std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   ::gmtime_r(&tt, &tm);
-  const char* format = span_seconds > 3 * 86400 ? "%m-%d"
-                       : span_seconds > 86400   ? "%m-%d %H:%M"
-                       : span_seconds > 900     ? "%H:%M"
-                                                : "%H:%M:%S";
+  const char* format = step >= 86400  ? "%m-%d"
+                       : step < 60    ? "%H:%M:%S"
+                       : span > 86400 ? "%m-%d %H:%M"
+                                      : "%H:%M";
   char text[32];
   std::strftime(text, sizeof text, format, &tm);
   return text;
@@ -108,7 +119,7 @@ std::string render_chart(const Chart& c) {
   // Time axis: the span of the data, widened a little so end points are not on the frame.
   double t0 = to_unix_seconds(*std::min_element(times.begin(), times.end()));
   double t1 = to_unix_seconds(*std::max_element(times.begin(), times.end()));
-  const double pad = std::max((t1 - t0) * 0.04, 60.0);
+  const double pad = t1 > t0 ? (t1 - t0) * 0.05 : 3600;  // one point: centred in two hours
   t0 -= pad;
   t1 += pad;
   const AxisUnit unit = axis_unit(max_value, c.unit);
@@ -129,17 +140,18 @@ std::string render_chart(const Chart& c) {
         << "' y2='" << number(yy) << "'/><text x='" << kLeft - 6 << "' y='" << number(yy + 4)
         << "' text-anchor='end'>" << tick_number(v) << " " << unit.suffix << "</text>";
   }
-  // Time axis: five ticks, the dates they span below.
+  // Time axis: ticks at round times (UTC), the dates they span below.
   const double span = t1 - t0;
   const double bottom = kTop + plot_h;
   out << "<line x1='" << kLeft << "' x2='" << kWidth - kRight << "' y1='" << bottom << "' y2='"
       << bottom << "' stroke='#999'/>";
-  for (int i = 0; i <= 4; ++i) {
-    const SysTime at = from_unix_seconds(t0 + span * (0.05 + 0.225 * i));
+  const double tick_step = time_step(span);
+  for (double at_s = std::ceil(t0 / tick_step) * tick_step; at_s <= t1; at_s += tick_step) {
+    const SysTime at = from_unix_seconds(at_s);
     const double xx = x(at);
     out << "<line x1='" << number(xx) << "' x2='" << number(xx) << "' y1='" << bottom << "' y2='"
         << bottom + 4 << "' stroke='#999'/><text x='" << number(xx) << "' y='" << bottom + 16
-        << "' text-anchor='middle'>" << time_label(at, span) << "</text>";
+        << "' text-anchor='middle'>" << time_label(at, tick_step, span) << "</text>";
   }
   const SysTime first = from_unix_seconds(t0 + pad), last = from_unix_seconds(t1 - pad);
   out << "<text x='" << kLeft + plot_w / 2 << "' y='" << kHeight - 4

@@ -120,6 +120,12 @@ TEST_CASE("the health verdict fires what the bundled alert rules fire, with thei
        },
        HealthLevel::critical, "PgBackupRepositoryFillingUp",
        "19.0 % free and predicted to be full within 4 hours"},
+      {"a fall over ten minutes says nothing about the next hours",
+       [](HealthSignals& s) {
+         s.repository_avail_bytes = std::uint64_t(19 * kGiB);
+         s.space = {{kNow - 10min, 29 * kGiB}, {kNow, 19 * kGiB}};
+       },
+       HealthLevel::warning, "PgBackupRepositorySpaceLow", "only 19.0 % free space"},
       {"the last restore test failed",
        [](HealthSignals& s) {
          s.last_restore_test_failed = true;
@@ -185,6 +191,9 @@ TEST_CASE("predict_linear fits the samples within the window like Prometheus") {
   CHECK(*predict_linear(samples, kNow, 24h, 10h) == Approx(90));
   CHECK(*predict_full(samples, kNow, 24h) == kNow + 100h);
   CHECK_FALSE(predict_linear(samples, kNow, 5h, 1h).has_value());
+  // Two samples 1 h apart span less than a quarter of a day.
+  CHECK_FALSE(predict_linear({{kNow - 1h, 20}, {kNow, 10}}, kNow, 24h, 1h).has_value());
+  CHECK(*predict_linear({{kNow - 6h, 20}, {kNow, 10}}, kNow, 24h, 6h) == Approx(0));
   CHECK_FALSE(predict_full({{kNow - 2h, 10}, {kNow, 20}}, kNow, 24h).has_value());
   CHECK_FALSE(predict_full({{kNow, 10}, {kNow, 20}}, kNow, 24h).has_value());
 }
