@@ -70,12 +70,24 @@ TEST_CASE("headless Chromium shows the status page's charts and health without c
     const AgentRun run = shop.agent({"backup"});
     REQUIRE(run.exit_code == 0);
   }
+  // Two restore tests by hand: points on the restore-test chart, under its RTO line.
+  const std::string restore_test_yaml =
+      "    restore_test:\n      schedule: \"0 4 * * 0\"\n      pick: latest\n      "
+      "rto_target: 10m\n      database: " +
+      TestTarget::database_yaml(shop.db + "_rt") + "\n";
+  shop.write_config(shop.default_database_yaml(), restore_test_yaml);
+  for (int i = 0; i < 2; ++i) {
+    const AgentRun run = shop.agent({"restore-test"});
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+  }
   TestTarget down("down", 0);
   const fs::path config = shop.root / "browser.yml";
   write_text(config,
              "targets:\n  - name: shop\n    database: " + shop.default_database_yaml() +
-                 "\n    backup: {dir: " + shop.dir.string() +
-                 ", schedule: \"0 2 * * *\"}\n  - name: down\n    database: {host: 127.0.0.1, "
+                 "\n    backup: {dir: " + shop.dir.string() + ", schedule: \"0 2 * * *\"}\n" +
+                 restore_test_yaml +
+                 "  - name: down\n    database: {host: 127.0.0.1, "
                  "port: " +
                  std::to_string(free_port()) +
                  ", user: postgres, dbname: x, password_env: PGTEST_PASSWORD, connect_timeout: "
@@ -104,6 +116,9 @@ TEST_CASE("headless Chromium shows the status page's charts and health without c
     CHECK(count(svg_by_id(dom, "duration-shop"), "<circle") == backups);
     // Free space: what each backup recorded, and now.
     CHECK(count(svg_by_id(dom, "space-shop"), "<circle") == backups + 1);
+    const std::string restore = svg_by_id(dom, "restore-shop");
+    CHECK(count(restore, "<circle") == 2);
+    CHECK_THAT(restore, Catch::Contains("RTO target 10m"));
     CHECK(count(svg_by_id(dom, "size-down"), "<circle") == 0);
     CHECK_THAT(dom, Catch::Contains("<tr id=\"health-down\" data-level=\"critical\">") &&
                         Catch::Contains("no good backup yet") &&
@@ -112,6 +127,12 @@ TEST_CASE("headless Chromium shows the status page's charts and health without c
     CHECK(std::regex_search(dom, shop_row));
     // The newest backup's tables with their growth since the one before.
     CHECK(std::regex_search(dom, std::regex(R"(<td>public\.nodes</td><td>50</td><td>0</td>)")));
+  }
+  SECTION("the console check sees what a broken page logs") {
+    const auto broken =
+        chromium("data:text/html,<svg><circle r='3/'/></svg><script>console.error('boom')</script>",
+                 {"--dump-dom"});
+    CHECK(console_messages(broken.err).size() == 2);
   }
   SECTION("screenshots on a desktop and a phone are written to the build directory") {
     for (const auto& [file, size] :
