@@ -416,7 +416,7 @@ constexpr char kStyle[] =
     "td,th{padding:4px 8px;border-bottom:1px solid #e2e8f0;text-align:left;vertical-align:top}"
     "th{background:#f7fafc;font-weight:600}"
     ".scroll{overflow-x:auto}table.wide{min-width:640px}"
-    ".facts td{overflow-wrap:anywhere}"
+    ".facts td{overflow-wrap:anywhere}.health td:nth-child(-n+2){width:1%;white-space:nowrap}"
     ".ok{color:#2f855a}.bad,.critical{color:#c53030;font-weight:600}.warning{color:#b7791f}"
     ".muted{color:#718096}"
     ".badge{display:inline-block;white-space:nowrap;padding:1px "

@@ -151,7 +151,8 @@ std::string render_chart(const Chart& c) {
     const double xx = x(at);
     out << "<line x1='" << number(xx) << "' x2='" << number(xx) << "' y1='" << bottom << "' y2='"
         << bottom + 4 << "' stroke='#999'/><text x='" << number(xx) << "' y='" << bottom + 16
-        << "' text-anchor='middle'>" << time_label(at, tick_step, span) << "</text>";
+        << "' text-anchor='" << (xx > kWidth - kRight - 30 ? "end" : "middle") << "'>"
+        << time_label(at, tick_step, span) << "</text>";
   }
   const SysTime first = from_unix_seconds(t0 + pad), last = from_unix_seconds(t1 - pad);
   out << "<text x='" << kLeft + plot_w / 2 << "' y='" << kHeight - 4
@@ -160,9 +161,10 @@ std::string render_chart(const Chart& c) {
 
   for (const ChartThreshold& t : c.thresholds) {
     const double yy = y(t.value);
+    const double label_y = yy - 4 < kTop + 14 ? yy + 16 : yy - 4;  // below the line at the top
     out << "<g class=threshold><line x1='" << kLeft << "' x2='" << kWidth - kRight << "' y1='"
         << number(yy) << "' y2='" << number(yy) << "'/><text x='" << kWidth - kRight - 4 << "' y='"
-        << number(yy - 4) << "' text-anchor='end'>" << escape_html(t.label) << " "
+        << number(label_y) << "' text-anchor='end'>" << escape_html(t.label) << " "
         << escape_html(format_chart_value(t.value, c.unit)) << "</text><title>"
         << escape_html(t.label) << " " << escape_html(format_chart_value(t.value, c.unit))
         << "</title></g>";
