@@ -71,6 +71,22 @@ const char* health_level_name(HealthLevel level) {
   return "ok";
 }
 
+const std::vector<std::string>& judged_alerts() {
+  static const std::vector<std::string> kAlerts = {"PgBackupTooOld",
+                                                   "PgBackupFailed",
+                                                   "PgBackupSizeAnomaly",
+                                                   "PgBackupTablesShrunk",
+                                                   "PgBackupSchemaObjectsDropped",
+                                                   "PgBackupRepositorySpaceLow",
+                                                   "PgBackupRepositoryFillingUp",
+                                                   "PgBackupRestoreTestFailed",
+                                                   "PgBackupRestoreTestOverdue",
+                                                   "PgBackupRestoreTooSlow",
+                                                   "PgBackupOffsiteFailing",
+                                                   "PgBackupDatabaseDown"};
+  return kAlerts;
+}
+
 std::optional<double> predict_linear(const std::vector<SpaceSample>& samples, SysTime now,
                                      seconds window, seconds horizon) {
   const auto line = fit(samples, now, window);

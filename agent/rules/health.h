@@ -63,6 +63,10 @@ struct HealthSignals {
   std::optional<SysTime> offsite_oldest_pending;  // the oldest backup waiting to be copied
 };
 
+// The bundled alerts assess_health judges; the others (PgBackupAgentDown,
+// PgBackupCollectorFailing) are about the agent or its scrape, which the page cannot see.
+const std::vector<std::string>& judged_alerts();
+
 // Which of the bundled alerts would fire now (their `for:` durations aside: the page shows a
 // condition as soon as it holds).
 Health assess_health(const HealthSignals& signals, SysTime now);

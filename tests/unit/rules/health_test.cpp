@@ -1,7 +1,11 @@
 // The status page's health verdict: the bundled alert rules' judgement (alerts/pgbackup.rules.yml).
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <functional>
+#include <regex>
+#include <set>
+#include <sstream>
 
 #include "agent/rules/health.h"
 
@@ -168,8 +172,10 @@ TEST_CASE("the health verdict fires what the bundled alert rules fire, with thei
        },
        HealthLevel::critical, "PgBackupDatabaseDown", "the agent cannot connect to the database"},
   };
+  std::set<std::string> fired;
   for (const Case& c : cases) {
     INFO(c.situation);
+    if (*c.alert) fired.insert(c.alert);
     HealthSignals s = healthy();
     c.change(s);
     const Health h = assess_health(s, kNow);
@@ -182,6 +188,25 @@ TEST_CASE("the health verdict fires what the bundled alert rules fire, with thei
       CHECK(h.findings.front().reason == c.reason);
     }
   }
+  // Every alert the verdict judges has a case above that fires it.
+  CHECK(fired == std::set<std::string>(judged_alerts().begin(), judged_alerts().end()));
+}
+
+TEST_CASE("the health verdict judges every bundled alert but the agent's own") {
+  std::ifstream in(std::string(PGBACKUP_SOURCE_DIR) + "/alerts/pgbackup.rules.yml");
+  REQUIRE(in);
+  std::stringstream rules;
+  rules << in.rdbuf();
+  const std::string text = rules.str();
+  std::set<std::string> bundled;
+  const std::regex alert(R"re(- alert: "(\w+)")re");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), alert);
+       it != std::sregex_iterator(); ++it) {
+    bundled.insert((*it)[1]);
+  }
+  std::set<std::string> expected(judged_alerts().begin(), judged_alerts().end());
+  expected.insert({"PgBackupAgentDown", "PgBackupCollectorFailing"});
+  CHECK(bundled == expected);
 }
 
 TEST_CASE("predict_linear fits the samples within the window like Prometheus") {
