@@ -1,8 +1,5 @@
 // pgbackup_restore_test_*: the last restore test (state.json, restore-tests.jsonl, manifest
 // marks), its targets, and the tests this process ran.
-#include <algorithm>
-#include <cmath>
-
 #include "agent/catalog/job_state.h"
 #include "collectors/collector.h"
 
@@ -18,7 +15,10 @@ class RestoreTestsCollector : public Collector {
   void collect(const ScrapeInput& in, std::vector<prometheus::MetricFamily>& out) const override {
     add_per_target(out, in, "pgbackup_restore_test_last_success_timestamp_seconds",
                    "Finish time of the last successful restore test (0: none).", MetricType::Gauge,
-                   last_success);
+                   [](const TargetStatus& t) {
+                     const auto at = t.last_restore_test_success();
+                     return at ? to_unix_seconds(*at) : 0.0;
+                   });
     add_per_target(out, in, "pgbackup_restore_test_last_attempt_timestamp_seconds",
                    "Finish time of the last restore test (0: none).", MetricType::Gauge,
                    [](const TargetStatus& t) {
@@ -33,7 +33,8 @@ class RestoreTestsCollector : public Collector {
                    });
     add_per_target(out, in, "pgbackup_restore_test_last_duration_seconds",
                    "Duration of the last restore test: the measured recovery time.",
-                   MetricType::Gauge, last_duration);
+                   MetricType::Gauge,
+                   [](const TargetStatus& t) { return t.last_restore_test_seconds(); });
     add_per_target(out, in, "pgbackup_restore_test_rto_target_seconds",
                    "The configured recovery time objective (0: no restore tests).",
                    MetricType::Gauge,
@@ -65,36 +66,6 @@ class RestoreTestsCollector : public Collector {
   // state.json holds the last attempt, whoever ran it (the daemon or restore-test by hand).
   static const JobAttempt* last_attempt(const TargetStatus& t) {
     return t.state.restore_test ? &*t.state.restore_test : nullptr;
-  }
-
-  // The last attempt keeps only the newest outcome, so once a test fails the earlier success is
-  // known from the report history and the restore_test marks in the manifests.
-  static double last_success(const TargetStatus& t) {
-    const JobAttempt* a = last_attempt(t);
-    double newest = a && a->success ? to_unix_seconds(a->finished_at) : 0;
-    for (const RestoreTestReport& r : t.restore_tests) {
-      if (r.success) newest = std::max(newest, to_unix_seconds(r.finished_at));
-    }
-    for (const BackupEntry* b : t.good()) {
-      const auto& mark = b->manifest->restore_test;
-      if (!mark || !mark->success) continue;
-      if (const auto at = parse_iso8601(mark->tested_at)) {
-        newest = std::max(newest, to_unix_seconds(*at));
-      }
-    }
-    return newest;
-  }
-
-  // The report's own measurement when it has one (fractions of a second), else the attempt's.
-  static double last_duration(const TargetStatus& t) {
-    const JobAttempt* a = last_attempt(t);
-    const RestoreTestReport* r = t.last_restore_test();
-    // Reports keep whole seconds, state.json fractions: the same test is within a second.
-    if (r &&
-        (!a || std::abs(to_unix_seconds(r->finished_at) - to_unix_seconds(a->finished_at)) < 1.0)) {
-      return r->duration_seconds;
-    }
-    return a ? std::chrono::duration<double>(a->finished_at - a->started_at).count() : 0.0;
   }
 };
 

@@ -210,6 +210,10 @@ nlohmann::json manifest_to_json(const Manifest& m) {
                     {"warnings", m.globals->warnings},
                     {"seconds", m.globals->seconds}};
   }
+  if (m.repository_size_bytes > 0) {
+    j["repository"] = {{"avail_bytes", m.repository_avail_bytes},
+                       {"size_bytes", m.repository_size_bytes}};
+  }
   if (m.restore_test) {
     j["restore_test"] = {{"tested_at", m.restore_test->tested_at},
                          {"success", m.restore_test->success},
@@ -265,6 +269,10 @@ Manifest manifest_from_json(const nlohmann::json& j) {
             {t.at("schema").get<std::string>(), t.at("name").get<std::string>(),
              t.at("previous_rows").get<std::int64_t>(), t.at("rows").get<std::int64_t>()});
       }
+    }
+    if (j.contains("repository")) {
+      m.repository_avail_bytes = j.at("repository").value("avail_bytes", std::uint64_t{0});
+      m.repository_size_bytes = j.at("repository").value("size_bytes", std::uint64_t{0});
     }
     for (const auto& o : j.value("offsite", nlohmann::json::array())) {
       m.offsite.push_back({o.value("url", ""), o.value("storage_class", ""), o.value("etag", ""),

@@ -82,6 +82,10 @@ struct Manifest {
   std::vector<ShrunkTable> shrunk_tables;
   std::vector<OffsiteCopy> offsite;
   std::optional<RestoreTestMark> restore_test;
+  // The backup directory's filesystem just after the dump was written (0: not recorded, as in
+  // manifests written before): the status page's free-space history.
+  std::uint64_t repository_avail_bytes = 0;
+  std::uint64_t repository_size_bytes = 0;
   // The schema fingerprint taken in the dump's snapshot; absent in manifests written before
   // the agent took one (they still read).
   std::optional<SchemaFingerprint> schema;

@@ -11,6 +11,7 @@
 #include "agent/config/config.h"
 #include "agent/core/timeutil.h"
 #include "agent/jobs/restore_drill.h"
+#include "agent/rules/health.h"
 
 namespace pgbackup {
 
@@ -49,6 +50,7 @@ struct TargetStatus {
   double restore_test_rto_target_seconds = 0;
   bool offsite_configured = false;
   std::size_t offsite_pending = 0;  // should be off-site and are not (see pending_offsite)
+  std::optional<SysTime> offsite_oldest_pending;  // the oldest of those backups' start
   TargetRuntime runtime;
 
   // A backup runs, in this daemon or in another process.
@@ -58,7 +60,18 @@ struct TargetStatus {
   std::vector<const BackupEntry*> good() const;
   // The newest restore-test report, or nullptr.
   const RestoreTestReport* last_restore_test() const;
+  // When a restore test last passed, from state.json, the report history and the manifests'
+  // marks (the last attempt keeps only the newest outcome).
+  std::optional<SysTime> last_restore_test_success() const;
+  // The measured duration of the last restore test (0: none).
+  double last_restore_test_seconds() const;
 };
+
+// Free space over time: what each good backup's manifest recorded, then `now`'s.
+std::vector<SpaceSample> space_history(const TargetStatus& t, SysTime now);
+
+// The facts the alert rules read (rules/health.h), as the collectors export them.
+HealthSignals health_signals(const TargetStatus& t, SysTime now);
 
 // Reads a target's backups, state.json and filesystem: the I/O half; everything downstream is
 // pure.

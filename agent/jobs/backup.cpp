@@ -285,6 +285,9 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
     m.schema_changes = diff_schemas(*good.back().manifest->schema, *m.schema);
   }
   m.tier = assign_tier(m.started_at, earlier);
+  const FilesystemStats space = repo.filesystem();
+  m.repository_avail_bytes = space.avail_bytes;
+  m.repository_size_bytes = space.size_bytes;
   write_file_atomic(fs::path(final_path.string() + kManifestSuffix),
                     manifest_to_json(m).dump(2) + "\n", kPrivateFile);
   return m;

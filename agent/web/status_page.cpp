@@ -2,42 +2,23 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <set>
 #include <sstream>
 
+#include "agent/core/text.h"
 #include "agent/core/units.h"
+#include "agent/rules/health.h"
 #include "agent/rules/schema_diff.h"
+#include "agent/web/svg_chart.h"
 #include "version.h"
 
 namespace pgbackup {
 namespace {
 
-std::string escape_html(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // A time in the future (clock skew) reads "0s ago".
 std::string age(SysTime t, SysTime now) { return format_age(std::min(t, now), now) + " ago"; }
 
-// Sizes of the good backups over time, the anomaly baseline as a dashed line, anomalies in red.
 // The off-site row: the last upload attempt and what is still waiting to be copied.
 std::string offsite_row(const TargetStatus& t, SysTime now) {
   std::string cell;
@@ -63,55 +44,6 @@ std::string offsite_cell(const BackupEntry& b) {
   const OffsiteCopy& c = b.manifest->offsite.back();
   return escape_html(c.url) +
          (c.storage_class.empty() ? "" : " (" + escape_html(c.storage_class) + ")");
-}
-
-std::string size_chart(const TargetStatus& t) {
-  const auto good = t.good();
-  if (good.size() < 2) return "<p class=muted>The size chart appears after two backups.</p>";
-  const double w = 640, h = 160, pad = 30;
-  const double t0 = to_unix_seconds(good.front()->started_at);
-  const double t1 = std::max(to_unix_seconds(good.back()->started_at), t0 + 1);
-  double max_size = 1;
-  for (const BackupEntry* b : good) {
-    max_size =
-        std::max({max_size, double(b->manifest->size_bytes), b->manifest->size_baseline_bytes});
-  }
-  auto x = [&](SysTime at) { return pad + (to_unix_seconds(at) - t0) / (t1 - t0) * (w - 2 * pad); };
-  auto y = [&](double v) { return h - pad - v / max_size * (h - 2 * pad); };
-  std::ostringstream svg;
-  svg << "<svg viewBox='0 0 " << w << " " << h << "' width='" << w << "' height='" << h
-      << "' role='img' aria-label='backup sizes over time'>";
-  svg << "<line x1='" << pad << "' y1='" << h - pad << "' x2='" << w - pad << "' y2='" << h - pad
-      << "' stroke='#999'/>";
-  std::string sizes, baseline;
-  for (const BackupEntry* b : good) {
-    char pt[64];
-    std::snprintf(pt, sizeof pt, "%.1f,%.1f ", x(b->started_at),
-                  y(double(b->manifest->size_bytes)));
-    sizes += pt;
-    if (b->manifest->size_baseline_bytes > 0) {
-      std::snprintf(pt, sizeof pt, "%.1f,%.1f ", x(b->started_at),
-                    y(b->manifest->size_baseline_bytes));
-      baseline += pt;
-    }
-  }
-  svg << "<polyline fill='none' stroke='#2b6cb0' stroke-width='2' points='" << sizes << "'/>";
-  if (!baseline.empty()) {
-    svg << "<polyline fill='none' stroke='#888' stroke-dasharray='4 3' points='" << baseline
-        << "'/>";
-  }
-  for (const BackupEntry* b : good) {
-    const bool bad = b->manifest->size_anomaly || !b->manifest->shrunk_tables.empty();
-    svg << "<circle cx='" << x(b->started_at) << "' cy='" << y(double(b->manifest->size_bytes))
-        << "' r='" << (bad ? 5 : 3) << "' fill='" << (bad ? "#c53030" : "#2b6cb0") << "'><title>"
-        << escape_html(b->dump.filename().string()) << ": " << format_bytes(b->manifest->size_bytes)
-        << (b->manifest->size_anomaly ? " — size anomaly" : "")
-        << (b->manifest->shrunk_tables.empty() ? "" : " — shrunk tables") << "</title></circle>";
-  }
-  svg << "<text x='" << pad << "' y='14' font-size='11'>max "
-      << format_bytes(std::uint64_t(max_size))
-      << " — solid: size, dashed: baseline, red: anomaly or shrunk tables</text></svg>";
-  return svg.str();
 }
 
 // "12m 30s of 30m" with the class saying whether the measured RTO met its target.
@@ -209,25 +141,325 @@ std::string schema_changes_section(const TargetStatus& t) {
   return html.str();
 }
 
+// The id attribute of a target's parts: "size-shop".
+std::string part_id(const char* part, const TargetStatus& t) {
+  return std::string(part) + "-" + t.name;
+}
+
+std::string badge(HealthLevel level) {
+  const char* name = health_level_name(level);
+  return std::string("<span class='badge ") + name + "'>" + name + "</span>";
+}
+
+std::string backup_label(const BackupEntry& b) {
+  return b.dump.filename().string() + " (" + format_iso8601(b.started_at) + ")";
+}
+
+// Dumps without a readable manifest and a failed last attempt: the failures the charts mark.
+std::vector<ChartEvent> backup_failures(const TargetStatus& t) {
+  std::vector<ChartEvent> out;
+  for (const BackupEntry& b : t.backups) {
+    if (!b.good()) out.push_back({b.started_at, backup_label(b) + ": " + b.manifest_error});
+  }
+  if (t.state.backup && !t.state.backup->success) {
+    out.push_back({t.state.backup->finished_at, "backup failed at " +
+                                                    format_iso8601(t.state.backup->finished_at) +
+                                                    ": " + t.state.backup->error});
+  }
+  return out;
+}
+
+// Sizes of the good backups against the anomaly baseline; anomalies and shrunk tables flagged.
+Chart size_chart(const TargetStatus& t) {
+  Chart c{part_id("size", t), "Backup size and anomaly baseline", ChartUnit::bytes, {}, {}, {}};
+  ChartSeries sizes{"backup size", "#2b6cb0", {}, false, true};
+  ChartSeries baseline{"anomaly baseline (median)", "#718096", {}, true, false};
+  for (const BackupEntry* b : t.good()) {
+    const Manifest& m = *b->manifest;
+    std::string label = backup_label(*b) + ": " + format_bytes(m.size_bytes);
+    if (m.size_baseline_bytes > 0) label += ", baseline " + format_bytes(m.size_baseline_bytes);
+    if (m.size_anomaly) label += " — size anomaly: " + m.size_anomaly_reason;
+    if (!m.shrunk_tables.empty()) {
+      label += " — " + std::to_string(m.shrunk_tables.size()) + " shrunk table(s)";
+    }
+    sizes.points.push_back(
+        {b->started_at, double(m.size_bytes), label, m.size_anomaly || !m.shrunk_tables.empty()});
+    if (m.size_baseline_bytes > 0) {
+      baseline.points.push_back({b->started_at, m.size_baseline_bytes,
+                                 "baseline " + format_bytes(m.size_baseline_bytes), false});
+    }
+  }
+  c.series = {sizes, baseline};
+  c.failures = backup_failures(t);
+  return c;
+}
+
+Chart duration_chart(const TargetStatus& t) {
+  Chart c{part_id("duration", t), "Backup duration", ChartUnit::seconds, {}, {}, {}};
+  ChartSeries d{"backup duration", "#2f855a", {}, false, true};
+  for (const BackupEntry* b : t.good()) {
+    const double seconds = b->manifest->duration_seconds;
+    d.points.push_back({b->started_at, seconds,
+                        backup_label(*b) + ": " + format_chart_value(seconds, ChartUnit::seconds),
+                        false});
+  }
+  c.series = {d};
+  c.failures = backup_failures(t);
+  return c;
+}
+
+// Measured recovery times against the RTO target; failed or too slow tests flagged.
+Chart restore_chart(const TargetStatus& t) {
+  Chart c{part_id("restore", t),
+          "Restore-test duration (measured RTO)",
+          ChartUnit::seconds,
+          {},
+          {},
+          {}};
+  ChartSeries d{"restore-test duration", "#6b46c1", {}, false, true};
+  for (auto it = t.restore_tests.rbegin(); it != t.restore_tests.rend(); ++it) {
+    const RestoreTestReport& r = *it;
+    const bool slow = r.rto_target_seconds > 0 && r.duration_seconds > r.rto_target_seconds;
+    std::string label = format_iso8601(r.finished_at) + " " + (r.backup.empty() ? "-" : r.backup) +
+                        ": " + format_chart_value(r.duration_seconds, ChartUnit::seconds) +
+                        (r.success ? ", passed" : ", failed");
+    if (!r.error.empty()) label += ": " + r.error;
+    if (slow) label += " — over the RTO target";
+    d.points.push_back({r.finished_at, r.duration_seconds, label, !r.success || slow});
+  }
+  c.series = {d};
+  if (t.restore_test_rto_target_seconds > 0) {
+    c.thresholds.push_back({"RTO target", t.restore_test_rto_target_seconds});
+  }
+  return c;
+}
+
+// How far back the free-space forecast looks.
+constexpr std::chrono::hours kForecastWindow{7 * 24};
+
+// Free space at each backup and now, the trend continued towards the predicted fill date.
+Chart space_chart(const TargetStatus& t, SysTime now) {
+  Chart c{part_id("space", t), "Free space in the backup directory", ChartUnit::bytes, {}, {}, {}};
+  ChartSeries avail{"free space", "#dd6b20", {}, false, true};
+  const std::vector<SpaceSample> history = space_history(t, now);
+  for (const SpaceSample& s : history) {
+    const bool low =
+        t.filesystem.size_bytes > 0 && s.avail_bytes < 0.2 * double(t.filesystem.size_bytes);
+    avail.points.push_back({s.at, s.avail_bytes,
+                            format_iso8601(s.at) + (s.at == now ? " (now)" : "") + ": " +
+                                format_bytes(std::uint64_t(s.avail_bytes)) + " free",
+                            low});
+  }
+  c.series = {avail};
+  // The trend drawn ahead for as long as the history reaches back, at most to the fill date.
+  if (history.size() >= 2 && history.front().at < now) {
+    const auto full = predict_full(history, now, kForecastWindow);
+    const auto ahead = std::chrono::duration_cast<std::chrono::seconds>(now - history.front().at);
+    const SysTime end = full ? std::min(*full, now + ahead) : now + ahead;
+    const auto value = predict_linear(history, now, kForecastWindow,
+                                      std::chrono::duration_cast<std::chrono::seconds>(end - now));
+    if (value) {
+      ChartSeries trend{"trend", "#a0aec0", {}, true, false};
+      trend.points = {{now, history.back().avail_bytes, "now", false},
+                      {end, std::max(0.0, *value), "trend", false}};
+      c.series.push_back(trend);
+    }
+  }
+  if (t.filesystem.size_bytes > 0) {
+    c.thresholds.push_back({"20 % free", 0.2 * double(t.filesystem.size_bytes)});
+  }
+  return c;
+}
+
+// "full around 2026-12-20T…" or why there is no date.
+std::string fill_forecast(const TargetStatus& t, SysTime now) {
+  const std::vector<SpaceSample> history = space_history(t, now);
+  const auto full = predict_full(history, now, kForecastWindow);
+  if (full) {
+    return "<p id='" + escape_html(part_id("fill", t)) +
+           "'>At the trend of the last 7 days the backup directory is full around <b>" +
+           format_iso8601(*full) + "</b> (in " + format_age(now, *full) + ").</p>";
+  }
+  return "<p class=muted id='" + escape_html(part_id("fill", t)) + "'>" +
+         (predict_linear(history, now, kForecastWindow, std::chrono::seconds(0))
+              ? "Free space is not shrinking: no fill date."
+              : "No fill date yet: the forecast needs backups that recorded the free space "
+                "over at least 42 hours of the last 7 days.") +
+         "</p>";
+}
+
+// The health summary: one row per target, the worst first within each row's reasons.
+std::string health_summary(const std::vector<TargetStatus>& targets, SysTime now) {
+  std::ostringstream html;
+  html << "<section id=health><h2>Health</h2><table class=health>"
+          "<tr><th>target</th><th>status</th><th>why</th></tr>";
+  for (const TargetStatus& t : targets) {
+    const Health h = assess_health(health_signals(t, now), now);
+    html << "<tr id='" << escape_html(part_id("health", t)) << "' data-level='"
+         << health_level_name(h.level) << "'><td><a href='#" << escape_html(part_id("target", t))
+         << "'>" << escape_html(t.name) << "</a></td><td>" << badge(h.level) << "</td><td>";
+    if (h.findings.empty()) html << "all checks pass";
+    for (const HealthFinding& f : h.findings) {
+      html << "<div class='" << health_level_name(f.level) << "'>" << escape_html(f.reason)
+           << " <span class=muted>(" << escape_html(f.alert) << ")</span></div>";
+    }
+    html << "</td></tr>";
+  }
+  html << "</table></section>";
+  return html.str();
+}
+
+// A backup's restore-test mark, for the backups table.
+std::string restore_test_cell(const BackupEntry& b) {
+  if (!b.good() || !b.manifest->restore_test) return "-";
+  const RestoreTestMark& r = *b.manifest->restore_test;
+  return r.success ? "<span class=ok>passed</span>"
+                   : "<span class=bad>failed</span>" +
+                         (r.error.empty() ? std::string() : ": " + escape_html(r.error));
+}
+
+// Every backup, newest first (at most 30): tier, size, rows, shrunk tables, off-site copy,
+// restore-test result and the checks made when it was taken.
+std::string backups_table(const TargetStatus& t, SysTime now) {
+  std::ostringstream html;
+  html
+      << "<h3>Backups</h3><div class=scroll><table id='" << escape_html(part_id("backups", t))
+      << "' class=wide><tr><th>backup</th><th>taken</th><th>tier</th><th>size</th><th>duration</th>"
+         "<th>rows</th><th>shrunk tables</th><th>off-site</th><th>restore test</th>"
+         "<th>checks</th></tr>";
+  int shown = 0;
+  for (auto it = t.backups.rbegin(); it != t.backups.rend() && shown < 30; ++it, ++shown) {
+    const BackupEntry& b = *it;
+    html << "<tr><td>" << escape_html(b.dump.filename().string()) << "</td><td>"
+         << age(b.started_at, now) << "</td>";
+    if (!b.good()) {
+      html << "<td>-</td><td>" << format_bytes(b.file_size)
+           << "</td><td>-</td><td>-</td><td>-</td><td>-</td><td>-</td><td class=bad>"
+           << escape_html(b.manifest_error) << "</td></tr>";
+      continue;
+    }
+    const Manifest& m = *b.manifest;
+    std::string shrunk;
+    for (const ShrunkTable& st : m.shrunk_tables) {
+      shrunk += escape_html(st.schema + "." + st.name) + " " + std::to_string(st.previous_rows) +
+                " → " + std::to_string(st.rows) + "<br>";
+    }
+    html << "<td>" << tier_name(m.tier) << "</td><td>" << format_bytes(m.size_bytes) << "</td><td>"
+         << format_chart_value(m.duration_seconds, ChartUnit::seconds) << "</td><td>"
+         << m.total_rows() << "</td><td" << (shrunk.empty() ? ">-" : " class=bad>" + shrunk)
+         << "</td><td>" << offsite_cell(b) << "</td><td>" << restore_test_cell(b) << "</td>"
+         << (m.size_anomaly ? "<td class=bad>" + escape_html(m.size_anomaly_reason)
+                            : std::string("<td class=ok>ok"))
+         << "</td></tr>";
+  }
+  html << "</table></div>";
+  return html.str();
+}
+
+// The newest good backup's tables with their rows and the change since the good backup
+// before it; tables gone since then are listed too.
+std::string tables_table(const TargetStatus& t) {
+  const auto good = t.good();
+  if (good.empty()) return "";
+  const Manifest& newest = *good.back()->manifest;
+  const Manifest* previous = good.size() > 1 ? &*good[good.size() - 2]->manifest : nullptr;
+  std::map<std::string, std::int64_t> before;
+  if (previous) {
+    for (const TableRows& r : previous->tables) before[r.schema + "." + r.name] = r.rows;
+  }
+  std::set<std::string> shrunk;
+  for (const ShrunkTable& st : newest.shrunk_tables) shrunk.insert(st.schema + "." + st.name);
+  constexpr std::size_t kShown = 200;
+  std::ostringstream html;
+  html << "<h3>Tables (newest backup)</h3><div class=scroll><table id='"
+       << escape_html(part_id("tables", t)) << "'><tr><th>table</th><th>rows</th><th>change since "
+       << (previous ? escape_html(previous->file) : "the previous backup") << "</th></tr>";
+  std::size_t shown = 0;
+  for (const TableRows& r : newest.tables) {
+    const std::string name = r.schema + "." + r.name;
+    if (shown++ == kShown) {
+      html << "<tr><td colspan=3 class=muted>and " << newest.tables.size() - kShown
+           << " more (see /api/v1/status)</td></tr>";
+      break;
+    }
+    std::string change = "<td class=muted>-";
+    if (const auto it = before.find(name); it != before.end()) {
+      const std::int64_t delta = r.rows - it->second;
+      char pct[32] = "";
+      if (it->second > 0 && delta != 0) {
+        std::snprintf(pct, sizeof pct, " (%+.1f %%)", 100.0 * double(delta) / double(it->second));
+      }
+      change = std::string(shrunk.count(name) ? "<td class=bad>" : "<td>") +
+               (delta > 0 ? "+" : "") + std::to_string(delta) + pct;
+      before.erase(it);
+    } else if (previous) {
+      change = "<td>new";
+    }
+    html << "<tr><td>" << escape_html(name) << "</td><td>" << r.rows << "</td>" << change
+         << "</td></tr>";
+  }
+  for (const auto& [name, rows] : before) {
+    html << "<tr><td>" << escape_html(name) << "</td><td>-</td><td class=bad>gone (had " << rows
+         << ")</td></tr>";
+  }
+  html << "</table></div>";
+  return html.str();
+}
+
+// Page-wide styles: readable from a phone up, no external assets.
+constexpr char kStyle[] =
+    "*{box-sizing:border-box}"
+    "body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;padding:1em;color:#1a202c;"
+    "max-width:1200px}"
+    "h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.25em;margin:.3em 0}h3{font-size:1.05em}"
+    "table{border-collapse:collapse;width:100%;margin:.5em 0}"
+    "td,th{padding:4px 8px;border-bottom:1px solid #e2e8f0;text-align:left;vertical-align:top}"
+    "th{background:#f7fafc;font-weight:600}"
+    ".scroll{overflow-x:auto}table.wide{min-width:640px}"
+    ".facts td{overflow-wrap:anywhere}.health td:nth-child(-n+2){width:1%;white-space:nowrap}"
+    ".ok{color:#2f855a}.bad,.critical{color:#c53030;font-weight:600}.warning{color:#b7791f}"
+    ".muted{color:#718096}"
+    ".badge{display:inline-block;white-space:nowrap;padding:1px "
+    "10px;border-radius:10px;color:#fff;font-weight:600}"
+    ".badge.ok{background:#2f855a}.badge.warning{background:#d69e2e}"
+    ".badge.critical{background:#c53030}"
+    ".card{border:1px solid #e2e8f0;border-radius:8px;padding:1em;margin:1em 0}"
+    ".charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,460px),1fr));"
+    "gap:1em}"
+    "figure.chart{margin:0;border:1px solid #edf2f7;border-radius:6px;padding:.5em}"
+    "figcaption{font-weight:600;margin-bottom:.3em}"
+    "svg{width:100%;height:auto;display:block;font-size:11px;fill:#4a5568}"
+    "svg .grid{stroke:#edf2f7}svg .threshold line{stroke:#c53030;stroke-dasharray:6 4}"
+    "svg .threshold text{fill:#c53030}svg text.muted{fill:#718096}"
+    ".legend{font-size:.85em;color:#4a5568}.legend span{margin-right:1em;white-space:nowrap}"
+    ".legend i{display:inline-block;width:18px;border-top:3px solid;margin-right:4px;"
+    "vertical-align:middle}.legend i.dashed{border-top-style:dashed}"
+    ".legend i.threshold{border-top:2px dashed #c53030}"
+    ".legend i.flag{width:10px;height:10px;border:0;border-radius:5px;background:#c53030}"
+    "@media (max-width:600px){body{padding:.5em;font-size:14px}td,th{padding:3px 5px}"
+    "svg{font-size:15px}}";
+
 }  // namespace
 
 std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime now) {
   std::ostringstream html;
-  html
-      << "<!doctype html><html lang=en><head><meta charset=utf-8>"
-         "<meta http-equiv=refresh content=30><title>pgbackup-agent</title><style>"
-         "body{font:14px system-ui,sans-serif;margin:2em;color:#222;max-width:1000px}"
-         "table{border-collapse:collapse;width:100%;margin:.5em 0}"
-         "td,th{padding:4px 8px;border-bottom:1px solid #ddd;text-align:left}"
-         "th{background:#f4f4f4}.ok{color:#2f855a}.bad{color:#c53030;font-weight:600}"
-         ".muted{color:#888}.card{border:1px solid #ddd;border-radius:6px;padding:1em;margin:1em 0}"
-         "</style></head><body><h1>pgbackup-agent</h1><p class=muted>version "
-      << kVersion << " (" << kRevision << ") · " << format_iso8601(now)
-      << " · <a href='/metrics'>metrics</a> · <a href='/api/v1/status'>status JSON</a></p>";
+  // The policy makes the page's promise checkable: no script and nothing fetched from
+  // elsewhere (a browser reports any attempt as a console error).
+  html << "<!doctype html><html lang=en><head><meta charset=utf-8>"
+          "<meta name=viewport content='width=device-width,initial-scale=1'>"
+          "<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; "
+          "style-src 'unsafe-inline'; img-src data:\"><link rel=icon href='data:,'>"
+          "<meta http-equiv=refresh content=60><title>pgbackup-agent</title><style>"
+       << kStyle << "</style></head><body><h1>pgbackup-agent</h1><p class=muted>version "
+       << escape_html(kVersion) << " (" << escape_html(kRevision) << ") · " << format_iso8601(now)
+       << " · <a href='/metrics'>metrics</a> · <a href='/api/v1/status'>status JSON</a></p>";
+  html << health_summary(targets, now);
   for (const TargetStatus& t : targets) {
     const BackupEntry* newest = t.newest_good();
-    const bool last_ok = t.state.backup ? t.state.backup->success : newest != nullptr;
-    html << "<div class=card><h2>" << escape_html(t.name) << "</h2><table>";
+    const Health health = assess_health(health_signals(t, now), now);
+    html << "<section class=card id='" << escape_html(part_id("target", t)) << "'><h2>"
+         << escape_html(t.name) << " " << badge(health.level)
+         << "</h2><div class=scroll><table class=facts>";
     html << "<tr><th>newest good backup</th><td>"
          << (newest ? escape_html(newest->dump.filename().string()) + " · " +
                           age(newest->manifest->finished_at, now) + " · " +
@@ -241,7 +473,7 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
                    : "<span class=bad>failed</span>: " + escape_html(t.state.backup->error))
            << " · " << age(t.state.backup->finished_at, now);
     } else {
-      html << (last_ok ? "" : "<span class=muted>never</span>");
+      html << (newest ? "" : "<span class=muted>never</span>");
     }
     if (t.backup_in_progress()) html << " · <b>backup running</b>";
     html << "</td></tr><tr><th>next run</th><td>"
@@ -258,33 +490,12 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
          << format_bytes(t.filesystem.avail_bytes) << " of "
          << format_bytes(t.filesystem.size_bytes) << " (" << int(free_ratio * 100) << "%) in "
          << escape_html(t.backup_dir) << "</td></tr>";
-    html << offsite_row(t, now);
-    html << "</table>" << size_chart(t);
-    html << "<table><tr><th>backup</th><th>tier</th><th>size</th><th>age</th><th>rows</th>"
-            "<th>checks</th><th>off-site</th></tr>";
-    int shown = 0;
-    for (auto it = t.backups.rbegin(); it != t.backups.rend() && shown < 15; ++it, ++shown) {
-      const BackupEntry& b = *it;
-      std::string checks = "<span class=ok>ok</span>";
-      if (!b.good()) {
-        checks = "<span class=bad>" + escape_html(b.manifest_error) + "</span>";
-      } else if (b.manifest->size_anomaly || !b.manifest->shrunk_tables.empty()) {
-        checks = "<span class=bad>";
-        if (b.manifest->size_anomaly) checks += escape_html(b.manifest->size_anomaly_reason) + " ";
-        for (const ShrunkTable& s : b.manifest->shrunk_tables) {
-          checks += escape_html(s.schema + "." + s.name) + " " + std::to_string(s.previous_rows) +
-                    "→" + std::to_string(s.rows) + " ";
-        }
-        checks += "</span>";
-      }
-      html << "<tr><td>" << escape_html(b.dump.filename().string()) << "</td><td>"
-           << (b.good() ? tier_name(b.manifest->tier) : "-") << "</td><td>"
-           << format_bytes(b.file_size) << "</td><td>" << age(b.started_at, now) << "</td><td>"
-           << (b.good() ? std::to_string(b.manifest->total_rows()) : "-") << "</td><td>" << checks
-           << "</td><td>" << offsite_cell(b) << "</td></tr>";
-    }
-    html << "</table>" << hypertables_table(t) << schema_changes_section(t)
-         << restore_test_history(t) << "</div>";
+    html << offsite_row(t, now) << "</table></div>";
+    html << "<div class=charts>" << render_chart(size_chart(t)) << render_chart(duration_chart(t))
+         << render_chart(restore_chart(t)) << render_chart(space_chart(t, now)) << "</div>"
+         << fill_forecast(t, now);
+    html << backups_table(t, now) << tables_table(t) << hypertables_table(t)
+         << schema_changes_section(t) << restore_test_history(t) << "</section>";
   }
   html << "</body></html>\n";
   return html.str();
@@ -305,6 +516,7 @@ nlohmann::json status_json(const std::vector<TargetStatus>& targets, SysTime now
       if (b.good()) {
         j["tier"] = tier_name(b.manifest->tier);
         j["rows"] = b.manifest->total_rows();
+        j["duration_seconds"] = b.manifest->duration_seconds;
         j["size_anomaly"] = b.manifest->size_anomaly;
         j["shrunk_tables"] = b.manifest->shrunk_tables.size();
         j["schema_changes"] = schema_changes_to_json(b.manifest->schema_changes);
@@ -330,6 +542,16 @@ nlohmann::json status_json(const std::vector<TargetStatus>& targets, SysTime now
         {"repository",
          {{"avail_bytes", t.filesystem.avail_bytes}, {"size_bytes", t.filesystem.size_bytes}}},
         {"backups", backups}};
+    const Health health = assess_health(health_signals(t, now), now);
+    target["health"] = {{"level", health_level_name(health.level)},
+                        {"findings", nlohmann::json::array()}};
+    for (const HealthFinding& f : health.findings) {
+      target["health"]["findings"].push_back(
+          {{"alert", f.alert}, {"severity", health_level_name(f.level)}, {"reason", f.reason}});
+    }
+    if (const auto full = predict_full(space_history(t, now), now, kForecastWindow)) {
+      target["repository"]["predicted_full_at"] = format_iso8601(*full);
+    }
     nlohmann::json restore_tests = nlohmann::json::array();
     for (const RestoreTestReport& r : t.restore_tests) restore_tests.push_back(report_to_json(r));
     target["restore_tests"] = restore_tests;

@@ -101,7 +101,8 @@ TEST_CASE(
     CHECK(http_get(daemon.url("/-/ready")).status == 200);
     const HttpReply page = http_get(daemon.url("/"));
     CHECK(page.status == 200);
-    CHECK_THAT(page.body, Catch::Contains("<h2>healthy</h2>") && Catch::Contains("<h2>down</h2>") &&
+    CHECK_THAT(page.body, Catch::Contains("<h2>healthy <span class='badge") &&
+                              Catch::Contains("<tr id='health-down' data-level='critical'>") &&
                               Catch::Contains("failed"));
     const auto status = nlohmann::json::parse(http_get(daemon.url("/api/v1/status")).body);
     CHECK(status["targets"].size() == 2);

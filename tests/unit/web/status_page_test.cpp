@@ -47,8 +47,10 @@ TargetStatus target_with_backup(const std::string& name, const Manifest& m) {
 }  // namespace
 
 TEST_CASE("the status page lists restore tests newest first with measured RTO against target") {
-  const std::string html =
+  const std::string page =
       render_status_page({tested_target()}, *parse_iso8601("2026-02-09T00:00:00Z"));
+  // The history table (the chart above it lists the tests oldest first).
+  const std::string html = page.substr(page.find("<h3>Restore tests</h3>"));
   const auto newest = html.find("pulse_20260208_020000.dump");
   const auto older = html.find("pulse_20260201_020000.dump");
   REQUIRE(newest != std::string::npos);
@@ -95,7 +97,9 @@ TEST_CASE("the status page and /api/v1/status show a TimescaleDB backup's hypert
                               RelationKind::continuous_aggregate, 0, 0, "public.node_metrics"}};
   const TargetStatus t = target_with_backup("pulse", m);
   const SysTime now = *parse_iso8601("2026-02-09T00:00:00Z");
-  CHECK_THAT(render_status_page({t}, now),
+  const std::string page = render_status_page({t}, now);
+  const std::string section = page.substr(page.find("<th>hypertable (newest backup)</th>"));
+  CHECK_THAT(section,
              Catch::Contains("<td>public.node_metrics</td><td>10000</td><td>16</td><td>11</td>") &&
                  Catch::Contains("public.node_metrics_hourly (continuous aggregate of "
                                  "public.node_metrics)") &&
@@ -140,6 +144,129 @@ TEST_CASE("the status page lists the newest backup's schema changes, escaped") {
     t.backups[0].manifest->schema.reset();
     CHECK_THAT(render_status_page({t}, now), Catch::Contains("has no schema fingerprint"));
   }
+}
+
+}  // namespace pgbackup
+
+namespace pgbackup {
+namespace {
+
+std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// The markup of the chart whose svg has `id`.
+std::string chart_svg(const std::string& html, const std::string& id) {
+  const auto start = html.find("<svg id='" + id + "'");
+  if (start == std::string::npos) return "";
+  return html.substr(start, html.find("</svg>", start) - start);
+}
+
+const SysTime kDay0 = *parse_iso8601("2026-02-01T02:00:00Z");
+
+// Four daily good backups of "shop" growing by 1 MiB, the third a size anomaly, the fourth
+// with a shrunk table; a dump without manifest; a 100 GiB filesystem filling up.
+TargetStatus growing_target() {
+  TargetStatus t;
+  t.name = "shop";
+  t.backup_dir = "/var/backups/shop";
+  t.schedule_interval_seconds = 86400;
+  t.filesystem = {100ull << 30, 40ull << 30};
+  for (int day = 0; day < 4; ++day) {
+    Manifest m;
+    m.file = "shop_2026020" + std::to_string(day + 1) + "_020000.dump";
+    m.started_at = kDay0 + std::chrono::hours(24 * day);
+    m.finished_at = m.started_at + std::chrono::seconds(30 + day);
+    m.duration_seconds = 30 + day;
+    m.size_bytes = (10u + day) << 20;
+    m.size_baseline_bytes = day ? double(10u << 20) : 0;
+    m.tables = {{"public", "orders", 1000 + 100 * day}, {"public", "customers", 50}};
+    if (day == 2) {
+      m.size_anomaly = true;
+      m.size_anomaly_reason = "12 MiB is above 1.1 x the median";
+    }
+    if (day == 3) {
+      m.tables[1].rows = 5;
+      m.shrunk_tables = {{"public", "customers", 50, 5}};
+      m.tables.push_back({"public", "<script>x</script>", 7});
+    }
+    m.repository_size_bytes = 100ull << 30;
+    m.repository_avail_bytes = (50ull - 3 * day) << 30;
+    BackupEntry b;
+    b.dump = "/var/backups/shop/" + m.file;
+    b.started_at = m.started_at;
+    b.file_size = m.size_bytes;
+    b.manifest = m;
+    t.backups.push_back(b);
+  }
+  BackupEntry broken;
+  broken.dump = "/var/backups/shop/shop_20260205_020000.dump";
+  broken.started_at = kDay0 + std::chrono::hours(96);
+  broken.manifest_error = "no manifest <shop_20260205_020000.dump.json>";
+  t.backups.push_back(broken);
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("the status page draws a point per backup in each chart and marks anomalies") {
+  const SysTime now = kDay0 + std::chrono::hours(100);
+  const std::string html = render_status_page({growing_target()}, now);
+  const std::string size = chart_svg(html, "size-shop");
+  CHECK(count(size, "<circle") == 4);
+  CHECK(count(size, "class='point flagged'") == 2);  // the anomaly and the shrunk table
+  CHECK(count(size, "<g class=failure>") == 1);      // the dump without manifest
+  CHECK(count(size, "<polyline") == 2);              // sizes and the baseline
+  CHECK(count(chart_svg(html, "duration-shop"), "<circle") == 4);
+  // Free space: one sample per backup and now, with the trend drawn ahead.
+  const std::string space = chart_svg(html, "space-shop");
+  CHECK(count(space, "<circle") == 5);
+  CHECK_THAT(space, Catch::Contains("20 % free"));
+  CHECK_THAT(html, Catch::Contains("full around <b>2026-02-"));
+  CHECK_THAT(html, Catch::Contains("<meta name=viewport") &&
+                       Catch::Contains("No data yet"));  // no restore tests
+}
+
+TEST_CASE(
+    "the status page shows per table the newest rows and the change since the previous "
+    "backup") {
+  const std::string html = render_status_page({growing_target()}, kDay0 + std::chrono::hours(100));
+  CHECK_THAT(
+      html, Catch::Contains("<tr><td>public.orders</td><td>1300</td><td>+100 (+8.3 %)</td></tr>") &&
+                Catch::Contains("<tr><td>public.customers</td><td>5</td><td class=bad>-45 "
+                                "(-90.0 %)</td></tr>") &&
+                Catch::Contains("<td>public.&lt;script&gt;x&lt;/script&gt;</td><td>7</td><td>new"));
+  // The backups table: tier, rows, shrunk tables, the anomaly and the broken dump.
+  CHECK_THAT(html, Catch::Contains("public.customers 50 → 5") &&
+                       Catch::Contains("12 MiB is above 1.1 x the median") &&
+                       Catch::Contains("no manifest &lt;shop_20260205_020000.dump.json&gt;"));
+  CHECK_THAT(html, !Catch::Contains("<script>"));
+}
+
+TEST_CASE("the health summary judges each target like the alert rules") {
+  const SysTime now = kDay0 + std::chrono::hours(100);
+  TargetStatus failed;
+  failed.name = "down<b>";
+  failed.schedule_interval_seconds = 86400;
+  failed.state.backup = JobAttempt{now - std::chrono::minutes(5), now - std::chrono::minutes(4),
+                                   false, "could not connect to server <refused>", ""};
+  failed.runtime.database_up = false;
+  const std::string html = render_status_page({growing_target(), failed}, now);
+  CHECK_THAT(html, Catch::Contains("<tr id='health-shop' data-level='critical'>") &&
+                       Catch::Contains("1 table(s) lost rows since the previous backup: "
+                                       "public.customers 50 → 5"));
+  CHECK_THAT(html, Catch::Contains("<tr id='health-down&lt;b&gt;' data-level='critical'>") &&
+                       Catch::Contains("no good backup yet") &&
+                       Catch::Contains("the last backup failed: could not connect to server "
+                                       "&lt;refused&gt;") &&
+                       !Catch::Contains("down<b>"));
+  const auto j = status_json({growing_target(), failed}, now);
+  CHECK(j["targets"][0]["health"]["level"] == "critical");
+  CHECK(j["targets"][1]["health"]["findings"][0]["alert"] == "PgBackupTooOld");
+  CHECK(j["targets"][0]["repository"]["predicted_full_at"].get<std::string>().rfind("2026-02-",
+                                                                                    0) == 0);
 }
 
 }  // namespace pgbackup
