@@ -127,10 +127,11 @@ std::unique_ptr<HttpServer> make_server(const Config& cfg, const DaemonOptions& 
       options.listen_addresses.empty() ? cfg.web.listen_addresses : options.listen_addresses;
   const std::string web_file =
       options.web_config_file.empty() ? cfg.web.config_file : options.web_config_file;
-  WebConfig web;
+  std::shared_ptr<WebConfigFile> web;
   try {
-    if (!web_file.empty()) web = load_web_config(web_file);
-  } catch (const std::exception& e) {
+    web = web_file.empty() ? std::make_shared<WebConfigFile>(WebConfig{})
+                           : std::make_shared<WebConfigFile>(web_file);
+  } catch (const std::invalid_argument& e) {
     throw ConfigError(std::string("--web.config.file: ") + e.what());
   }
   try {
