@@ -102,9 +102,15 @@ const TlsMaterial* material_of(const SSL* ssl) {
 // Configures one connection from `m`. Returns false with OpenSSL's error queue filled.
 bool apply(SSL* ssl, const TlsMaterial& m) {
   const TlsServerConfig& c = m.config;
-  // CivetWeb sets SSL_OP_NO_* from its own ssl_protocol_version; min/max_version decide.
-  SSL_clear_options(ssl,
-                    SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_TLSv1_2 | SSL_OP_NO_TLSv1_3);
+  // CivetWeb 1.15 sets its OpenSSL 1.1 value of SSL_OP_ALL (0x80000BFF) and SSL_OP_NO_* bits.
+  // Under OpenSSL 3 those bits mean other things: no extended master secret, client-initiated
+  // renegotiation, no CA names in the CertificateRequest, ... So every option is set here:
+  // OpenSSL 3's defaults, no renegotiation (Go has none either), and min/max_version decide
+  // the protocol versions.
+  SSL_clear_options(ssl, SSL_get_options(ssl));
+  SSL_set_options(ssl, SSL_OP_NO_COMPRESSION | SSL_OP_ENABLE_MIDDLEBOX_COMPAT |
+                           SSL_OP_NO_RENEGOTIATION |
+                           (c.prefer_server_cipher_suites ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
   const TlsVersion min =
       m.ciphers.empty() ? std::max(c.min_version, TlsVersion::kTls13) : c.min_version;
   if (SSL_set_min_proto_version(ssl, to_openssl_version(min)) != 1 ||
@@ -113,11 +119,6 @@ bool apply(SSL* ssl, const TlsMaterial& m) {
   }
   if (!m.ciphers.empty() && SSL_set_cipher_list(ssl, m.ciphers.c_str()) != 1) return false;
   if (SSL_set1_groups_list(ssl, m.groups.c_str()) != 1) return false;
-  if (c.prefer_server_cipher_suites) {
-    SSL_set_options(ssl, SSL_OP_CIPHER_SERVER_PREFERENCE);
-  } else {
-    SSL_clear_options(ssl, SSL_OP_CIPHER_SERVER_PREFERENCE);
-  }
   if (SSL_use_cert_and_key(ssl, m.cert.get(), m.key.get(), m.chain.get(), 1) != 1) return false;
   SSL_set_verify(ssl, m.verify_mode, nullptr);
   if (m.client_store && SSL_set1_verify_cert_store(ssl, m.client_store.get()) != 1) return false;

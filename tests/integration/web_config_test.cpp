@@ -646,3 +646,63 @@ TEST_CASE("a changed web config applies to the next connection and a broken one 
     CHECK_THAT(r.daemon->log(), Catch::Contains("cannot turn TLS off while the agent runs"));
   }
 }
+
+TEST_CASE("openssl s_client sees the versions, ciphers, curves and client CAs asked for",
+          "[webconfig]") {
+  TestTarget t("webcfg_sclient", 0);
+  const Pki pki(t.root / "pki");
+  for (const auto& [name, text] : web_configs(pki)) write_text(pki.dir / name, text);
+  // s_client's full report (stdout and stderr) and whether the handshake succeeded.
+  const auto s_client = [&pki](int port, std::vector<std::string> args) {
+    std::vector<std::string> argv = {"openssl",
+                                     "s_client",
+                                     "-connect",
+                                     "127.0.0.1:" + std::to_string(port),
+                                     "-servername",
+                                     "localhost",
+                                     "-CAfile",
+                                     "ca.pem",
+                                     "-verify_return_error"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto r = run(argv, pki.dir);
+    return std::make_pair(r.ok(), r.out + r.err);
+  };
+  {
+    const Running r = start(t, pki.dir / "verify_with_ca.yml");
+    REQUIRE(r.daemon != nullptr);
+    const auto [ok, report] =
+        s_client(r.port, {"-cert", "client.pem", "-key", "client.key", "-tls1_2", "-cipher",
+                          "ECDHE-RSA-AES256-GCM-SHA384"});
+    INFO(report);
+    CHECK(ok);
+    CHECK_THAT(report, Catch::Contains("Acceptable client certificate CA names\nCN = test-ca"));
+    CHECK_THAT(report, Catch::Contains("New, TLSv1.2, Cipher is ECDHE-RSA-AES256-GCM-SHA384"));
+    CHECK_THAT(report, Catch::Contains("Verify return code: 0 (ok)"));
+    // CivetWeb's OpenSSL 1.1 option bits turned this off under OpenSSL 3.
+    CHECK_THAT(report, Catch::Contains("Extended master secret: yes"));
+    const auto [tls11_ok, tls11] = s_client(r.port, {"-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"});
+    INFO(tls11);
+    CHECK_FALSE(tls11_ok);
+    CHECK_THAT(tls11, Catch::Contains("protocol version"));
+  }
+  {
+    const Running r = start(t, pki.dir / "web_config_noAuth_someCiphers.good.yml");
+    REQUIRE(r.daemon != nullptr);
+    const auto [ok, report] = s_client(r.port, {"-cipher", "ECDHE-RSA-AES256-SHA"});
+    INFO(report);
+    CHECK_FALSE(ok);
+    CHECK_THAT(report, Catch::Contains("handshake failure"));
+  }
+  {
+    const Running r = start(t, pki.dir / "web_config_noAuth_someCurves.good.yml");
+    REQUIRE(r.daemon != nullptr);
+    const auto [ok, report] = s_client(r.port, {"-groups", "P-521"});
+    INFO(report);
+    CHECK(ok);
+    CHECK_THAT(report, Catch::Contains("Server Temp Key: ECDH, secp521r1"));
+    CHECK_THAT(report, Catch::Contains("New, TLSv1.3"));
+    const auto [p384_ok, p384] = s_client(r.port, {"-groups", "P-384"});
+    INFO(p384);
+    CHECK_FALSE(p384_ok);
+  }
+}
