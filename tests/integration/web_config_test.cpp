@@ -281,6 +281,16 @@ Running start(const TestTarget& t, const fs::path& web_file) {
   return r;
 }
 
+// Scrapes /metrics over https until `text` shows (the exposition is cached for a second).
+std::string scrape_until(int port, const std::string& userinfo, const std::string& text) {
+  std::string body;
+  for (int i = 0; i < 50 && body.find(text) == std::string::npos; ++i) {
+    if (i > 0) std::this_thread::sleep_for(100ms);
+    body = http_get("https://" + userinfo + "127.0.0.1:" + std::to_string(port) + "/metrics").body;
+  }
+  return body;
+}
+
 // One case of the toolkit's tls_config_test.go: a file, a client and what must happen.
 struct Row {
   std::string toolkit;  // the toolkit's test name
@@ -623,6 +633,8 @@ TEST_CASE("a changed web config applies to the next connection and a broken one 
                         Catch::Contains("invalid client_auth_type \"Sometimes\""));
     // Logged once for the change, not for every request.
     CHECK(log.find("Sometimes") == log.rfind("Sometimes"));
+    CHECK_THAT(scrape_until(r.port, "", "pgbackup_web_config_last_reload_successful 0"),
+               Catch::Contains("pgbackup_web_config_last_reload_successful 0"));
 
     SECTION("and the next good file takes over") {
       const std::string hash = bcrypt("s3cret");
@@ -632,6 +644,9 @@ TEST_CASE("a changed web config applies to the next connection and a broken one 
       const Seen ok = fetch(pki, r.port, {true, {"-u", "ops:s3cret"}});
       CHECK(ok.status == 200);
       CHECK_THAT(ok.headers, Catch::Contains("X-Frame-Options: sameorigin"));
+      CHECK_THAT(
+          scrape_until(r.port, "ops:s3cret@", "pgbackup_web_config_last_reload_successful 1"),
+          Catch::Contains("pgbackup_web_config_last_reload_successful 1"));
     }
   }
   SECTION("a certificate that does not match its key keeps the old pair") {
