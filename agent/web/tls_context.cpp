@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <stdexcept>
 
 #include "agent/core/text.h"
@@ -29,6 +30,9 @@ struct TlsMaterial {
   std::string groups;
   int verify_mode = SSL_VERIFY_NONE;
   bool verify_chain = false;
+  // The session ID context: a session started under other material is not resumed, so a
+  // changed client policy cannot be skipped by resuming (Go checks the same on resumption).
+  std::string session_context;
 };
 
 namespace {
@@ -121,6 +125,11 @@ bool apply(SSL* ssl, const TlsMaterial& m) {
   if (SSL_set1_groups_list(ssl, m.groups.c_str()) != 1) return false;
   if (SSL_use_cert_and_key(ssl, m.cert.get(), m.key.get(), m.chain.get(), 1) != 1) return false;
   SSL_set_verify(ssl, m.verify_mode, nullptr);
+  if (SSL_set_session_id_context(ssl,
+                                 reinterpret_cast<const unsigned char*>(m.session_context.data()),
+                                 static_cast<unsigned int>(m.session_context.size())) != 1) {
+    return false;
+  }
   if (m.client_store && SSL_set1_verify_cert_store(ssl, m.client_store.get()) != 1) return false;
   if (m.client_ca_names) SSL_set_client_CA_list(ssl, SSL_dup_CA_list(m.client_ca_names.get()));
   return true;
@@ -256,6 +265,8 @@ std::shared_ptr<const TlsMaterial> build_tls_material(const TlsServerConfig& tls
       X509_free(ca);
     }
   }
+  static std::atomic<unsigned long long> generation{0};
+  m->session_context = "pgbackup-" + std::to_string(++generation);
   m->ciphers = tls12_cipher_list(tls);
   m->groups = groups_list(tls);
   ERR_clear_error();

@@ -655,6 +655,20 @@ TEST_CASE("a changed web config applies to the next connection and a broken one 
     CHECK(fetch(pki, r.port, plain).status == 200);
     CHECK_THAT(r.daemon->log(), Catch::Contains("does not match the certificate"));
   }
+  SECTION("a session from before a change is not resumed after it") {
+    const std::string session = (pki.dir / "session.pem").string();
+    const auto connect = [&](const std::string& flag) {
+      const auto out = run({"openssl", "s_client", "-connect",
+                            "127.0.0.1:" + std::to_string(r.port), "-tls1_2", flag, session},
+                           pki.dir);
+      return out.out;
+    };
+    CHECK_THAT(connect("-sess_out"), Catch::Contains("New, TLSv1.2"));
+    CHECK_THAT(connect("-sess_in"), Catch::Contains("Reused, TLSv1.2"));
+    replace(web, pki.pem("web_config_noAuth.good.yml") +
+                     "http_server_config: {headers: {X-Frame-Options: deny}}\n");
+    CHECK_THAT(connect("-sess_in"), Catch::Contains("New, TLSv1.2"));
+  }
   SECTION("turning TLS off needs a restart") {
     replace(web, "");
     CHECK(fetch(pki, r.port, plain).status == 200);
