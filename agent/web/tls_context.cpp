@@ -148,12 +148,16 @@ int on_client_hello(SSL* ssl, int* alert, void* arg) {
     return SSL_CLIENT_HELLO_ERROR;
   }
   const TlsMaterial& m = *material;
+  // A second ClientHello (after a HelloRetryRequest) replaces the material of the first.
+  auto* previous =
+      static_cast<std::shared_ptr<const TlsMaterial>*>(SSL_get_ex_data(ssl, material_index()));
   auto* held = new std::shared_ptr<const TlsMaterial>(std::move(material));
   if (SSL_set_ex_data(ssl, material_index(), held) != 1) {
     delete held;
     *alert = SSL_AD_INTERNAL_ERROR;
     return SSL_CLIENT_HELLO_ERROR;
   }
+  delete previous;
   if (!apply(ssl, m)) {
     spdlog::error("tls: cannot configure a connection: {}", openssl_errors());
     *alert = SSL_AD_INTERNAL_ERROR;
