@@ -47,6 +47,7 @@ WebConfigFile::WebConfigFile(std::filesystem::path path) : path_(std::move(path)
 
 WebConfigFile::WebConfigFile(WebConfig fixed) {
   if (fixed.tls) read_named_files(fixed);
+  check_client_ca_policy(fixed);
   settings_ = build_server_settings(std::move(fixed));
 }
 

@@ -194,12 +194,6 @@ std::optional<TlsServerConfig> parse_tls(const YAML::Node& node,
   if (!tls.cert_file.empty()) tls.cert.clear();
   if (!tls.key_file.empty()) tls.key.clear();
   if (!tls.client_ca_file.empty()) tls.client_ca.clear();
-  if ((!tls.client_ca_file.empty() || !tls.client_ca.empty()) &&
-      tls.client_auth == ClientAuth::kNoClientCert) {
-    fail_at(node,
-            "client CA's have been configured without a client auth policy; hint: set "
-            "client_auth_type: RequireAndVerifyClientCert (or VerifyClientCertIfGiven)");
-  }
   if (tls.min_version > tls.max_version) {
     fail_at(node,
             "min_version is above max_version, so no TLS version is left; hint: raise "
@@ -373,10 +367,22 @@ void read_named_files(WebConfig& config) {
   }
 }
 
+void check_client_ca_policy(const WebConfig& config) {
+  if (!config.tls) return;
+  const TlsServerConfig& tls = *config.tls;
+  if ((!tls.client_ca_file.empty() || !tls.client_ca.empty()) &&
+      tls.client_auth == ClientAuth::kNoClientCert) {
+    throw std::invalid_argument(
+        "tls_server_config: client CA's have been configured without a client auth policy; "
+        "hint: set client_auth_type: RequireAndVerifyClientCert (or VerifyClientCertIfGiven)");
+  }
+}
+
 WebConfig load_web_config(const std::filesystem::path& path) {
   try {
     WebConfig config = parse_config_file(path);
     read_named_files(config);
+    check_client_ca_policy(config);
     return config;
   } catch (const std::invalid_argument& e) {
     const std::string message = e.what();

@@ -72,9 +72,9 @@ struct WebConfig {
 };
 
 // Parses web config YAML as the exporter-toolkit does (unknown keys, unknown ciphers, curves
-// or TLS versions, bad bcrypt hashes, forbidden headers, a client CA without a client policy
-// are errors); relative paths are resolved against `base_dir` (the file's folder). Reads no
-// file. Throws std::invalid_argument naming the line and the reason, with a hint.
+// or TLS versions, bad bcrypt hashes, forbidden headers are errors; see also
+// check_client_ca_policy); relative paths are resolved against `base_dir` (the file's folder).
+// Reads no file. Throws std::invalid_argument naming the line and the reason, with a hint.
 WebConfig parse_web_config(const std::string& yaml_text, const std::filesystem::path& base_dir);
 
 // Reads and parses the web config file at `path` (relative paths against its folder), reading
@@ -84,6 +84,10 @@ WebConfig parse_config_file(const std::filesystem::path& path);
 // Reads the certificate, key and client CA files that `config` names into its PEM fields.
 // Throws std::invalid_argument naming the key and the file.
 void read_named_files(WebConfig& config);
+
+// Throws std::invalid_argument when a client CA is configured without a client_auth_type. As
+// in the toolkit this comes after the files were read (a missing CA file is reported first).
+void check_client_ca_policy(const WebConfig& config);
 
 // Reads and parses the web config file at `path`, then reads the certificate, key and client
 // CA files it names into the config. Throws std::invalid_argument naming the file.

@@ -111,8 +111,7 @@ std::map<std::string, std::string> web_configs(const Pki& pki) {
       {"web_config_noAuth_certPath_keyPath_invalid.bad.yml",
        "tls_server_config:\n  cert_file: somefile\n  key_file: somefile\n"},
       {"web_config_noAuth.bad.yml", files + "  client_ca_file: /dev/null\n"},
-      {"web_config_auth_clientCAs_invalid.bad.yml",
-       files + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: somefile\n"},
+      {"web_config_auth_clientCAs_invalid.bad.yml", files + "  client_ca_file: somefile\n"},
       {"web_config_auth_user_list_invalid.bad.yml", files + "basic_auth_users:\n  john: doe\n"},
       {"web_config_noAuth_inventedCiphers.bad.yml",
        files + "  client_auth_type: VerifyClientCertIfGiven\n  cipher_suites:\n"

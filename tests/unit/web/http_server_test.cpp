@@ -418,3 +418,16 @@ TEST_CASE("configured headers go with every answer and the rate limit answers 42
   CHECK_THAT(missing.headers, Catch::Contains("X-Frame-Options: deny"));
   CHECK(fetch(base + "/hello").status == 429);  // the third request within the hour
 }
+
+TEST_CASE("a missing client CA file is reported before the missing client auth policy") {
+  TempDir dir;
+  write_file(dir.path() / "cert.pem", "x");
+  write_file(dir.path() / "key.pem", "x");
+  write_file(dir.path() / "web.yml",
+             "tls_server_config: {cert_file: cert.pem, key_file: key.pem, client_ca_file: nope}\n");
+  CHECK_THROWS_WITH(pgbackup::load_web_config(dir.path() / "web.yml"),
+                    Catch::Contains("client_ca_file: no such file"));
+  write_file(dir.path() / "nope", "");
+  CHECK_THROWS_WITH(pgbackup::load_web_config(dir.path() / "web.yml"),
+                    Catch::Contains("without a client auth policy"));
+}

@@ -115,11 +115,14 @@ TEST_CASE("web config files are accepted or rejected as the exporter-toolkit doe
   };
   for (const Case& c : cases) {
     INFO(c.name);
+    // What load_web_config checks without the files.
+    const auto check = [&c] {
+      pgbackup::check_client_ca_policy(pgbackup::parse_web_config(c.yaml, "/etc/pgbackup"));
+    };
     if (c.error.empty()) {
-      CHECK_NOTHROW(pgbackup::parse_web_config(c.yaml, "/etc/pgbackup"));
+      CHECK_NOTHROW(check());
     } else {
-      CHECK_THROWS_WITH(pgbackup::parse_web_config(c.yaml, "/etc/pgbackup"),
-                        Catch::Contains(c.error) && Catch::Contains("web config line"));
+      CHECK_THROWS_WITH(check(), Catch::Contains(c.error));
     }
   }
 }
