@@ -162,7 +162,7 @@ cxxopts::Options make_options() {
       ("max-age", "check: oldest acceptable age", cxxopts::value<std::string>()->default_value("26h"))
       ("web.listen-address", "run: HOST:PORT to serve HTTP on (repeatable)",
        cxxopts::value<std::vector<std::string>>())
-      ("web.config.file", "run: exporter-toolkit web config (TLS, basic auth)",
+      ("web.config.file", "run: exporter-toolkit web config (TLS, basic auth, headers, rate limit)",
        cxxopts::value<std::string>()->default_value(""))
       ("version", "print the version")
       ("h,help", "print help")

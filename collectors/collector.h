@@ -19,6 +19,8 @@ namespace pgbackup {
 // The state a scrape reads: one status per target, taken from the daemon's cache.
 struct ScrapeInput {
   std::vector<TargetStatus> targets;
+  // Whether the newest --web.config.file is the one in use; nullopt when there is none.
+  std::optional<bool> web_config_reload_ok = std::nullopt;
 };
 
 // One concern's metrics (node_exporter style): builds families from the input; throws on a
@@ -66,6 +68,8 @@ std::unique_ptr<Collector> make_database_collector();
 std::unique_ptr<Collector> make_restore_tests_collector();
 std::unique_ptr<Collector> make_offsite_collector();
 std::unique_ptr<Collector> make_build_info_collector();
+// Only with --web.config.file (not in default_collectors()).
+std::unique_ptr<Collector> make_web_config_collector();
 
 // The standard set, in that order.
 std::vector<std::unique_ptr<Collector>> default_collectors();

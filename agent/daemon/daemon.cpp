@@ -121,18 +121,22 @@ void prepare_backup_dirs(const Config& cfg) {
 }
 
 // The HTTP server on the configured (or command-line) addresses and web config, not started.
+// `web_file` is set when a web config file is used.
 std::unique_ptr<HttpServer> make_server(const Config& cfg, const DaemonOptions& options,
-                                        std::vector<std::string>& addresses) {
+                                        std::vector<std::string>& addresses,
+                                        std::shared_ptr<WebConfigFile>& web_file_out) {
   addresses =
       options.listen_addresses.empty() ? cfg.web.listen_addresses : options.listen_addresses;
   const std::string web_file =
       options.web_config_file.empty() ? cfg.web.config_file : options.web_config_file;
-  WebConfig web;
+  std::shared_ptr<WebConfigFile> web;
   try {
-    if (!web_file.empty()) web = load_web_config(web_file);
-  } catch (const std::exception& e) {
+    web = web_file.empty() ? std::make_shared<WebConfigFile>(WebConfig{})
+                           : std::make_shared<WebConfigFile>(web_file);
+  } catch (const std::invalid_argument& e) {
     throw ConfigError(std::string("--web.config.file: ") + e.what());
   }
+  if (!web_file.empty()) web_file_out = web;
   try {
     return std::make_unique<HttpServer>(addresses, web);
   } catch (const std::invalid_argument& e) {
@@ -163,10 +167,19 @@ int Daemon::run() {
 
   const auto cfg = state_.config();
   std::vector<std::string> addresses;
-  const std::unique_ptr<HttpServer> server = make_server(*cfg, options_, addresses);
+  std::shared_ptr<WebConfigFile> web_file;
+  const std::unique_ptr<HttpServer> server = make_server(*cfg, options_, addresses, web_file);
   prepare_backup_dirs(*cfg);
+  std::vector<std::unique_ptr<Collector>> collector_list = default_collectors();
+  if (web_file) collector_list.push_back(make_web_config_collector());
   const CollectorSet collectors(
-      default_collectors(), [this] { return ScrapeInput{state_.statuses()}; }, clock_);
+      std::move(collector_list),
+      [this, web_file] {
+        ScrapeInput input{state_.statuses()};
+        if (web_file) input.web_config_reload_ok = web_file->last_error().empty();
+        return input;
+      },
+      clock_);
   CachedExposition exposition(collectors, kMetricsMaxAge, clock_);
   register_handlers(*server, exposition);
 

@@ -17,6 +17,7 @@
 
 #include "agent/core/text.h"
 #include "agent/web/basic_auth.h"
+#include "agent/web/rate_limit.h"
 #include "agent/web/tls_context.h"
 
 // From agent/web/compat/civetweb_openssl3.cpp, a library of its own.
@@ -144,13 +145,14 @@ struct HttpServer::Impl {
   };
 
   std::vector<std::string> addresses;
-  WebConfig web;
+  std::shared_ptr<WebConfigFile> web;
+  TlsMaterialSource tls_source;  // for the ClientHello callback: the current TLS material
   std::map<std::string, HttpHandlerFn> handlers;  // written before start(), read after
   std::atomic<bool> started{false};
-  std::unique_ptr<BasicAuth> basic_auth;  // set when basic_auth_users is
+  std::mutex limit_mutex;
+  std::optional<TokenBucket> limiter;  // follows the current rate_limit
   std::mutex log_mutex;
   std::string last_civetweb_error;
-  std::string tls_error;
   std::vector<int> ports;
   Dispatcher dispatcher{*this};
   std::unique_ptr<CivetServer> server;  // declared last: stopped before the rest goes away
@@ -168,7 +170,11 @@ struct HttpServer::Impl {
       for (int i = 0; i < info->num_headers; ++i) {
         request.headers.emplace_back(info->http_headers[i].name, info->http_headers[i].value);
       }
-      const HttpResponse response = respond(request);
+      const std::shared_ptr<const ServerSettings> settings = web->current();
+      HttpResponse response = respond(request, *settings);
+      if (response.status != 429) {
+        for (const auto& header : settings->config.http.headers) response.headers.push_back(header);
+      }
       send(conn, response, head);
       return response.status;
     } catch (const std::exception& e) {
@@ -185,12 +191,27 @@ struct HttpServer::Impl {
     return 500;
   }
 
-  HttpResponse respond(HttpRequest& request) {
+  // False when rate_limit refuses a request now.
+  bool within_rate_limit(const RateLimitConfig& config) {
+    std::lock_guard lock(limit_mutex);
+    const auto now = TokenBucket::Clock::now();
+    if (!limiter || !(limiter->config().interval == config.interval &&
+                      limiter->config().burst == config.burst)) {
+      limiter.emplace(config, now);
+    }
+    return limiter->allow(now);
+  }
+
+  HttpResponse respond(HttpRequest& request, const ServerSettings& settings) {
     if (!started.load(std::memory_order_acquire)) {
       return {503, "text/plain; charset=utf-8", "pgbackup-agent is starting\n", {}};
     }
-    if (basic_auth) {
-      std::optional<std::string> user = basic_auth->authenticate(request.header("Authorization"));
+    if (!within_rate_limit(settings.config.rate_limit)) {
+      return {429, "text/plain; charset=utf-8", "too many requests\n", {}};
+    }
+    if (settings.basic_auth) {
+      std::optional<std::string> user =
+          settings.basic_auth->authenticate(request.header("Authorization"));
       if (!user) {
         return {401,
                 "text/plain; charset=utf-8",
@@ -237,9 +258,9 @@ struct HttpServer::Impl {
 
   static int on_init_ssl(void* ssl_ctx, void* user_data) {
     Impl* impl = from_server(user_data);
-    if (impl == nullptr || !impl->web.tls) return -1;
-    impl->tls_error = configure_tls_context(static_cast<SSL_CTX*>(ssl_ctx), *impl->web.tls);
-    return impl->tls_error.empty() ? 1 : -1;
+    if (impl == nullptr) return -1;
+    install_tls_source(static_cast<SSL_CTX*>(ssl_ctx), &impl->tls_source);
+    return 1;
   }
 
   static int on_log_message(const mg_connection* conn, const char* message) {
@@ -254,7 +275,14 @@ struct HttpServer::Impl {
 };
 
 HttpServer::HttpServer(std::vector<std::string> listen_addresses, const WebConfig& web, int threads)
+    : HttpServer(std::move(listen_addresses), std::make_shared<WebConfigFile>(web), threads) {}
+
+HttpServer::HttpServer(std::vector<std::string> listen_addresses,
+                       std::shared_ptr<WebConfigFile> web_file, int threads)
     : impl_(std::make_unique<Impl>()) {
+  if (!web_file) throw std::logic_error("HttpServer needs a web config");
+  const std::shared_ptr<const ServerSettings> settings = web_file->current();
+  const WebConfig& web = settings->config;
   if (listen_addresses.empty()) {
     throw std::invalid_argument("no listen address; hint: pass --web.listen-address :10115");
   }
@@ -266,9 +294,8 @@ HttpServer::HttpServer(std::vector<std::string> listen_addresses, const WebConfi
   }
   if (web.tls) check_civetweb_can_load_openssl();
   impl_->addresses = std::move(listen_addresses);
-  impl_->web = web;
-  if (!web.basic_auth_users.empty())
-    impl_->basic_auth = std::make_unique<BasicAuth>(web.basic_auth_users);
+  impl_->web = std::move(web_file);
+  impl_->tls_source = [web = impl_->web] { return web->current()->tls; };
 
   std::string ports;
   for (const std::string& address : impl_->addresses) {
@@ -301,11 +328,6 @@ HttpServer::HttpServer(std::vector<std::string> listen_addresses, const WebConfi
     impl_->server = std::make_unique<CivetServer>(options, &callbacks, impl_.get());
   } catch (const CivetException& e) {
     std::lock_guard lock(impl_->log_mutex);
-    if (!impl_->tls_error.empty()) {
-      throw std::runtime_error("cannot serve https on " + quoted_list(impl_->addresses) + ": " +
-                               impl_->tls_error +
-                               "; hint: check tls_server_config in the web config file");
-    }
     std::string detail = impl_->last_civetweb_error.empty() ? e.what() : impl_->last_civetweb_error;
     std::string hint = "hint: another process uses the port? (ss -ltnp)";
     if (detail.find("libssl") != std::string::npos ||

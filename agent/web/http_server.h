@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/web/server_settings.h"
 #include "agent/web/web_config.h"
 
 namespace pgbackup {
@@ -34,14 +35,19 @@ struct HttpResponse {
 
 using HttpHandlerFn = std::function<HttpResponse(const HttpRequest&)>;
 
-// The agent's HTTP(S) endpoint on CivetWeb: exact-path GET/HEAD handlers behind optional basic
-// auth and TLS from an exporter-toolkit web config.
+// The agent's HTTP(S) endpoint on CivetWeb: exact-path GET/HEAD handlers behind what an
+// exporter-toolkit web config asks for: TLS, basic auth, extra headers and a rate limit.
 class HttpServer {
  public:
   // Listens at once on `listen_addresses` (":10115" is every IPv4 interface, "127.0.0.1:0" a
   // free port); requests get 503 until start(). Throws std::invalid_argument for a malformed
   // address and std::runtime_error naming the address when it cannot listen or TLS fails.
   // `threads` bounds the connections served at once (each kept-alive connection holds one).
+  // `web` is asked for the settings on every request and TLS handshake (it re-reads its file
+  // when that changed); TLS is on or off for the server's life as it was at construction.
+  HttpServer(std::vector<std::string> listen_addresses, std::shared_ptr<WebConfigFile> web,
+             int threads = 32);
+  // With settings that never change.
   HttpServer(std::vector<std::string> listen_addresses, const WebConfig& web, int threads = 32);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;

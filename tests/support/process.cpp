@@ -32,16 +32,16 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
 }
 
 int wait_for_exit(pid_t& pid, std::chrono::seconds timeout) {
-  for (auto end = std::chrono::steady_clock::now() + timeout;
-       std::chrono::steady_clock::now() < end;) {
+  // Looks at least once, so that a zero timeout asks "has it exited?" without waiting.
+  for (auto end = std::chrono::steady_clock::now() + timeout;;) {
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
       pid = 0;
       return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
+    if (std::chrono::steady_clock::now() >= end) return -1;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return -1;
 }
 
 void flip_middle_byte(const std::filesystem::path& path) {

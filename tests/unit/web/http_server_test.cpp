@@ -185,13 +185,13 @@ TEST_CASE("an unknown key in the web config is an error naming the key and its l
 TEST_CASE("a web config naming a missing certificate file is an error naming the file") {
   TempDir dir;
   write_file(dir.path() / "key.pem", "x");
-  CHECK_THROWS_WITH(pgbackup::parse_web_config("tls_server_config:\n"
-                                               "  cert_file: missing.pem\n"
-                                               "  key_file: key.pem\n",
-                                               dir.path()),
-                    Catch::Contains("line 2") &&
-                        Catch::Contains((dir.path() / "missing.pem").string()) &&
-                        Catch::Contains("does not exist"));
+  write_file(dir.path() / "web.yml",
+             "tls_server_config:\n"
+             "  cert_file: missing.pem\n"
+             "  key_file: key.pem\n");
+  CHECK_THROWS_WITH(pgbackup::load_web_config(dir.path() / "web.yml"),
+                    Catch::Contains("cert_file: no such file") &&
+                        Catch::Contains((dir.path() / "missing.pem").string()));
 }
 
 TEST_CASE("a web config user whose password is not a bcrypt hash is rejected") {
@@ -364,4 +364,70 @@ TEST_CASE("a malformed listen address is rejected with the accepted forms") {
     INFO(bad);
     CHECK_THROWS_WITH(HttpServer({bad}, WebConfig{}), Catch::Contains("expected HOST:PORT"));
   }
+}
+
+TEST_CASE("a web config file is read again when it changes, and a broken one is not used") {
+  TempDir dir;
+  const fs::path web = dir.path() / "web.yml";
+  const auto replace = [&web](const std::string& text) {
+    write_file(web.string() + ".new", text);
+    fs::rename(web.string() + ".new", web);
+  };
+  const std::string hash = bcrypt("pw");
+  replace("basic_auth_users:\n  alice: " + hash + "\n");
+  pgbackup::WebConfigFile file(web);
+  const auto first = file.current();
+  CHECK(first->config.basic_auth_users.contains("alice"));
+  CHECK(file.current() == first);  // unchanged: the same settings, not read again
+
+  replace("basic_auth_users:\n  bob: " + hash + "\n");
+  const auto second = file.current();
+  CHECK(second != first);
+  CHECK(second->config.basic_auth_users.contains("bob"));
+  CHECK_FALSE(second->config.basic_auth_users.contains("alice"));
+  CHECK(file.last_error().empty());
+
+  replace("basic_auth_users:\n  carol: not-a-hash\n");
+  CHECK(file.current() == second);
+  CHECK_THAT(file.last_error(), Catch::Contains("not a bcrypt hash"));
+
+  replace("tls_server_config: {cert_file: cert.pem, key_file: key.pem}\n");
+  CHECK(file.current() == second);
+  CHECK_THAT(file.last_error(), Catch::Contains("no such file"));
+  // The missing files are watched too: writing them is a change.
+  make_self_signed_certificate(dir.path());
+  CHECK(file.current() == second);
+  CHECK_THAT(file.last_error(), Catch::Contains("cannot turn TLS on"));
+}
+
+TEST_CASE("configured headers go with every answer and the rate limit answers 429") {
+  WebConfig web;
+  web.http.headers = {{"X-Frame-Options", "deny"},
+                      {"Content-Security-Policy", "default-src 'self'"}};
+  web.rate_limit = {std::chrono::hours(1), 2};
+  HttpServer server({"127.0.0.1:0"}, web, 2);
+  server.handle("/hello", hello);
+  server.start();
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.ports()[0]);
+  const Fetched found = fetch(base + "/hello");
+  CHECK(found.status == 200);
+  CHECK_THAT(found.headers, Catch::Contains("X-Frame-Options: deny") &&
+                                Catch::Contains("Content-Security-Policy: default-src 'self'"));
+  const Fetched missing = fetch(base + "/nothing");
+  CHECK(missing.status == 404);
+  CHECK_THAT(missing.headers, Catch::Contains("X-Frame-Options: deny"));
+  CHECK(fetch(base + "/hello").status == 429);  // the third request within the hour
+}
+
+TEST_CASE("a missing client CA file is reported before the missing client auth policy") {
+  TempDir dir;
+  write_file(dir.path() / "cert.pem", "x");
+  write_file(dir.path() / "key.pem", "x");
+  write_file(dir.path() / "web.yml",
+             "tls_server_config: {cert_file: cert.pem, key_file: key.pem, client_ca_file: nope}\n");
+  CHECK_THROWS_WITH(pgbackup::load_web_config(dir.path() / "web.yml"),
+                    Catch::Contains("client_ca_file: no such file"));
+  write_file(dir.path() / "nope", "");
+  CHECK_THROWS_WITH(pgbackup::load_web_config(dir.path() / "web.yml"),
+                    Catch::Contains("without a client auth policy"));
 }
