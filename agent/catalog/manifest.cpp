@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "agent/storage/posix_storage.h"
+
 namespace pgbackup {
 
 const char* tier_name(Tier tier) {
@@ -219,7 +221,7 @@ nlohmann::json manifest_to_json(const Manifest& m) {
 }
 
 Manifest manifest_from_json(const nlohmann::json& j) {
-  if (j.value("format", "") != "pgbackup-manifest/1") {
+  if (!j.is_object() || j.value("format", "") != "pgbackup-manifest/1") {
     throw std::runtime_error("not a pgbackup-manifest/1 document");
   }
   auto time_field = [&](const char* key) {
@@ -231,6 +233,10 @@ Manifest manifest_from_json(const nlohmann::json& j) {
   try {
     m.target = j.at("target").get<std::string>();
     m.file = j.at("file").get<std::string>();
+    if (!is_plain_file_name(m.file)) {
+      throw std::runtime_error("\"file\" must name the dump beside the manifest, not a path: \"" +
+                               m.file + "\"");
+    }
     m.started_at = time_field("started_at");
     m.finished_at = time_field("finished_at");
     m.duration_seconds = j.at("duration_seconds").get<double>();
@@ -298,8 +304,17 @@ Manifest manifest_from_json(const nlohmann::json& j) {
     }
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(std::string("malformed manifest: ") + e.what());
+  } catch (const std::invalid_argument& e) {  // an unknown tier, relation kind or change type
+    throw std::runtime_error(std::string("malformed manifest: ") + e.what());
   }
   return m;
+}
+
+std::string manifest_mismatch(const Manifest& m, const std::string& dump_name) {
+  if (m.file == dump_name) return "";
+  return "the manifest describes another file, \"" + m.file +
+         "\" (hint: a manifest must keep the name of its dump; restore both under their "
+         "original names)";
 }
 
 }  // namespace pgbackup

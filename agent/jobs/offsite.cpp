@@ -244,15 +244,12 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
   UploadReport report;
   report.pending_before = todo.size();
   if (only) {
-    const fs::path wanted = fs::weakly_canonical(*only);
-    const auto it = std::find_if(backups.begin(), backups.end(), [&](const BackupEntry& b) {
-      return fs::weakly_canonical(b.dump) == wanted;
-    });
-    if (it == backups.end() || !it->good()) {
+    const BackupEntry* it = find_backup(backups, *only);
+    if (!it || !it->good()) {
       throw OperationError(only->string() + " is not a good backup of target " + target.name +
                            " in " + target.backup.dir.string() + " (hint: pgbackup-agent list)");
     }
-    todo = {&*it};
+    todo = {it};
   }
 
   JobRun run(config, target, "offsite", "", ctx);  // each copy has its own audit line

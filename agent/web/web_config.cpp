@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -125,9 +126,24 @@ TlsServerConfig parse_tls(const YAML::Node& node, const std::filesystem::path& b
   return tls;
 }
 
+// bcrypt's work doubles with each step of its cost; at 31 one check would take days. Past this a
+// hash is refused (htpasswd -B uses 5 by default; 10-12 is usual).
+constexpr int kMaxBcryptCost = 14;
+
+// "$2b$10$" followed by 53 characters; the cost (two digits) or -1.
+int bcrypt_cost(const std::string& hash) {
+  if (hash.size() != 60 ||
+      !(hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$")) ||
+      !std::isdigit(static_cast<unsigned char>(hash[4])) ||
+      !std::isdigit(static_cast<unsigned char>(hash[5])) || hash[6] != '$') {
+    return -1;
+  }
+  return (hash[4] - '0') * 10 + (hash[5] - '0');
+}
+
 bool looks_like_bcrypt(const std::string& hash) {
-  return hash.size() == 60 &&
-         (hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$"));
+  const int cost = bcrypt_cost(hash);
+  return cost >= 4 && cost <= kMaxBcryptCost;
 }
 
 }  // namespace
@@ -155,6 +171,13 @@ WebConfig parse_web_config(const std::string& yaml_text, const std::filesystem::
       const std::string hash = scalar(entry.second, "basic_auth_users." + name);
       if (name.empty() || name.find(':') != std::string::npos) {
         fail_at(entry.first, "invalid user name \"" + name + "\": must be non-empty without ':'");
+      }
+      if (const int cost = bcrypt_cost(hash); cost > kMaxBcryptCost) {
+        fail_at(entry.second, "the bcrypt hash of user \"" + name + "\" has cost " +
+                                  std::to_string(cost) + ", more than " +
+                                  std::to_string(kMaxBcryptCost) +
+                                  " (each login would take minutes or more); hint: hash the "
+                                  "password again with htpasswd -nbBC 10");
       }
       if (!looks_like_bcrypt(hash)) {
         fail_at(entry.second,

@@ -42,7 +42,8 @@ WebConfig parse_web_config(const std::string& yaml_text, const std::filesystem::
 WebConfig load_web_config(const std::filesystem::path& path);
 
 // True when `password` matches the bcrypt `bcrypt_hash` ($2a$, $2b$ or $2y$); the comparison
-// takes the same time wherever the strings differ. A malformed hash never matches.
+// takes the same time wherever the strings differ. A malformed hash, or one of cost above 14
+// (parse_web_config refuses those), never matches.
 bool verify_password(const std::string& password, const std::string& bcrypt_hash);
 
 }  // namespace pgbackup

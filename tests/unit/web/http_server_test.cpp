@@ -365,3 +365,16 @@ TEST_CASE("a malformed listen address is rejected with the accepted forms") {
     CHECK_THROWS_WITH(HttpServer({bad}, WebConfig{}), Catch::Contains("expected HOST:PORT"));
   }
 }
+
+TEST_CASE("a bcrypt hash of a cost that would stall every login is refused, not computed") {
+  // Cost 31 is 2^31 rounds of bcrypt's key setup: days per login (and per fuzzed web config).
+  const std::string slow = "$2b$31$K8VLisHdVUzVWekazDC/Me2GX6/Vlnw8D9VdixH/Dy21/XKsmoQN6";
+  CHECK_THROWS_WITH(
+      pgbackup::parse_web_config("basic_auth_users: {prometheus: " + slow + "}\n", "/nonexistent"),
+      Catch::Contains("has cost 31, more than 14") && Catch::Contains("htpasswd -nbBC 10"));
+  CHECK_FALSE(pgbackup::verify_password("x", slow));
+  CHECK_NOTHROW(pgbackup::parse_web_config(
+      "basic_auth_users: {prometheus: $2b$10$K8VLisHdVUzVWekazDC/Me2GX6/Vlnw8D9VdixH/Dy21/"
+      "XKsmoQN6}\n",
+      "/nonexistent"));
+}
