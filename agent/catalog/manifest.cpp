@@ -289,7 +289,13 @@ Manifest manifest_from_json(const nlohmann::json& j) {
     }
     if (j.contains("globals")) {
       const auto& g = j.at("globals");
-      m.globals = GlobalsFileInfo{g.at("file").get<std::string>(),
+      const std::string file = g.at("file").get<std::string>();
+      if (!is_plain_file_name(file)) {
+        throw std::runtime_error(
+            "\"globals.file\" must name the companion file beside the manifest, not a path: \"" +
+            file + "\"");
+      }
+      m.globals = GlobalsFileInfo{file,
                                   g.at("size_bytes").get<std::uint64_t>(),
                                   g.at("sha256").get<std::string>(),
                                   g.value("roles", std::vector<std::string>{}),
@@ -311,10 +317,18 @@ Manifest manifest_from_json(const nlohmann::json& j) {
 }
 
 std::string manifest_mismatch(const Manifest& m, const std::string& dump_name) {
-  if (m.file == dump_name) return "";
-  return "the manifest describes another file, \"" + m.file +
-         "\" (hint: a manifest must keep the name of its dump; restore both under their "
-         "original names)";
+  if (m.file != dump_name) {
+    return "the manifest describes another file, \"" + m.file +
+           "\" (hint: a manifest must keep the name of its dump; restore both under their "
+           "original names)";
+  }
+  if (m.globals && m.globals->file != dump_name + kGlobalsSuffix) {
+    return "the manifest names another companion file, \"" + m.globals->file +
+           "\" (hint: the companion file is \"" + dump_name + kGlobalsSuffix +
+           "\"; restore the dump, its manifest and its companion file under their original "
+           "names)";
+  }
+  return "";
 }
 
 }  // namespace pgbackup

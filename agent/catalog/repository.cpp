@@ -154,8 +154,12 @@ std::vector<BackupEntry> Repository::scan(ManifestCache* cache) const {
         const auto read = [&] { return storage.read_if_present(manifest_name).value_or(""); };
         Manifest m = cache ? cache->load(entry.manifest_path(), read)
                            : manifest_from_json(nlohmann::json::parse(read()));
+        const auto companion = m.globals ? by_name.find(f.name + kGlobalsSuffix) : by_name.end();
         if (const std::string why = manifest_mismatch(m, f.name); !why.empty()) {
           entry.manifest_error = why;
+        } else if (companion != by_name.end() && !companion->second->refused.empty()) {
+          // Part of the backup, under the same rule: never read, so no good backup.
+          entry.manifest_error = "companion file not read: " + companion->second->refused;
         } else {
           entry.manifest = std::move(m);
         }

@@ -68,11 +68,15 @@ RetentionOutcome apply_retention(Storage& storage, const std::vector<StoredBacku
       continue;
     }
     if (!dry_run) {
-      // The manifest goes first: a dump without one is never mistaken for a good backup.
+      // The companion file goes first: when it cannot be deleted (PosixStorage refuses a link or
+      // another user's file) nothing of the backup is. An abort right after it leaves a backup
+      // that verify reports as missing its companion, and that the next run deletes.
+      if (b.manifest.globals) storage.remove(b.dump + kGlobalsSuffix);
+      // The manifest goes before the dump: a dump without one is never mistaken for a good
+      // backup.
       storage.remove(b.dump + kManifestSuffix);
       storage.sync();
       storage.remove(b.dump);
-      if (b.manifest.globals) storage.remove(b.dump + kGlobalsSuffix);
       if (on_deleted) on_deleted(b);
     }
     outcome.deleted.push_back(&b);

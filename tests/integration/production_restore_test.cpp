@@ -285,7 +285,14 @@ TEST_CASE("the safety backup does not let retention delete an old backup being r
   const fs::path old =
       t.dir / ("oldbackup_" +
                pgbackup::format_file_stamp(std::chrono::system_clock::now() - 40 * 24h) + ".dump");
-  fs::rename(taken.string() + ".json", old.string() + ".json");
+  // Its manifest names its own files: the dump and the companion file, under their new names.
+  nlohmann::json m = t.manifest_of(taken);
+  m["file"] = old.filename().string();
+  REQUIRE(m.contains("globals"));
+  m["globals"]["file"] = old.filename().string() + ".globals";
+  write_text(old.string() + ".json", m.dump(2));
+  fs::remove(taken.string() + ".json");
+  fs::rename(taken.string() + ".globals", old.string() + ".globals");
   fs::rename(taken, old);
 
   const AgentRun run = t.agent({"restore", old.string(), "--yes"});

@@ -64,3 +64,20 @@ TEST_CASE("timestamps outside what the clock holds are malformed, not an overflo
   j["started_at"] = "4052-02-01T02:03:04Z";
   CHECK_THROWS_WITH(manifest_from_json(j), "malformed timestamp in started_at");
 }
+
+TEST_CASE("a manifest names its own companion file, beside it, or says which other one") {
+  nlohmann::json j = fixture();
+  j["globals"] = {
+      {"file", "shop_20260202_030000.dump.globals"}, {"size_bytes", 10}, {"sha256", "00"}};
+  CHECK(manifest_mismatch(manifest_from_json(j), "shop_20260202_030000.dump").empty());
+  j["globals"]["file"] = "shop_20260101_030000.dump.globals";
+  CHECK_THAT(
+      manifest_mismatch(manifest_from_json(j), "shop_20260202_030000.dump"),
+      Catch::Contains("names another companion file, \"shop_20260101_030000.dump.globals\""));
+  for (const char* file : {"../shop_20260202_030000.dump.globals", "/etc/shadow", ""}) {
+    INFO(file);
+    j["globals"]["file"] = file;
+    CHECK_THROWS_WITH(manifest_from_json(j),
+                      Catch::Contains("must name the companion file beside the manifest"));
+  }
+}
