@@ -37,7 +37,15 @@ std::string line_of(const YAML::Node& node) { return std::to_string(node.Mark().
 void check_keys(const YAML::Node& map, const std::string& section,
                 std::initializer_list<std::string_view> known) {
   for (const auto& entry : map) {
-    const std::string key = entry.first.as<std::string>();
+    // fuzz: a complex key ("? [a]: x") made as<std::string>() throw a YAML exception.
+    if (!entry.first.IsScalar()) {
+      const std::string where =
+          section.empty() ? "the web config" : "\"" + section.substr(0, section.size() - 1) + "\"";
+      fail_at(entry.first, "a key of " + where +
+                               " must be a plain name, not a list or mapping; hint: write "
+                               "\"name: value\"");
+    }
+    const std::string key = entry.first.Scalar();
     bool found = false;
     for (std::string_view k : known) found = found || k == key;
     if (found) continue;

@@ -20,5 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const pgbackup::Manifest again = pgbackup::manifest_from_json(pgbackup::manifest_to_json(m));
   require(again.file == m.file && again.sha256 == m.sha256, "a manifest round-trips");
+  require(!m.globals || (again.globals && again.globals->file == m.globals->file),
+          "a companion file round-trips");
+  (void)pgbackup::manifest_mismatch(m, m.file);
   return 0;
 }

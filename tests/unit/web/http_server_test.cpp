@@ -182,6 +182,17 @@ TEST_CASE("an unknown key in the web config is an error naming the key and its l
                     Catch::Contains("line 2") && Catch::Contains("\"basic_auth_user\""));
 }
 
+TEST_CASE("a web config key that is a list or mapping is an error, not a YAML exception") {
+  // fuzz: "? prometheus: ..." made a mapping the key of the top level; as<std::string>() threw
+  // YAML::TypedBadConversion, which no caller expects.
+  CHECK_THROWS_WITH(pgbackup::parse_web_config(
+                        "basic_auth_users:\n? prometheus: $2y$10$XaBhOVXCbI0eHNBbYe1ZGq\n", "/"),
+                    Catch::Contains("line 2") && Catch::Contains("a key of the web config") &&
+                        Catch::Contains("plain name"));
+  CHECK_THROWS_AS(pgbackup::parse_web_config("tls_server_config:\n  [a, b]: x\n", "/"),
+                  std::invalid_argument);
+}
+
 TEST_CASE("a web config naming a missing certificate file is an error naming the file") {
   TempDir dir;
   write_file(dir.path() / "key.pem", "x");
