@@ -89,7 +89,11 @@ S3Server::S3Server(const S3ServerOptions& options) {
                                     "--fail-next",
                                     std::to_string(options.fail_next),
                                     "--stall-file",
-                                    (root_ / "stall-parts").string()};
+                                    (root_ / "stall-parts").string(),
+                                    "--cut-puts",
+                                    std::to_string(options.cut_puts),
+                                    "--cut-gets",
+                                    std::to_string(options.cut_gets)};
   for (const std::string& c : options.deny_storage_classes) {
     proxy.push_back("--deny-storage-class");
     proxy.push_back(c);

@@ -31,6 +31,9 @@ class BackgroundProcess {
 struct S3ServerOptions {
   std::vector<std::string> deny_storage_classes;  // answered AccessDenied
   int fail_next = 0;                              // the first N requests get 503 SlowDown
+  // The connection is cut halfway through the body of the next N PUTs / GETs of a .dump key.
+  int cut_puts = 0;
+  int cut_gets = 0;
 };
 
 class S3Server {
