@@ -51,6 +51,16 @@ struct OffsiteTarget {
     return nlohmann::json::parse(read_text_file(dump.string() + ".json"));
   }
   std::string state() const { return read_text_file(dir / ".pgbackup/state.json"); }
+  // The target as a new server sees it, fetching from the bucket (fetch_offsite_backup), with
+  // the keys in this process's environment.
+  pgbackup::TargetConfig fetching_target(const S3Server& s3) const {
+    pgbackup::TargetConfig target;
+    target.name = "synthetic";
+    target.backup.dir = root / "elsewhere";
+    target.offsite_s3 = s3.config("db1/");
+    for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
+    return target;
+  }
 };
 
 pgbackup::S3Client client_for(const S3Server& s3, const std::string& prefix = "db1/") {
@@ -349,12 +359,7 @@ TEST_CASE("a backup fetched from the bucket is checked against its manifest", "[
   const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, content);
   REQUIRE(t.agent(s3, {"upload"}).exit_code == 0);
 
-  pgbackup::TargetConfig target;
-  target.name = "synthetic";
-  target.backup.dir = t.root / "elsewhere";
-  target.offsite_s3 = s3.config("db1/");
-  ::setenv("AWS_ACCESS_KEY_ID", S3Server::kAccessKey, 1);
-  ::setenv("AWS_SECRET_ACCESS_KEY", S3Server::kSecretKey, 1);
+  const pgbackup::TargetConfig target = t.fetching_target(s3);
   const std::string url = "s3://pgtest-bucket/db1/" + dump.filename().string();
 
   const pgbackup::SystemClock clock;
@@ -631,11 +636,7 @@ TEST_CASE("a GET cut in the middle of the dump is retried and leaves no hole of 
   const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, content);
   REQUIRE(t.agent(s3, {"upload"}).exit_code == 0);
 
-  pgbackup::TargetConfig target;
-  target.name = "synthetic";
-  target.backup.dir = t.root / "elsewhere";
-  target.offsite_s3 = s3.config("db1/");
-  for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
+  const pgbackup::TargetConfig target = t.fetching_target(s3);
   const pgbackup::SystemClock clock;
   const pgbackup::JobContext ctx{clock};
   const pgbackup::FetchedBackup fetched = pgbackup::fetch_offsite_backup(
