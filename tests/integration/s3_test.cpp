@@ -573,6 +573,20 @@ std::vector<nlohmann::json> dump_requests(const S3Server& s3, const std::string&
   return out;
 }
 
+// After a failed upload of `dump` (whose error says `why`): nothing of it is recorded off-site,
+// not in the local manifest and not as a manifest in the bucket; state.json (what the off-site
+// metrics read) has the failed attempt and its reason; the local backup is untouched (a
+// synthetic dump: pg_restore cannot list it, so its checksum rather than verify).
+void check_nothing_recorded(const OffsiteTarget& t, const S3Server& s3, const fs::path& dump,
+                            const std::string& why) {
+  CHECK(t.manifest(dump)["offsite"].empty());
+  CHECK_FALSE(client_for(s3).head("db1/" + dump.filename().string() + ".json"));
+  const auto state = nlohmann::json::parse(t.state());
+  CHECK(state["offsite"]["success"] == false);
+  CHECK_THAT(state["offsite"]["error"].get<std::string>(), Catch::Contains(why));
+  CHECK(sha256_of(read_text_file(dump)) == t.manifest(dump)["sha256"]);
+}
+
 }  // namespace
 
 TEST_CASE("a connection cut in the middle of a dump's PUT or of a multipart part is retried",
@@ -613,14 +627,7 @@ TEST_CASE(
   CHECK(failed.exit_code != 0);
   CHECK_THAT(failed.err, Catch::Contains("4 attempts"));
   CHECK(dump_requests(s3, "PUT").size() == 4);
-  CHECK(t.manifest(dump)["offsite"].empty());
-  CHECK_FALSE(client_for(s3).head("db1/" + dump.filename().string() + ".json"));
-  // What the off-site metrics read: the last attempt failed, and says why.
-  const auto state = nlohmann::json::parse(t.state());
-  CHECK(state["offsite"]["success"] == false);
-  CHECK_THAT(state["offsite"]["error"].get<std::string>(), Catch::Contains("4 attempts"));
-  // The local backup is untouched (a synthetic dump: pg_restore cannot list it, so not verify).
-  CHECK(sha256_of(read_text_file(dump)) == t.manifest(dump)["sha256"]);
+  check_nothing_recorded(t, s3, dump, "4 attempts");
 
   const AgentRun again = t.agent(s3, {"upload"});
   INFO(again.out << again.err);
@@ -646,4 +653,29 @@ TEST_CASE("a GET cut in the middle of the dump is retried and leaves no hole of 
   // zeros before the data (or fail the manifest's size check).
   CHECK(read_text_file(fetched.entry.dump) == content);
   CHECK(fetched.entry.good());
+}
+
+TEST_CASE(
+    "a HEAD that reports another size after the upload records nothing off-site; the next run "
+    "finds the whole copy and records it without sending it again",
+    "[s3]") {
+  S3Server s3({.deny_storage_classes = {},
+               .fail_next = 0,
+               .cut_puts = 0,
+               .cut_gets = 0,
+               .wrong_head_sizes = 1});
+  OffsiteTarget t(s3, "        tiers: [daily]\n");
+  const fs::path dump =
+      write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, random_bytes(100 * 1024));
+  const AgentRun failed = t.agent(s3, {"upload"});
+  INFO(failed.out << failed.err);
+  CHECK(failed.exit_code != 0);
+  check_nothing_recorded(t, s3, dump, "does not match what was sent (size");
+
+  const AgentRun again = t.agent(s3, {"upload"});
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.out + again.err, Catch::Contains("already in the bucket"));
+  CHECK(dump_requests(s3, "PUT").size() == 1);
+  CHECK(t.manifest(dump)["offsite"].size() == 1);
 }

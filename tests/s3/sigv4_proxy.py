@@ -18,6 +18,8 @@ Test hooks:
                                with the full Content-Length, half the body, then close) of a key
                                ending in --cut-suffix (default .dump): a network that drops
                                in the middle of a transfer (retry tests)
+  --wrong-head-sizes N         the next N HEADs of such a key that find it report a
+                               Content-Length one byte short (a copy that is not what was sent)
 
 Run with Debian's /usr/bin/python3 (python3-botocore).
 """
@@ -117,14 +119,15 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             while stall and os.path.exists(stall):
                 time.sleep(0.05)
 
-    def take_cut(self):
-        """Whether this request's body is to be cut (and one fewer cut is left)."""
+    def take_cut(self, kind=None):
+        """Whether this request is to be cut or falsified (and one fewer is left of `kind`)."""
         if not urlsplit(self.path).path.endswith(self.options.cut_suffix):
             return False
         with Proxy.lock:
-            left = Proxy.cuts_left.get(self.command, 0)
+            kind = kind or self.command
+            left = Proxy.cuts_left.get(kind, 0)
             if left > 0:
-                Proxy.cuts_left[self.command] = left - 1
+                Proxy.cuts_left[kind] = left - 1
             return left > 0
 
     def drop_connection(self):
@@ -166,7 +169,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         passed = [(k, v) for k, v in answer.getheaders()
                   if k.lower() not in ("content-length", "transfer-encoding", "connection")]
         if self.command == "HEAD":
-            passed.append(("Content-Length", answer.getheader("Content-Length", "0")))
+            length = int(answer.getheader("Content-Length", "0"))
+            if answer.status == 200 and self.take_cut("wrong HEAD size"):
+                length -= 1
+            passed.append(("Content-Length", str(length)))
             self.send_response(answer.status)
             for name, value in passed:
                 self.send_header(name, value)
@@ -199,9 +205,11 @@ def main():
     parser.add_argument("--cut-puts", type=int, default=0)
     parser.add_argument("--cut-gets", type=int, default=0)
     parser.add_argument("--cut-suffix", default=".dump")
+    parser.add_argument("--wrong-head-sizes", type=int, default=0)
     Proxy.options = parser.parse_args()
     Proxy.failures_left = Proxy.options.fail_next
-    Proxy.cuts_left = {"PUT": Proxy.options.cut_puts, "GET": Proxy.options.cut_gets}
+    Proxy.cuts_left = {"PUT": Proxy.options.cut_puts, "GET": Proxy.options.cut_gets,
+                       "wrong HEAD size": Proxy.options.wrong_head_sizes}
     server = http.server.ThreadingHTTPServer(("127.0.0.1", Proxy.options.port), Proxy)
     print("listening", flush=True)
     try:

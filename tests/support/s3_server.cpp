@@ -93,7 +93,9 @@ S3Server::S3Server(const S3ServerOptions& options) {
                                     "--cut-puts",
                                     std::to_string(options.cut_puts),
                                     "--cut-gets",
-                                    std::to_string(options.cut_gets)};
+                                    std::to_string(options.cut_gets),
+                                    "--wrong-head-sizes",
+                                    std::to_string(options.wrong_head_sizes)};
   for (const std::string& c : options.deny_storage_classes) {
     proxy.push_back("--deny-storage-class");
     proxy.push_back(c);

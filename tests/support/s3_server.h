@@ -34,6 +34,8 @@ struct S3ServerOptions {
   // The connection is cut halfway through the body of the next N PUTs / GETs of a .dump key.
   int cut_puts = 0;
   int cut_gets = 0;
+  // The next N HEADs that find a .dump key report it one byte short.
+  int wrong_head_sizes = 0;
 };
 
 class S3Server {
