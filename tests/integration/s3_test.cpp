@@ -167,15 +167,19 @@ TEST_CASE(
   CHECK(t.manifest(dump)["offsite"].size() == 1);
 }
 
-TEST_CASE("S3 5xx answers are retried with backoff", "[s3]") {
-  S3Server s3({.deny_storage_classes = {}, .fail_next = 2});
+TEST_CASE("S3 5xx answers (503 SlowDown, 500 InternalError) are retried with backoff", "[s3]") {
+  const int status = GENERATE(503, 500);
+  S3Server s3({.deny_storage_classes = {}, .fail_next = 2, .fail_status = status});
   OffsiteTarget t(s3, "        tiers: [daily]\n");
   const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily);
   const AgentRun run = t.agent(s3, {"upload"});
   INFO(run.out << run.err);
   CHECK(run.exit_code == 0);
-  CHECK_THAT(run.err, Catch::Contains("retrying"));
+  CHECK_THAT(run.err,
+             Catch::Contains("(HTTP " + std::to_string(status) + "), retrying in 500 ms") &&
+                 Catch::Contains("(HTTP " + std::to_string(status) + "), retrying in 1000 ms"));
   CHECK(t.manifest(dump)["offsite"].size() == 1);
+  CHECK(nlohmann::json::parse(t.state())["offsite"]["success"] == true);
 }
 
 TEST_CASE("the signature check rejects a wrong secret, and the agent says which keys to check",

@@ -10,7 +10,8 @@ body matches x-amz-content-sha256, as S3 does.
 Test hooks:
   --deny-storage-class CLASS   answer AccessDenied to writes with that x-amz-storage-class
   --log FILE                   one JSON line per request: method, path, query, x-amz-* headers
-  --fail-next N                answer the next N requests with 503 SlowDown (retry tests)
+  --fail-next N                answer the next N requests with 503 SlowDown (retry tests),
+                               or with 500 InternalError under --fail-status 500
   --stall-file FILE            while FILE exists, UploadPart requests are logged, then held
                                unanswered (so a test knows an upload is in flight)
   --cut-puts N, --cut-gets N   cut the connection halfway through the body of the next N PUTs
@@ -148,6 +149,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         with Proxy.lock:
             fail = Proxy.failures_left > 0
             Proxy.failures_left -= 1 if fail else 0
+        if fail and self.options.fail_status == 500:
+            return self.reply(500, error_xml("InternalError", "We encountered an internal error."))
         if fail:
             return self.reply(503, error_xml("SlowDown", "Please reduce your request rate."))
         problem = self.signature_problem(body)
@@ -201,6 +204,7 @@ def main():
     parser.add_argument("--deny-storage-class", action="append", default=[])
     parser.add_argument("--log", default="")
     parser.add_argument("--fail-next", type=int, default=0)
+    parser.add_argument("--fail-status", type=int, default=503, choices=[500, 503])
     parser.add_argument("--stall-file", default="")
     parser.add_argument("--cut-puts", type=int, default=0)
     parser.add_argument("--cut-gets", type=int, default=0)

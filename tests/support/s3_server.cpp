@@ -88,6 +88,8 @@ S3Server::S3Server(const S3ServerOptions& options) {
                                     (root_ / "requests.jsonl").string(),
                                     "--fail-next",
                                     std::to_string(options.fail_next),
+                                    "--fail-status",
+                                    std::to_string(options.fail_status),
                                     "--stall-file",
                                     (root_ / "stall-parts").string(),
                                     "--cut-puts",
