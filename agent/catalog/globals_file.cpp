@@ -1,10 +1,12 @@
 #include "agent/catalog/globals_file.h"
 
+#include <optional>
 #include <stdexcept>
 
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
 #include "agent/core/sha256.h"
+#include "agent/storage/posix_storage.h"
 
 namespace pgbackup {
 namespace {
@@ -46,6 +48,42 @@ RoleInfo role_from_json(const nlohmann::json& j) {
   r.settings = j.value("settings", std::vector<std::string>{});
   r.database_settings = j.value("database_settings", std::vector<std::string>{});
   return r;
+}
+
+std::string sha256_of(const std::string& text) {
+  Sha256 hash;
+  hash.update(text.data(), text.size());
+  return hash.hex_digest();
+}
+
+// The companion file's text as the manifest lists it, or why not (`problem`). Read like any
+// file of the backup directory (PosixStorage): a symbolic link or another user's file is refused.
+std::optional<std::string> checked_text(const fs::path& path, const GlobalsFileInfo& info,
+                                        std::string& problem) {
+  const std::string where = "its companion file " + path.string();
+  std::optional<std::string> text;
+  try {
+    text = PosixStorage(path.parent_path()).read_if_present(path.filename().string());
+  } catch (const OperationError& e) {
+    problem = where + " cannot be read: " + e.what();
+    return std::nullopt;
+  }
+  if (!text) {
+    problem = where + " is missing";
+  } else if (text->size() != info.size_bytes) {
+    problem = where + " is " + std::to_string(text->size()) + " bytes, the manifest says " +
+              std::to_string(info.size_bytes);
+  } else if (sha256_of(*text) != info.sha256) {
+    problem = where + " does not match the manifest's SHA-256";
+  } else {
+    try {
+      globals_from_json(nlohmann::json::parse(*text));
+      return text;
+    } catch (const std::exception& e) {
+      problem = where + " cannot be read: " + e.what();
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -120,9 +158,7 @@ GlobalsFileInfo write_globals_file(const std::filesystem::path& path, const Clus
   GlobalsFileInfo info;
   info.file = path.filename().string();
   info.size_bytes = text.size();
-  Sha256 hash;
-  hash.update(text.data(), text.size());
-  info.sha256 = hash.hex_digest();
+  info.sha256 = sha256_of(text);
   for (const RoleInfo& r : g.roles) info.roles.push_back(r.name);
   info.passwords_included = g.passwords_included;
   info.warnings = g.warnings;
@@ -130,29 +166,25 @@ GlobalsFileInfo write_globals_file(const std::filesystem::path& path, const Clus
 }
 
 std::string globals_file_problem(const std::filesystem::path& path, const GlobalsFileInfo& info) {
-  std::error_code ec;
-  const std::uintmax_t size = fs::file_size(path, ec);
-  if (ec) return "its companion file " + path.string() + " is missing (" + ec.message() + ")";
-  if (size != info.size_bytes) {
-    return "its companion file " + path.string() + " is " + std::to_string(size) +
-           " bytes, the manifest says " + std::to_string(info.size_bytes);
-  }
-  try {
-    if (sha256_file(path) != info.sha256) {
-      return "its companion file " + path.string() + " does not match the manifest's SHA-256";
-    }
-    globals_from_json(nlohmann::json::parse(read_file(path)));
-  } catch (const std::exception& e) {
-    return "its companion file " + path.string() + " cannot be read: " + e.what();
-  }
-  return "";
+  std::string problem;
+  checked_text(path, info, problem);
+  return problem;
+}
+
+std::string read_globals_text(const std::filesystem::path& path, const GlobalsFileInfo& info) {
+  std::string problem;
+  std::optional<std::string> text = checked_text(path, info, problem);
+  if (!text) throw OperationError(problem);
+  return std::move(*text);
 }
 
 ClusterGlobals read_globals_file(const std::filesystem::path& path, const GlobalsFileInfo& info) {
-  if (const std::string problem = globals_file_problem(path, info); !problem.empty()) {
+  std::string problem;
+  const std::optional<std::string> text = checked_text(path, info, problem);
+  if (!text) {
     throw OperationError("the backup cannot be restored onto a new server: " + problem);
   }
-  return globals_from_json(nlohmann::json::parse(read_file(path)));
+  return globals_from_json(nlohmann::json::parse(*text));
 }
 
 }  // namespace pgbackup

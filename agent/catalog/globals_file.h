@@ -24,8 +24,12 @@ ClusterGlobals globals_from_json(const nlohmann::json& j);
 GlobalsFileInfo write_globals_file(const std::filesystem::path& path, const ClusterGlobals& g);
 
 // Why the companion file `path` does not match the manifest's `info` (missing, size, SHA-256,
-// unreadable), or empty when it does.
+// unreadable, or refused as PosixStorage refuses: a symbolic link, another user's file), or
+// empty when it does.
 std::string globals_file_problem(const std::filesystem::path& path, const GlobalsFileInfo& info);
+// Its text, read once and checked as above (for the off-site copy); throws OperationError
+// saying what is wrong.
+std::string read_globals_text(const std::filesystem::path& path, const GlobalsFileInfo& info);
 // Reads it after checking it against `info`; throws OperationError saying what is wrong.
 ClusterGlobals read_globals_file(const std::filesystem::path& path, const GlobalsFileInfo& info);
 

@@ -35,13 +35,10 @@ std::optional<JobAttempt> attempt_from_json(const nlohmann::json& j, const char*
 
 }  // namespace
 
-TargetState load_state(const fs::path& state_dir) {
+TargetState parse_state(const std::string& text) {
   TargetState state;
-  std::error_code ec;
-  const fs::path path = state_dir / "state.json";
-  if (!fs::exists(path, ec)) return state;
   try {
-    const auto j = nlohmann::json::parse(read_file(path));
+    const auto j = nlohmann::json::parse(text);
     state.backup = attempt_from_json(j, "backup");
     state.restore_test = attempt_from_json(j, "restore_test");
     state.offsite = attempt_from_json(j, "offsite");
@@ -49,6 +46,17 @@ TargetState load_state(const fs::path& state_dir) {
     // A damaged state file only loses "last attempt" facts; the backups themselves are intact.
   }
   return state;
+}
+
+TargetState load_state(const fs::path& state_dir) {
+  std::error_code ec;
+  const fs::path path = state_dir / "state.json";
+  if (!fs::exists(path, ec)) return {};
+  try {
+    return parse_state(read_file(path));
+  } catch (const OperationError&) {
+    return {};  // unreadable: as damaged (see parse_state)
+  }
 }
 
 void save_state(const fs::path& state_dir, const TargetState& state) {

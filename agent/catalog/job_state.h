@@ -23,6 +23,9 @@ struct TargetState {
   std::optional<JobAttempt> restore_test;
   std::optional<JobAttempt> offsite;
 };
+// The text of a state.json; anything unreadable in it (bad JSON, wrong types, out-of-range
+// times) is dropped, never thrown: a damaged state file only loses "last attempt" facts.
+TargetState parse_state(const std::string& text);
 TargetState load_state(const std::filesystem::path& state_dir);
 void save_state(const std::filesystem::path& state_dir, const TargetState& state);
 // Records one attempt of `job` ("backup", "restore_test", "offsite") in state.json.

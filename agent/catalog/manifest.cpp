@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "agent/storage/posix_storage.h"
+
 namespace pgbackup {
 
 const char* tier_name(Tier tier) {
@@ -223,7 +225,7 @@ nlohmann::json manifest_to_json(const Manifest& m) {
 }
 
 Manifest manifest_from_json(const nlohmann::json& j) {
-  if (j.value("format", "") != "pgbackup-manifest/1") {
+  if (!j.is_object() || j.value("format", "") != "pgbackup-manifest/1") {
     throw std::runtime_error("not a pgbackup-manifest/1 document");
   }
   auto time_field = [&](const char* key) {
@@ -235,6 +237,10 @@ Manifest manifest_from_json(const nlohmann::json& j) {
   try {
     m.target = j.at("target").get<std::string>();
     m.file = j.at("file").get<std::string>();
+    if (!is_plain_file_name(m.file)) {
+      throw std::runtime_error("\"file\" must name the dump beside the manifest, not a path: \"" +
+                               m.file + "\"");
+    }
     m.started_at = time_field("started_at");
     m.finished_at = time_field("finished_at");
     m.duration_seconds = j.at("duration_seconds").get<double>();
@@ -291,7 +297,13 @@ Manifest manifest_from_json(const nlohmann::json& j) {
     }
     if (j.contains("globals")) {
       const auto& g = j.at("globals");
-      m.globals = GlobalsFileInfo{g.at("file").get<std::string>(),
+      const std::string file = g.at("file").get<std::string>();
+      if (!is_plain_file_name(file)) {
+        throw std::runtime_error(
+            "\"globals.file\" must name the companion file beside the manifest, not a path: \"" +
+            file + "\"");
+      }
+      m.globals = GlobalsFileInfo{file,
                                   g.at("size_bytes").get<std::uint64_t>(),
                                   g.at("sha256").get<std::string>(),
                                   g.value("roles", std::vector<std::string>{}),
@@ -306,8 +318,25 @@ Manifest manifest_from_json(const nlohmann::json& j) {
     }
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(std::string("malformed manifest: ") + e.what());
+  } catch (const std::invalid_argument& e) {  // an unknown tier, relation kind or change type
+    throw std::runtime_error(std::string("malformed manifest: ") + e.what());
   }
   return m;
+}
+
+std::string manifest_mismatch(const Manifest& m, const std::string& dump_name) {
+  if (m.file != dump_name) {
+    return "the manifest describes another file, \"" + m.file +
+           "\" (hint: a manifest must keep the name of its dump; restore both under their "
+           "original names)";
+  }
+  if (m.globals && m.globals->file != dump_name + kGlobalsSuffix) {
+    return "the manifest names another companion file, \"" + m.globals->file +
+           "\" (hint: the companion file is \"" + dump_name + kGlobalsSuffix +
+           "\"; restore the dump, its manifest and its companion file under their original "
+           "names)";
+  }
+  return "";
 }
 
 }  // namespace pgbackup

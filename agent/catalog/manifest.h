@@ -109,7 +109,12 @@ nlohmann::json manifest_to_json(const Manifest& m);
 nlohmann::json fingerprint_to_json(const SchemaFingerprint& f);
 SchemaFingerprint fingerprint_from_json(const nlohmann::json& j);
 nlohmann::json schema_changes_to_json(const std::vector<SchemaChange>& changes);
-// Throws std::runtime_error naming the missing or malformed field.
+// Throws std::runtime_error naming the missing or malformed field; a `file` or `globals.file`
+// that is not a plain file name ("../x.dump", "/etc/x") is malformed.
 Manifest manifest_from_json(const nlohmann::json& j);
+// Why `m`, read from <dump_name>.json, is not the manifest of the dump `dump_name`: it names
+// another file, or a companion file other than <dump_name>.globals (copied or renamed by hand).
+// Empty when it is.
+std::string manifest_mismatch(const Manifest& m, const std::string& dump_name);
 
 }  // namespace pgbackup

@@ -8,7 +8,8 @@ void drop_fingerprint_contents(Manifest& m) {
   if (m.schema) m.schema = SchemaFingerprint{};
 }
 
-Manifest ManifestCache::load(const std::filesystem::path& path) {
+Manifest ManifestCache::load(const std::filesystem::path& path,
+                             const std::function<std::string()>& read_text) {
   const auto modified = std::filesystem::last_write_time(path);
   const auto size = std::filesystem::file_size(path);
   {
@@ -20,7 +21,7 @@ Manifest ManifestCache::load(const std::filesystem::path& path) {
     }
   }
   // Parsed outside the lock: a slow parse must not hold up another reader.
-  Manifest m = manifest_from_json(nlohmann::json::parse(read_file(path)));
+  Manifest m = manifest_from_json(nlohmann::json::parse(read_text ? read_text() : read_file(path)));
   drop_fingerprint_contents(m);
   std::lock_guard lock(mu_);
   entries_[path] = Entry{modified, size, m, true};

@@ -8,10 +8,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "agent/catalog/directory_lock.h"
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
+#include "agent/storage/posix_storage.h"
 
 namespace pgbackup {
 namespace {
@@ -24,11 +26,33 @@ bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// Whether a directory entry exists, without following a symbolic link.
+bool present(const fs::path& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
 }  // namespace
 
 const BackupEntry* newest_good(const std::vector<BackupEntry>& entries) {
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
     if (it->good()) return &*it;
+  }
+  return nullptr;
+}
+
+const BackupEntry* find_backup(const std::vector<BackupEntry>& entries, const fs::path& file) {
+  // The location of an entry: its directory resolved, its own name kept.
+  const auto location = [](const fs::path& p) {
+    return fs::weakly_canonical(fs::absolute(p).parent_path()) / p.filename();
+  };
+  const fs::path named = location(file);
+  for (const BackupEntry& b : entries) {
+    if (location(b.dump) == named) return &b;
+  }
+  const fs::path target = fs::weakly_canonical(file);
+  for (const BackupEntry& b : entries) {
+    if (location(b.dump) == target) return &b;
   }
   return nullptr;
 }
@@ -43,10 +67,7 @@ const BackupEntry& select_backup(const std::vector<BackupEntry>& entries,
     }
     return *newest;
   }
-  const fs::path wanted = fs::weakly_canonical(*file);
-  for (const BackupEntry& b : entries) {
-    if (fs::weakly_canonical(b.dump) == wanted) return b;
-  }
+  if (const BackupEntry* found = find_backup(entries, *file)) return *found;
   throw OperationError(file->string() + " is not a backup in " + dir.string() +
                        " (hint: pgbackup-agent list shows the backups)");
 }
@@ -106,24 +127,50 @@ std::optional<SysTime> Repository::parse_dump_name(const std::string& name) cons
 }
 
 std::vector<BackupEntry> Repository::scan(ManifestCache* cache) const {
+  // Through PosixStorage: symbolic links, other users' files and non-files are listed (so that
+  // `list` and the status page show them) but never read as backups.
+  PosixStorage storage(dir_);
+  const std::vector<LocalFile> files = storage.entries();
+  std::map<std::string, const LocalFile*> by_name;
+  for (const LocalFile& f : files) by_name[f.name] = &f;
   std::vector<BackupEntry> out;
-  std::error_code ec;
-  for (const auto& item : fs::directory_iterator(dir_, ec)) {
-    const auto started = parse_dump_name(item.path().filename().string());
+  for (const LocalFile& f : files) {
+    const auto started = parse_dump_name(f.name);
     if (!started) continue;
     BackupEntry entry;
-    entry.dump = item.path();
+    entry.dump = dir_ / f.name;
     entry.started_at = *started;
-    entry.file_size = item.file_size(ec);
-    const fs::path manifest = entry.manifest_path();
-    if (!fs::exists(manifest, ec)) {
+    entry.file_size = f.size;
+    const std::string manifest_name = f.name + kManifestSuffix;
+    const auto manifest = by_name.find(manifest_name);
+    if (!f.refused.empty()) {
+      entry.manifest_error = "not read: " + f.refused;
+    } else if (manifest == by_name.end()) {
       entry.manifest_error = "no manifest (the backup did not finish)";
+    } else if (!manifest->second->refused.empty()) {
+      entry.manifest_error = "manifest not read: " + manifest->second->refused;
     } else {
       try {
-        entry.manifest = cache ? cache->load(manifest)
-                               : manifest_from_json(nlohmann::json::parse(read_file(manifest)));
+        const auto read = [&] { return storage.read_if_present(manifest_name).value_or(""); };
+        Manifest m = cache ? cache->load(entry.manifest_path(), read)
+                           : manifest_from_json(nlohmann::json::parse(read()));
+        const auto companion = m.globals ? by_name.find(f.name + kGlobalsSuffix) : by_name.end();
+        if (const std::string why = manifest_mismatch(m, f.name); !why.empty()) {
+          entry.manifest_error = why;
+        } else if (companion != by_name.end() && !companion->second->refused.empty()) {
+          // Part of the backup, under the same rule: never read, so no good backup.
+          entry.manifest_error = "companion file not read: " + companion->second->refused;
+        } else {
+          entry.manifest = std::move(m);
+        }
       } catch (const std::exception& e) {
         entry.manifest_error = std::string("unreadable manifest: ") + e.what();
+      }
+      if (!entry.manifest && !present(entry.manifest_path())) {
+        // Deleted since the listing (a prune in another process): gone with its dump, or the
+        // dump is left without one.
+        if (!present(entry.dump)) continue;
+        entry.manifest_error = "no manifest (the backup did not finish)";
       }
     }
     out.push_back(std::move(entry));

@@ -31,6 +31,10 @@ struct BackupEntry {
 // The newest good backup of `entries` (oldest first, as Repository::scan returns them), or
 // nullptr.
 const BackupEntry* newest_good(const std::vector<BackupEntry>& entries);
+// The entry whose dump is `file`: where the entry itself is (a symbolic link in the directory
+// names that entry, never the file it points to), or else where `file` leads (a link elsewhere
+// to a backup here). nullptr when there is none.
+const BackupEntry* find_backup(const std::vector<BackupEntry>& entries, const fs::path& file);
 // The command line's "FILE or --latest" (`file` empty): the entry whose dump is `file` (any
 // spelling of its path), or the newest good one. Throws OperationError saying what is there
 // when there is no such backup.

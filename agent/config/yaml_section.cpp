@@ -16,7 +16,12 @@ Section::Section(const YAML::Node& node, std::string path, const std::string& so
 void Section::allow_only(const std::vector<std::string_view>& allowed) const {
   if (!node_) return;
   for (const auto& kv : node_) {
-    const std::string key = kv.first.as<std::string>();
+    // fuzz: a complex key ("? [a]: x") made as<std::string>() throw a YAML exception.
+    if (!kv.first.IsScalar()) {
+      fail(kv.first, "a key" + (path_.empty() ? std::string() : " of " + path_) +
+                         " must be a plain name, not a list or mapping (hint: write name: value)");
+    }
+    const std::string key = kv.first.Scalar();
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     const std::vector<std::string> known(allowed.begin(), allowed.end());
     fail(kv.first,

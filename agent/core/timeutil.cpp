@@ -13,8 +13,13 @@ std::tm to_utc_tm(SysTime t) {
   return tm;
 }
 
+// SysTime counts nanoseconds in 64 bits: about 1678 to 2262. Times outside are refused rather
+// than overflowed.
+constexpr double kMaxUnixSeconds = 9.2e9;
+
 std::optional<SysTime> from_utc_fields(int year, int mon, int day, int hour, int min, int sec) {
-  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) {
+  if (year < 1900 || year > 2200 || mon < 1 || mon > 12 || day < 1 || day > 31 || hour < 0 ||
+      hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60) {
     return std::nullopt;
   }
   std::tm tm{};
@@ -24,7 +29,10 @@ std::optional<SysTime> from_utc_fields(int year, int mon, int day, int hour, int
   tm.tm_hour = hour;
   tm.tm_min = min;
   tm.tm_sec = sec;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  const std::time_t secs = timegm(&tm);
+  // timegm moves a day past the month's end into the next month (February 31 -> March 3).
+  if (tm.tm_mday != day && sec != 60) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(secs);
 }
 
 }  // namespace
@@ -34,6 +42,7 @@ double to_unix_seconds(SysTime t) {
 }
 
 SysTime from_unix_seconds(double seconds) {
+  if (!(seconds > -kMaxUnixSeconds && seconds < kMaxUnixSeconds)) return SysTime{};  // NaN too
   return SysTime(
       std::chrono::duration_cast<SysTime::duration>(std::chrono::duration<double>(seconds)));
 }

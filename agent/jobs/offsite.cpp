@@ -20,6 +20,7 @@
 #include "agent/core/text.h"
 #include "agent/jobs/job_run.h"
 #include "agent/rules/retention.h"
+#include "agent/storage/posix_storage.h"
 
 namespace pgbackup {
 namespace {
@@ -92,12 +93,13 @@ std::optional<S3ObjectInfo> already_there(S3Client& client, const std::string& k
 void record_copy(const TargetConfig& target, const BackupEntry& backup, const OffsiteCopy& copy) {
   const DirectoryLock lock(target.state_dir(), kRecordLockWait);
   const fs::path path = backup.manifest_path();
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
+  const std::optional<std::string> text =
+      PosixStorage(path.parent_path()).read_if_present(path.filename().string());
+  if (!text) {
     throw OperationError(backup.dump.filename().string() +
                          " was pruned while it was being uploaded; the copy is not recorded");
   }
-  Manifest m = manifest_from_json(nlohmann::json::parse(read_file(path)));
+  Manifest m = manifest_from_json(nlohmann::json::parse(*text));
   std::erase_if(m.offsite, [&](const OffsiteCopy& o) { return o.url == copy.url; });
   m.offsite.push_back(copy);
   write_file_atomic(path, manifest_to_json(m).dump(2) + "\n", kPrivateFile);
@@ -216,15 +218,18 @@ OffsiteCopy upload_backup(S3Client& client, const TargetConfig& target, const Ba
   }
   // The companion file, like the manifest, stays in the default storage class: a restore onto
   // a new server reads it first.
+  // Both are read as the scan read the manifest (PosixStorage: no link, no other user's file),
+  // and the companion is checked against the manifest like the dump.
   const S3PutOptions manifest_opts = manifest_options(s3);
   if (m.globals) {
-    const S3Upload globals =
-        client.put_bytes(key + kGlobalsSuffix, read_file(backup.globals_path()), manifest_opts);
+    const S3Upload globals = client.put_bytes(
+        key + kGlobalsSuffix, read_globals_text(backup.globals_path(), *m.globals), manifest_opts);
     verify_object(client, key + kGlobalsSuffix, globals, manifest_opts);
   }
   // The manifest goes last: in the bucket as on disk, a dump without one is not a backup.
-  const S3Upload manifest =
-      client.put_bytes(key + kManifestSuffix, read_file(backup.manifest_path()), manifest_opts);
+  PosixStorage local(backup.dump.parent_path());
+  const S3Upload manifest = client.put_bytes(
+      key + kManifestSuffix, local.read(backup.manifest_path().filename().string()), manifest_opts);
   verify_object(client, key + kManifestSuffix, manifest, manifest_opts);
 
   OffsiteCopy copy{format_s3_url(s3.bucket, key), options.storage_class, etag,
@@ -244,15 +249,12 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
   UploadReport report;
   report.pending_before = todo.size();
   if (only) {
-    const fs::path wanted = fs::weakly_canonical(*only);
-    const auto it = std::find_if(backups.begin(), backups.end(), [&](const BackupEntry& b) {
-      return fs::weakly_canonical(b.dump) == wanted;
-    });
-    if (it == backups.end() || !it->good()) {
+    const BackupEntry* it = find_backup(backups, *only);
+    if (!it || !it->good()) {
       throw OperationError(only->string() + " is not a good backup of target " + target.name +
                            " in " + target.backup.dir.string() + " (hint: pgbackup-agent list)");
     }
-    todo = {&*it};
+    todo = {it};
   }
 
   JobRun run(config, target, "offsite", "", ctx);  // each copy has its own audit line

@@ -37,7 +37,12 @@ std::vector<StoredBackup> list_stored_backups(
     if (!manifests.count(name)) continue;
     try {
       const std::string text = read_manifest(name + kManifestSuffix);
-      out.push_back({name, started, manifest_from_json(nlohmann::json::parse(text))});
+      Manifest m = manifest_from_json(nlohmann::json::parse(text));
+      if (const std::string why = manifest_mismatch(m, name); !why.empty()) {
+        spdlog::warn("retention keeps {}: {}", storage.address(name), why);
+        continue;
+      }
+      out.push_back({name, started, std::move(m)});
     } catch (const std::exception& e) {
       spdlog::warn("retention keeps {}: cannot read its manifest: {}", storage.address(name),
                    e.what());
@@ -66,11 +71,15 @@ RetentionOutcome apply_retention(Storage& storage, const std::vector<StoredBacku
       continue;
     }
     if (!dry_run) {
-      // The manifest goes first: a dump without one is never mistaken for a good backup.
+      // The companion file goes first: when it cannot be deleted (PosixStorage refuses a link or
+      // another user's file) nothing of the backup is. An abort right after it leaves a backup
+      // that verify reports as missing its companion, and that the next run deletes.
+      if (b.manifest.globals) storage.remove(b.dump + kGlobalsSuffix);
+      // The manifest goes before the dump: a dump without one is never mistaken for a good
+      // backup.
       storage.remove(b.dump + kManifestSuffix);
       storage.sync();
       storage.remove(b.dump);
-      if (b.manifest.globals) storage.remove(b.dump + kGlobalsSuffix);
       if (on_deleted) on_deleted(b);
     }
     outcome.deleted.push_back(&b);
@@ -140,10 +149,11 @@ OffsitePruneResult prune_offsite(S3Client& client, const TargetConfig& target,
   S3Storage storage(client, s3.prefix);
   // The local manifest says the same and costs no request; the bucket's serves when the local
   // backup is gone.
+  PosixStorage local(repo.dir());
   const std::vector<StoredBackup> backups =
       list_stored_backups(storage, repo, [&](const std::string& name) {
-        const fs::path local = repo.dir() / name;
-        return fs::exists(local) ? read_file(local) : storage.read(name);
+        std::optional<std::string> text = local.read_if_present(name);
+        return text ? std::move(*text) : storage.read(name);
       });
   const RetentionOutcome outcome = apply_retention(
       storage, backups, target.retention, now, run, dry_run, [&](const StoredBackup& b) {

@@ -30,7 +30,8 @@ struct StoredBackup {
 
 // The backups in `storage`: dumps named as `naming` names them, each with a readable manifest
 // (`read_manifest` gets the manifest's name), oldest first. A dump without a manifest is not a
-// backup; one whose manifest cannot be read is kept out of retention, with a warning.
+// backup; one whose manifest cannot be read, or names another file, is kept out of retention,
+// with a warning.
 std::vector<StoredBackup> list_stored_backups(
     Storage& storage, const Repository& naming,
     const std::function<std::string(const std::string& manifest)>& read_manifest);

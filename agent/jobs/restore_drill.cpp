@@ -23,6 +23,7 @@
 #include "agent/postgres/schema_fingerprint.h"
 #include "agent/rules/cluster_plan.h"
 #include "agent/rules/schema_diff.h"
+#include "agent/storage/posix_storage.h"
 
 namespace pgbackup {
 namespace {
@@ -228,8 +229,9 @@ void restore_and_check(const Config& config, const TargetConfig& target, const B
 
 // Marks the tested backup's manifest (DESIGN §7); the caller holds the directory lock.
 void mark_manifest(const BackupEntry& backup, const RestoreTestReport& report) {
-  nlohmann::json j = nlohmann::json::parse(read_file(backup.manifest_path()));
-  Manifest m = manifest_from_json(j);
+  const fs::path path = backup.manifest_path();
+  Manifest m = manifest_from_json(
+      nlohmann::json::parse(PosixStorage(path.parent_path()).read(path.filename().string())));
   m.restore_test =
       RestoreTestMark{format_iso8601(report.finished_at), report.success, first_problem(report)};
   write_file_atomic(backup.manifest_path(), manifest_to_json(m).dump(2) + "\n", kPrivateFile);

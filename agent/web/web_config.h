@@ -97,7 +97,8 @@ WebConfig load_web_config(const std::filesystem::path& path);
 std::string bcrypt_hash_problem(const std::string& hash);
 
 // True when `password` matches the bcrypt `bcrypt_hash` ($2a$, $2b$ or $2y$); the comparison
-// takes the same time wherever the strings differ. A malformed hash never matches.
+// takes the same time wherever the strings differ. A malformed hash, or one of cost above 14
+// (parse_web_config refuses those), never matches.
 bool verify_password(const std::string& password, const std::string& bcrypt_hash);
 
 // Parses a Go duration ("1s", "1m30s", "250ms", "0"). Throws std::invalid_argument.

@@ -218,9 +218,15 @@ TEST_CASE("a retention error after a good backup leaves the backup a success", "
       write_fake_backup(t.dir, t.name, now - std::chrono::hours(400 * 24), pgbackup::Tier::daily);
   // A recent one, so the free-space check sizes the next backup by an ordinary file.
   write_fake_backup(t.dir, t.name, now - std::chrono::hours(24), pgbackup::Tier::daily);
-  // A dump retention cannot delete: a non-empty directory in its place.
-  fs::remove(expired);
-  fs::create_directories(expired / "stuck");
+  // A backup retention must not delete: its companion file is a symbolic link to a file outside
+  // the backup directory (the agent never deletes through a link, nor the link itself).
+  const fs::path outside = t.root / "outside.globals";
+  write_text(outside, "not the agent's");
+  const fs::path companion = expired.string() + ".globals";
+  fs::create_symlink(outside, companion);
+  nlohmann::json m = t.manifest_of(expired);
+  m["globals"] = {{"file", companion.filename().string()}, {"size_bytes", 15}, {"sha256", "x"}};
+  write_text(expired.string() + ".json", m.dump(2));
 
   const AgentRun run = t.agent({"backup"});
   INFO(run.out << run.err);
@@ -233,8 +239,12 @@ TEST_CASE("a retention error after a good backup leaves the backup a success", "
   // (the audit line's keys are sorted, so operation and outcome are neighbours)
   CHECK_THAT(audit, Catch::Contains("\"operation\":\"prune\",\"outcome\":\"failure\""));
   CHECK_THAT(audit, !Catch::Contains("\"operation\":\"backup\",\"outcome\":\"failure\""));
-  CHECK(t.dumps().size() == 2);  // the recent and the new; the broken one lost its manifest
-  fs::remove_all(expired);
+  CHECK_THAT(audit, Catch::Contains("refusing to delete " + companion.string()));
+  // Nothing of it went: the expired backup is whole, the link and what it points to are there.
+  CHECK(t.dumps().size() == 3);
+  CHECK(fs::exists(expired.string() + ".json"));
+  CHECK(fs::is_symlink(companion));
+  CHECK(read_text_file(outside) == "not the agent's");
 }
 
 TEST_CASE("each backup carries the roles and database settings its database needs", "[backup]") {

@@ -9,7 +9,6 @@
 #include <fstream>
 #include <thread>
 
-#include "agent/catalog/manifest.h"
 #include "agent/core/timeutil.h"
 #include "tests/support/s3_server.h"
 #include "tests/support/target.h"
@@ -190,21 +189,16 @@ TEST_CASE("a partial restore restores only its table; other tables keep their ch
                        t.db) == "1");
 }
 
-TEST_CASE(
-    "--dbname restores into another database of the same server, created like the backup's own "
-    "when it does not exist",
-    "[restore]") {
+TEST_CASE("--dbname restores into another database of the same server, which must exist",
+          "[restore]") {
   TestTarget t("elsewhere", 20);
   const fs::path dump = backup_of(t);
   PgCluster& pg = PgCluster::shared();
 
   const AgentRun missing = t.agent({"restore", "--latest", "--yes", "--dbname", "no_such_db"});
   INFO(missing.out << missing.err);
-  REQUIRE(missing.exit_code == 0);
-  CHECK_THAT(missing.out, Catch::Contains("no_such_db (does not exist: it is CREATED)") &&
-                              Catch::Contains("created database no_such_db (owner postgres)"));
-  CHECK(pg.table_counts("no_such_db") == pg.table_counts(t.db));
-  pg.exec("DROP DATABASE no_such_db");
+  CHECK(missing.exit_code == 1);
+  CHECK_THAT(missing.err, Catch::Contains("no_such_db") && Catch::Contains("createdb"));
 
   pg.create_database("elsewhere_copy");
   const AgentRun run = t.agent({"restore", "--latest", "--yes", "--dbname", "elsewhere_copy"});
@@ -291,9 +285,14 @@ TEST_CASE("the safety backup does not let retention delete an old backup being r
   const fs::path old =
       t.dir / ("oldbackup_" +
                pgbackup::format_file_stamp(std::chrono::system_clock::now() - 40 * 24h) + ".dump");
-  // A backup is its dump with the manifest and the companion file beside it: move all three.
-  for (const char* suffix : {".json", pgbackup::kGlobalsSuffix})
-    fs::rename(taken.string() + suffix, old.string() + suffix);
+  // Its manifest names its own files: the dump and the companion file, under their new names.
+  nlohmann::json m = t.manifest_of(taken);
+  m["file"] = old.filename().string();
+  REQUIRE(m.contains("globals"));
+  m["globals"]["file"] = old.filename().string() + ".globals";
+  write_text(old.string() + ".json", m.dump(2));
+  fs::remove(taken.string() + ".json");
+  fs::rename(taken.string() + ".globals", old.string() + ".globals");
   fs::rename(taken, old);
 
   const AgentRun run = t.agent({"restore", old.string(), "--yes"});

@@ -51,6 +51,16 @@ struct OffsiteTarget {
     return nlohmann::json::parse(read_text_file(dump.string() + ".json"));
   }
   std::string state() const { return read_text_file(dir / ".pgbackup/state.json"); }
+  // The target as a new server sees it, fetching from the bucket (fetch_offsite_backup), with
+  // the keys in this process's environment.
+  pgbackup::TargetConfig fetching_target(const S3Server& s3) const {
+    pgbackup::TargetConfig target;
+    target.name = "synthetic";
+    target.backup.dir = root / "elsewhere";
+    target.offsite_s3 = s3.config("db1/");
+    for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
+    return target;
+  }
 };
 
 pgbackup::S3Client client_for(const S3Server& s3, const std::string& prefix = "db1/") {
@@ -157,15 +167,19 @@ TEST_CASE(
   CHECK(t.manifest(dump)["offsite"].size() == 1);
 }
 
-TEST_CASE("S3 5xx answers are retried with backoff", "[s3]") {
-  S3Server s3({.deny_storage_classes = {}, .fail_next = 2});
+TEST_CASE("S3 5xx answers (503 SlowDown, 500 InternalError) are retried with backoff", "[s3]") {
+  const int status = GENERATE(503, 500);
+  S3Server s3({.deny_storage_classes = {}, .fail_next = 2, .fail_status = status});
   OffsiteTarget t(s3, "        tiers: [daily]\n");
   const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily);
   const AgentRun run = t.agent(s3, {"upload"});
   INFO(run.out << run.err);
   CHECK(run.exit_code == 0);
-  CHECK_THAT(run.err, Catch::Contains("retrying"));
+  CHECK_THAT(run.err,
+             Catch::Contains("(HTTP " + std::to_string(status) + "), retrying in 500 ms") &&
+                 Catch::Contains("(HTTP " + std::to_string(status) + "), retrying in 1000 ms"));
   CHECK(t.manifest(dump)["offsite"].size() == 1);
+  CHECK(nlohmann::json::parse(t.state())["offsite"]["success"] == true);
 }
 
 TEST_CASE("the signature check rejects a wrong secret, and the agent says which keys to check",
@@ -349,12 +363,7 @@ TEST_CASE("a backup fetched from the bucket is checked against its manifest", "[
   const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, content);
   REQUIRE(t.agent(s3, {"upload"}).exit_code == 0);
 
-  pgbackup::TargetConfig target;
-  target.name = "synthetic";
-  target.backup.dir = t.root / "elsewhere";
-  target.offsite_s3 = s3.config("db1/");
-  ::setenv("AWS_ACCESS_KEY_ID", S3Server::kAccessKey, 1);
-  ::setenv("AWS_SECRET_ACCESS_KEY", S3Server::kSecretKey, 1);
+  const pgbackup::TargetConfig target = t.fetching_target(s3);
   const std::string url = "s3://pgtest-bucket/db1/" + dump.filename().string();
 
   const pgbackup::SystemClock clock;
@@ -550,4 +559,127 @@ TEST_CASE(
   CHECK(again.exit_code == 0);
   CHECK(t.manifest(dump)["offsite"].size() == 1);
   CHECK(client_for(s3).head(key)->size == 12 * 1024 * 1024);
+}
+
+// Faults on the wire (issue 15), injected by the proxy: the connection cut in the middle of a
+// body. Each: the retry succeeds, the copy in the bucket is whole, nothing is recorded off-site
+// before it is, and the local backup stays good.
+
+namespace {
+
+// The requests that carried a dump's body (or asked for it): PUTs of it or its parts, GETs of it.
+std::vector<nlohmann::json> dump_requests(const S3Server& s3, const std::string& method) {
+  std::vector<nlohmann::json> out;
+  for (const auto& r : s3.requests()) {
+    const std::string path = r["path"];
+    if (r["method"] == method && path.ends_with(".dump")) out.push_back(r);
+  }
+  return out;
+}
+
+// After a failed upload of `dump` (whose error says `why`): nothing of it is recorded off-site,
+// not in the local manifest and not as a manifest in the bucket; state.json (what the off-site
+// metrics read) has the failed attempt and its reason; the local backup is untouched (a
+// synthetic dump: pg_restore cannot list it, so its checksum rather than verify).
+void check_nothing_recorded(const OffsiteTarget& t, const S3Server& s3, const fs::path& dump,
+                            const std::string& why) {
+  CHECK(t.manifest(dump)["offsite"].empty());
+  CHECK_FALSE(client_for(s3).head("db1/" + dump.filename().string() + ".json"));
+  const auto state = nlohmann::json::parse(t.state());
+  CHECK(state["offsite"]["success"] == false);
+  CHECK_THAT(state["offsite"]["error"].get<std::string>(), Catch::Contains(why));
+  CHECK(sha256_of(read_text_file(dump)) == t.manifest(dump)["sha256"]);
+}
+
+}  // namespace
+
+TEST_CASE("a connection cut in the middle of a dump's PUT or of a multipart part is retried",
+          "[s3]") {
+  // One PUT of the whole dump, or parts of 5 MiB (the first part is cut).
+  const std::size_t size = GENERATE(std::size_t{300 * 1024}, std::size_t{12 * 1024 * 1024 + 123});
+  INFO("dump of " << size << " bytes");
+  S3Server s3({.deny_storage_classes = {}, .fail_next = 0, .cut_puts = 1});
+  OffsiteTarget t(s3, "        tiers: [daily]\n");
+  const std::string content = random_bytes(size);
+  const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, content);
+
+  const AgentRun run = t.agent(s3, {"upload"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 0);
+  CHECK_THAT(run.err, Catch::Contains("retrying"));
+  // The cut request and its retry; for a multipart upload, the other parts once each.
+  CHECK(dump_requests(s3, "PUT").size() == (size < (5u << 20) ? 2 : 4));
+  CHECK(t.manifest(dump)["offsite"].size() == 1);
+  const fs::path back = t.root / "back.dump";
+  client_for(s3).download("db1/" + dump.filename().string(), back);
+  CHECK(sha256_of(read_text_file(back)) == sha256_of(content));
+  // The local backup is untouched (a synthetic dump: pg_restore cannot list it, so not verify).
+  CHECK(sha256_of(read_text_file(dump)) == t.manifest(dump)["sha256"]);
+}
+
+TEST_CASE(
+    "a PUT cut on every attempt records nothing off-site, leaves the local backup good, and the "
+    "next run copies it",
+    "[s3]") {
+  // Four attempts per request (S3Tuning::max_attempts): all four are cut.
+  S3Server s3({.deny_storage_classes = {}, .fail_next = 0, .cut_puts = 4});
+  OffsiteTarget t(s3, "        tiers: [daily]\n");
+  const fs::path dump =
+      write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, random_bytes(200 * 1024));
+  const AgentRun failed = t.agent(s3, {"upload"});
+  INFO(failed.out << failed.err);
+  CHECK(failed.exit_code != 0);
+  CHECK_THAT(failed.err, Catch::Contains("4 attempts"));
+  CHECK(dump_requests(s3, "PUT").size() == 4);
+  check_nothing_recorded(t, s3, dump, "4 attempts");
+
+  const AgentRun again = t.agent(s3, {"upload"});
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(t.manifest(dump)["offsite"].size() == 1);
+  CHECK(nlohmann::json::parse(t.state())["offsite"]["success"] == true);
+}
+
+TEST_CASE("a GET cut in the middle of the dump is retried and leaves no hole of zeros", "[s3]") {
+  S3Server s3({.deny_storage_classes = {}, .fail_next = 0, .cut_puts = 0, .cut_gets = 1});
+  OffsiteTarget t(s3, "        tiers: [daily]\n");
+  const std::string content = random_bytes(3 * 1024 * 1024 + 17);
+  const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, content);
+  REQUIRE(t.agent(s3, {"upload"}).exit_code == 0);
+
+  const pgbackup::TargetConfig target = t.fetching_target(s3);
+  const pgbackup::SystemClock clock;
+  const pgbackup::JobContext ctx{clock};
+  const pgbackup::FetchedBackup fetched = pgbackup::fetch_offsite_backup(
+      target, "s3://pgtest-bucket/db1/" + dump.filename().string(), t.root / "tmp", ctx);
+  CHECK(dump_requests(s3, "GET").size() == 2);  // cut halfway, then whole
+  // Byte for byte: a retry that wrote at the descriptor's offset would leave half a file of
+  // zeros before the data (or fail the manifest's size check).
+  CHECK(read_text_file(fetched.entry.dump) == content);
+  CHECK(fetched.entry.good());
+}
+
+TEST_CASE(
+    "a HEAD that reports another size after the upload records nothing off-site; the next run "
+    "finds the whole copy and records it without sending it again",
+    "[s3]") {
+  S3Server s3({.deny_storage_classes = {},
+               .fail_next = 0,
+               .cut_puts = 0,
+               .cut_gets = 0,
+               .wrong_head_sizes = 1});
+  OffsiteTarget t(s3, "        tiers: [daily]\n");
+  const fs::path dump =
+      write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, random_bytes(100 * 1024));
+  const AgentRun failed = t.agent(s3, {"upload"});
+  INFO(failed.out << failed.err);
+  CHECK(failed.exit_code != 0);
+  check_nothing_recorded(t, s3, dump, "does not match what was sent (size");
+
+  const AgentRun again = t.agent(s3, {"upload"});
+  INFO(again.out << again.err);
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.out + again.err, Catch::Contains("already in the bucket"));
+  CHECK(dump_requests(s3, "PUT").size() == 1);
+  CHECK(t.manifest(dump)["offsite"].size() == 1);
 }

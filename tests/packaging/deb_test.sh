@@ -206,7 +206,7 @@ completion=$(bash -c '
   complete -p pgbackup-agent >/dev/null || exit 1
   COMP_WORDS=(pgbackup-agent --config x.yml con); COMP_CWORD=3; _pgbackup_agent; echo "${COMPREPLY[*]}"
   COMP_WORDS=(pgbackup-agent restore --no); COMP_CWORD=2; _pgbackup_agent; echo "${COMPREPLY[*]}"')
-[ "$completion" = $'config-check\n--no-safety-backup' ] && pass "bash completion" ||
+[ "$completion" = $'config-check\n--no-safety-backup --no-roles' ] && pass "bash completion" ||
   fail "bash completion gave: $completion"
 
 # --- a throwaway PostgreSQL cluster -----------------------------------------------------------

@@ -10,9 +10,17 @@ body matches x-amz-content-sha256, as S3 does.
 Test hooks:
   --deny-storage-class CLASS   answer AccessDenied to writes with that x-amz-storage-class
   --log FILE                   one JSON line per request: method, path, query, x-amz-* headers
-  --fail-next N                answer the next N requests with 503 SlowDown (retry tests)
+  --fail-next N                answer the next N requests with 503 SlowDown (retry tests),
+                               or with 500 InternalError under --fail-status 500
   --stall-file FILE            while FILE exists, UploadPart requests are logged, then held
                                unanswered (so a test knows an upload is in flight)
+  --cut-puts N, --cut-gets N   cut the connection halfway through the body of the next N PUTs
+                               (read half, then close without answering) or GETs (the headers
+                               with the full Content-Length, half the body, then close) of a key
+                               ending in --cut-suffix (default .dump): a network that drops
+                               in the middle of a transfer (retry tests)
+  --wrong-head-sizes N         the next N HEADs of such a key that find it report a
+                               Content-Length one byte short (a copy that is not what was sent)
 
 Run with Debian's /usr/bin/python3 (python3-botocore).
 """
@@ -22,6 +30,7 @@ import http.client
 import http.server
 import json
 import re
+import socket
 import sys
 import os
 import threading
@@ -48,6 +57,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     options = None
     lock = threading.Lock()
     failures_left = 0
+    cuts_left = {"PUT": 0, "GET": 0}
 
     def log_message(self, fmt, *args):  # quiet: the tests read --log instead
         pass
@@ -110,14 +120,37 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             while stall and os.path.exists(stall):
                 time.sleep(0.05)
 
+    def take_cut(self, kind=None):
+        """Whether this request is to be cut or falsified (and one fewer is left of `kind`)."""
+        if not urlsplit(self.path).path.endswith(self.options.cut_suffix):
+            return False
+        with Proxy.lock:
+            kind = kind or self.command
+            left = Proxy.cuts_left.get(kind, 0)
+            if left > 0:
+                Proxy.cuts_left[kind] = left - 1
+            return left > 0
+
+    def drop_connection(self):
+        self.close_connection = True
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
+
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
+        cut = self.take_cut()
+        if cut and self.command == "PUT":
+            self.record()
+            self.rfile.read(length // 2)
+            return self.drop_connection()
         body = self.rfile.read(length) if length else b""
         self.record()
         self.stall_if_asked()
         with Proxy.lock:
             fail = Proxy.failures_left > 0
             Proxy.failures_left -= 1 if fail else 0
+        if fail and self.options.fail_status == 500:
+            return self.reply(500, error_xml("InternalError", "We encountered an internal error."))
         if fail:
             return self.reply(503, error_xml("SlowDown", "Please reduce your request rate."))
         problem = self.signature_problem(body)
@@ -128,9 +161,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         storage_class = self.headers.get("x-amz-storage-class", "")
         if storage_class and storage_class in self.options.deny_storage_class:
             return self.reply(403, error_xml("AccessDenied", "Access Denied"))
-        self.forward(body)
+        self.forward(body, cut)
 
-    def forward(self, body):
+    def forward(self, body, cut=False):
         upstream = http.client.HTTPConnection("127.0.0.1", self.options.upstream, timeout=120)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("expect",)}
         upstream.request(self.command, self.path, body=body, headers=headers)
@@ -139,11 +172,22 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         passed = [(k, v) for k, v in answer.getheaders()
                   if k.lower() not in ("content-length", "transfer-encoding", "connection")]
         if self.command == "HEAD":
-            passed.append(("Content-Length", answer.getheader("Content-Length", "0")))
+            length = int(answer.getheader("Content-Length", "0"))
+            if answer.status == 200 and self.take_cut("wrong HEAD size"):
+                length -= 1
+            passed.append(("Content-Length", str(length)))
             self.send_response(answer.status)
             for name, value in passed:
                 self.send_header(name, value)
             self.end_headers()
+        elif cut and answer.status == 200:
+            self.send_response(answer.status)
+            for name, value in passed:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[:len(data) // 2])
+            self.drop_connection()
         else:
             self.reply(answer.status, data, passed)
         upstream.close()
@@ -160,9 +204,16 @@ def main():
     parser.add_argument("--deny-storage-class", action="append", default=[])
     parser.add_argument("--log", default="")
     parser.add_argument("--fail-next", type=int, default=0)
+    parser.add_argument("--fail-status", type=int, default=503, choices=[500, 503])
     parser.add_argument("--stall-file", default="")
+    parser.add_argument("--cut-puts", type=int, default=0)
+    parser.add_argument("--cut-gets", type=int, default=0)
+    parser.add_argument("--cut-suffix", default=".dump")
+    parser.add_argument("--wrong-head-sizes", type=int, default=0)
     Proxy.options = parser.parse_args()
     Proxy.failures_left = Proxy.options.fail_next
+    Proxy.cuts_left = {"PUT": Proxy.options.cut_puts, "GET": Proxy.options.cut_gets,
+                       "wrong HEAD size": Proxy.options.wrong_head_sizes}
     server = http.server.ThreadingHTTPServer(("127.0.0.1", Proxy.options.port), Proxy)
     print("listening", flush=True)
     try:

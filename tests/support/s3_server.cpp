@@ -88,8 +88,16 @@ S3Server::S3Server(const S3ServerOptions& options) {
                                     (root_ / "requests.jsonl").string(),
                                     "--fail-next",
                                     std::to_string(options.fail_next),
+                                    "--fail-status",
+                                    std::to_string(options.fail_status),
                                     "--stall-file",
-                                    (root_ / "stall-parts").string()};
+                                    (root_ / "stall-parts").string(),
+                                    "--cut-puts",
+                                    std::to_string(options.cut_puts),
+                                    "--cut-gets",
+                                    std::to_string(options.cut_gets),
+                                    "--wrong-head-sizes",
+                                    std::to_string(options.wrong_head_sizes)};
   for (const std::string& c : options.deny_storage_classes) {
     proxy.push_back("--deny-storage-class");
     proxy.push_back(c);

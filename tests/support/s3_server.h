@@ -31,6 +31,12 @@ class BackgroundProcess {
 struct S3ServerOptions {
   std::vector<std::string> deny_storage_classes;  // answered AccessDenied
   int fail_next = 0;                              // the first N requests get 503 SlowDown
+  int fail_status = 503;                          // or 500 InternalError
+  // The connection is cut halfway through the body of the next N PUTs / GETs of a .dump key.
+  int cut_puts = 0;
+  int cut_gets = 0;
+  // The next N HEADs that find a .dump key report it one byte short.
+  int wrong_head_sizes = 0;
 };
 
 class S3Server {

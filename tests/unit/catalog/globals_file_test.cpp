@@ -77,3 +77,21 @@ TEST_CASE("a companion file of another format is refused") {
       globals_from_json(nlohmann::json::parse(R"({"format":"pgbackup-globals/1","database":{}})")),
       Catch::Contains("malformed"));
 }
+
+TEST_CASE("a companion file that is a symbolic link is refused, even to a matching copy") {
+  const TempDir dir("globals");
+  const fs::path outside = dir.path() / "outside.globals";
+  const GlobalsFileInfo info = write_globals_file(outside, sample());
+  const fs::path backups = dir.path() / "backups";
+  fs::create_directory(backups);
+  const fs::path link = backups / "x.dump.globals";
+  fs::create_symlink(outside, link);
+  CHECK_THAT(globals_file_problem(link, info),
+             Catch::Contains("cannot be read") && Catch::Contains("a symbolic link"));
+  CHECK_THROWS_WITH(read_globals_text(link, info), Catch::Contains("a symbolic link"));
+  CHECK_THROWS_WITH(read_globals_file(link, info), Catch::Contains("a symbolic link"));
+  // The real file, in place of the link, is the same text.
+  fs::remove(link);
+  fs::copy_file(outside, link);
+  CHECK(read_globals_text(link, info) == read_file(outside));
+}

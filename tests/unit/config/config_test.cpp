@@ -53,6 +53,14 @@ targets:
   CHECK_THROWS_AS(c.find_target("other"), ConfigError);
 }
 
+TEST_CASE("a config key that is a list or mapping is a config error naming its line") {
+  // The web config's fuzz crash (a complex YAML key), checked here too: as<std::string>() on a
+  // mapping key threw a YAML exception instead of a ConfigError.
+  CHECK_THROWS_WITH(parse_config("targets: []\n? {a: b}\n: x\n", "t.yml"),
+                    Catch::Contains("t.yml:2:") && Catch::Contains("plain name"));
+  CHECK_THROWS_AS(parse_config("targets:\n  - name: a\n    [x]: 1\n", "t.yml"), ConfigError);
+}
+
 TEST_CASE("a restore-test database equal to production is refused") {
   CHECK_THROWS_WITH(parse_config(R"(targets:
   - name: a

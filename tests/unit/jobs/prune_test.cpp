@@ -4,7 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <set>
 
+#include "agent/core/errors.h"
 #include "agent/core/timeutil.h"
 
 using namespace pgbackup;
@@ -17,6 +19,7 @@ class MemoryStorage : public Storage {
  public:
   std::map<std::string, std::string> files;
   std::vector<std::string> calls;
+  std::set<std::string> refused;  // removed as PosixStorage removes a link: never
 
   std::string address(const std::string& name) const override { return "mem:" + name; }
   std::vector<StoredFile> list() override {
@@ -27,6 +30,7 @@ class MemoryStorage : public Storage {
   std::string read(const std::string& name) override { return files.at(name); }
   void remove(const std::string& name) override {
     calls.push_back("remove " + name);
+    if (refused.count(name)) throw OperationError("refusing to delete mem:" + name);
     files.erase(name);
   }
   void sync() override { calls.push_back("sync"); }
@@ -34,13 +38,18 @@ class MemoryStorage : public Storage {
 
 SysTime at(const char* iso) { return *parse_iso8601(iso); }
 
-// A dump and its manifest, started at `iso`, of `tier`.
-void add_backup(MemoryStorage& storage, const char* iso, Tier tier, bool with_manifest = true) {
+// A dump and its manifest, started at `iso`, of `tier`; with its companion file when asked.
+void add_backup(MemoryStorage& storage, const char* iso, Tier tier, bool with_manifest = true,
+                bool with_globals = false) {
   Manifest m;
   m.started_at = at(iso);
   m.file = "t_" + format_file_stamp(m.started_at) + ".dump";
   m.tier = tier;
   storage.files[m.file] = "dump";
+  if (with_globals) {
+    m.globals = GlobalsFileInfo{m.file + kGlobalsSuffix, 7, "sha", {}, false, {}, 0};
+    storage.files[m.file + kGlobalsSuffix] = "globals";
+  }
   if (with_manifest) storage.files[m.file + kManifestSuffix] = manifest_to_json(m).dump();
 }
 
@@ -165,4 +174,44 @@ TEST_CASE("a backup from the future stops retention: the clock went back") {
   CHECK_THAT(outcome.refused, Catch::Contains("the clock went back"));
   CHECK(outcome.deleted.empty());
   CHECK(storage.files.size() == 6);
+}
+
+TEST_CASE("retention deletes a companion file with its backup, first, and nothing when refused") {
+  MemoryStorage storage;
+  add_backup(storage, "2026-01-01T02:00:00Z", Tier::daily, true, /*with_globals=*/true);
+  add_backup(storage, "2026-01-02T02:00:00Z", Tier::daily, true, /*with_globals=*/true);
+  add_backup(storage, "2026-03-01T02:00:00Z", Tier::daily, true, /*with_globals=*/true);
+  RetentionConfig policy;
+  policy.daily = 30 * 24h;
+  policy.min_keep = 1;
+  const auto backups = listed(storage);
+  REQUIRE(backups.size() == 3);
+  // The second one's companion is a link in the backup directory: its removal is refused.
+  storage.refused.insert("t_20260102_020000.dump.globals");
+  CHECK_THROWS_WITH(apply_retention(storage, backups, policy, at("2026-03-02T00:00:00Z"),
+                                    RetentionRun::by_hand, false, {}),
+                    Catch::Contains("refusing to delete mem:t_20260102_020000.dump.globals"));
+  CHECK(storage.calls == std::vector<std::string>{"remove t_20260101_020000.dump.globals",
+                                                  "remove t_20260101_020000.dump.json", "sync",
+                                                  "remove t_20260101_020000.dump",
+                                                  "remove t_20260102_020000.dump.globals"});
+  // Nothing of the refused backup went: its dump and manifest remain a backup.
+  CHECK(storage.files.count("t_20260102_020000.dump") == 1);
+  CHECK(storage.files.count("t_20260102_020000.dump.json") == 1);
+  CHECK(storage.files.count("t_20260101_020000.dump.globals") == 0);
+  CHECK(listed(storage).size() == 2);
+}
+
+TEST_CASE(
+    "a manifest that names another backup's companion file keeps its backup out of "
+    "retention") {
+  MemoryStorage storage;
+  add_backup(storage, "2026-01-01T02:00:00Z", Tier::daily, true, /*with_globals=*/true);
+  add_backup(storage, "2026-01-02T02:00:00Z", Tier::daily);
+  nlohmann::json j = nlohmann::json::parse(storage.files["t_20260102_020000.dump.json"]);
+  j["globals"] = {{"file", "t_20260101_020000.dump.globals"}, {"size_bytes", 7}, {"sha256", "x"}};
+  storage.files["t_20260102_020000.dump.json"] = j.dump();
+  const auto backups = listed(storage);
+  REQUIRE(backups.size() == 1);
+  CHECK(backups[0].dump == "t_20260101_020000.dump");
 }

@@ -143,4 +143,15 @@ TEST_CASE("an S3 error body gives its code and message") {
   CHECK(xml_values(body, "Missing").empty());
 }
 
+TEST_CASE("a ListObjectsV2 page with a time the clock cannot hold lists the object without one") {
+  // fuzz (s3_xml_fuzz.cpp): LastModified in 4052 overflowed system_clock (UBSan).
+  const S3ListPage p = parse_list_page(
+      "<ListBucketResult><Contents><Key>db1/a.dump</Key>"
+      "<LastModified>4052-02-01T02:03:04.000Z</LastModified><Size>7</Size></Contents>"
+      "</ListBucketResult>");
+  REQUIRE(p.objects.size() == 1);
+  CHECK(p.objects[0].key == "db1/a.dump");
+  CHECK_FALSE(p.objects[0].last_modified);
+}
+
 }  // namespace pgbackup

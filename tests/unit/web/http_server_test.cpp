@@ -182,6 +182,17 @@ TEST_CASE("an unknown key in the web config is an error naming the key and its l
                     Catch::Contains("line 2") && Catch::Contains("\"basic_auth_user\""));
 }
 
+TEST_CASE("a web config key that is a list or mapping is an error, not a YAML exception") {
+  // fuzz: "? prometheus: ..." made a mapping the key of the top level; as<std::string>() threw
+  // YAML::TypedBadConversion, which no caller expects.
+  CHECK_THROWS_WITH(pgbackup::parse_web_config(
+                        "basic_auth_users:\n? prometheus: $2y$10$XaBhOVXCbI0eHNBbYe1ZGq\n", "/"),
+                    Catch::Contains("line 2") && Catch::Contains("a key of the web config") &&
+                        Catch::Contains("plain name"));
+  CHECK_THROWS_AS(pgbackup::parse_web_config("tls_server_config:\n  [a, b]: x\n", "/"),
+                  std::invalid_argument);
+}
+
 TEST_CASE("a web config naming a missing certificate file is an error naming the file") {
   TempDir dir;
   write_file(dir.path() / "key.pem", "x");
@@ -430,4 +441,17 @@ TEST_CASE("a missing client CA file is reported before the missing client auth p
   write_file(dir.path() / "nope", "");
   CHECK_THROWS_WITH(pgbackup::load_web_config(dir.path() / "web.yml"),
                     Catch::Contains("without a client auth policy"));
+}
+
+TEST_CASE("a bcrypt hash of a cost that would stall every login is refused, not computed") {
+  // Cost 31 is 2^31 rounds of bcrypt's key setup: days per login (and per fuzzed web config).
+  const std::string slow = "$2b$31$K8VLisHdVUzVWekazDC/Me2GX6/Vlnw8D9VdixH/Dy21/XKsmoQN6";
+  CHECK_THROWS_WITH(
+      pgbackup::parse_web_config("basic_auth_users: {prometheus: " + slow + "}\n", "/nonexistent"),
+      Catch::Contains("has cost 31, more than 14") && Catch::Contains("htpasswd -nbBC 10"));
+  CHECK_FALSE(pgbackup::verify_password("x", slow));
+  CHECK_NOTHROW(pgbackup::parse_web_config(
+      "basic_auth_users: {prometheus: $2b$10$K8VLisHdVUzVWekazDC/Me2GX6/Vlnw8D9VdixH/Dy21/"
+      "XKsmoQN6}\n",
+      "/nonexistent"));
 }

@@ -1,0 +1,83 @@
+// Hostile or damaged manifests (found by tests/fuzz/manifest_fuzz.cpp, or the hostile backup
+// directory of issue 15): each is a clear std::runtime_error, never another exception or a path.
+#include "agent/catalog/manifest.h"
+
+#include <catch2/catch.hpp>
+
+#include <stdexcept>
+
+#include "agent/core/file_io.h"
+
+using namespace pgbackup;
+
+namespace {
+
+nlohmann::json fixture() {
+  return nlohmann::json::parse(read_file(std::string(PGBACKUP_SOURCE_DIR) +
+                                         "/tests/fixtures/metrics/anomaly/"
+                                         "shop_20260202_030000.dump.json"));
+}
+
+}  // namespace
+
+TEST_CASE("a manifest with an unknown tier, kind or change type is malformed, not a crash") {
+  // fuzz: parse_tier's std::invalid_argument escaped manifest_from_json (a logic_error, which
+  // Repository::scan's callers did not expect from a manifest).
+  nlohmann::json j = fixture();
+  j["tier"] = "wee ly";
+  CHECK_THROWS_AS(manifest_from_json(j), std::runtime_error);
+  CHECK_THROWS_WITH(manifest_from_json(j), Catch::Contains("malformed manifest") &&
+                                               Catch::Contains("unknown tier \"wee ly\""));
+  j = fixture();
+  j["tables"][0]["kind"] = "view";
+  CHECK_THROWS_WITH(manifest_from_json(j), Catch::Contains("malformed manifest"));
+}
+
+TEST_CASE("a JSON document that is not an object is not a manifest") {
+  for (const char* text : {"[]", "3", "\"pgbackup-manifest/1\"", "null"}) {
+    INFO(text);
+    CHECK_THROWS_WITH(manifest_from_json(nlohmann::json::parse(text)),
+                      "not a pgbackup-manifest/1 document");
+  }
+}
+
+TEST_CASE("a manifest whose file is a path, not the dump beside it, is malformed") {
+  for (const char* file : {"../outside.dump", "/etc/passwd", "sub/x.dump", "..", ".", ""}) {
+    INFO(file);
+    nlohmann::json j = fixture();
+    j["file"] = file;
+    CHECK_THROWS_WITH(manifest_from_json(j),
+                      Catch::Contains("must name the dump beside the manifest, not a path"));
+  }
+}
+
+TEST_CASE("a manifest names the dump it describes, or says which other file it names") {
+  const Manifest m = manifest_from_json(fixture());
+  CHECK(manifest_mismatch(m, "shop_20260202_030000.dump").empty());
+  CHECK_THAT(manifest_mismatch(m, "shop_20260203_030000.dump"),
+             Catch::Contains("describes another file, \"shop_20260202_030000.dump\""));
+}
+
+TEST_CASE("timestamps outside what the clock holds are malformed, not an overflow") {
+  // fuzz (s3_xml, manifest): a year past 2262 overflowed system_clock's nanoseconds (UBSan).
+  nlohmann::json j = fixture();
+  j["started_at"] = "4052-02-01T02:03:04Z";
+  CHECK_THROWS_WITH(manifest_from_json(j), "malformed timestamp in started_at");
+}
+
+TEST_CASE("a manifest names its own companion file, beside it, or says which other one") {
+  nlohmann::json j = fixture();
+  j["globals"] = {
+      {"file", "shop_20260202_030000.dump.globals"}, {"size_bytes", 10}, {"sha256", "00"}};
+  CHECK(manifest_mismatch(manifest_from_json(j), "shop_20260202_030000.dump").empty());
+  j["globals"]["file"] = "shop_20260101_030000.dump.globals";
+  CHECK_THAT(
+      manifest_mismatch(manifest_from_json(j), "shop_20260202_030000.dump"),
+      Catch::Contains("names another companion file, \"shop_20260101_030000.dump.globals\""));
+  for (const char* file : {"../shop_20260202_030000.dump.globals", "/etc/shadow", ""}) {
+    INFO(file);
+    j["globals"]["file"] = file;
+    CHECK_THROWS_WITH(manifest_from_json(j),
+                      Catch::Contains("must name the companion file beside the manifest"));
+  }
+}
