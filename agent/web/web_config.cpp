@@ -66,7 +66,14 @@ void check_keys(const YAML::Node& map, const std::string& section,
                 const std::vector<std::string>& known) {
   std::set<std::string> seen;
   for (const auto& entry : map) {
-    if (!entry.first.IsScalar()) fail_at(entry.first, "keys of \"" + section + "\" are strings");
+    // fuzz: a complex key ("? [a]: x") made as<std::string>() throw a YAML exception.
+    if (!entry.first.IsScalar()) {
+      const std::string where =
+          section.empty() ? "the web config" : "\"" + section.substr(0, section.size() - 1) + "\"";
+      fail_at(entry.first, "a key of " + where +
+                               " must be a plain name, not a list or mapping; hint: write "
+                               "\"name: value\"");
+    }
     const std::string key = entry.first.Scalar();
     if (!seen.insert(key).second) {
       fail_at(entry.first, "key \"" + section + key + "\" is given twice; hint: keep one");
