@@ -1,8 +1,9 @@
 #pragma once
 
 // Shared by the libFuzzer targets (scripts/fuzz builds and runs them): each parses one input
-// with an existing entry point and lets only the documented error through. Any other exception escapes
-// LLVMFuzzerTestOneInput, which aborts: libFuzzer reports it as a crash, like a sanitizer finding.
+// with an existing entry point and lets only the documented error through. Any other exception
+// escapes LLVMFuzzerTestOneInput, which aborts: libFuzzer reports it as a crash, like a sanitizer
+// finding.
 
 #include <cstddef>
 #include <cstdint>
