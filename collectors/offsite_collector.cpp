@@ -36,6 +36,17 @@ class OffsiteCollector : public Collector {
     add_per_target(out, in, "pgbackup_offsite_uploaded_bytes_total",
                    "Bytes this process copied off-site.", MetricType::Counter,
                    [](const TargetStatus& t) { return t.runtime.offsite_uploaded_bytes_total; });
+    FamilyBuilder retries("pgbackup_offsite_retries_total",
+                          "S3 requests this process tried again, by why the attempt before failed.",
+                          MetricType::Counter);
+    for (const TargetStatus& t : in.targets) {
+      for (RetryReason reason : kRetryReasons) {
+        const auto it = t.runtime.offsite_retries_total.find(reason);
+        retries.add(it == t.runtime.offsite_retries_total.end() ? 0 : it->second,
+                    {{"reason", retry_reason_name(reason)}, {"target", t.name}});
+      }
+    }
+    out.push_back(retries.build());
   }
 };
 

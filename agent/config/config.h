@@ -91,6 +91,8 @@ struct S3Config {
   std::uint64_t multipart_threshold = 64ull << 20;
   std::uint64_t part_size = 16ull << 20;
   int list_page_size = 1000;
+  // A transfer moving under 1 KiB/s for this long is cut and retried.
+  std::chrono::seconds stall_timeout{60};
 };
 
 struct TargetConfig {

@@ -258,6 +258,7 @@ const KeyTable<S3Config>& s3_keys() {
        },
        [](YAML::Emitter& out, const char* k, const S3Config& c) { emit(out, k, c.part_size); }},
       whole("list_page_size", &S3Config::list_page_size, 1, 1000),
+      duration("stall_timeout", &S3Config::stall_timeout),
   };
   return table;
 }

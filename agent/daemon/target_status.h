@@ -12,6 +12,7 @@
 #include "agent/core/timeutil.h"
 #include "agent/jobs/restore_drill.h"
 #include "agent/rules/health.h"
+#include "agent/storage/s3/client.h"
 
 namespace pgbackup {
 
@@ -25,7 +26,8 @@ struct TargetRuntime {
   double offsite_uploads_total = 0;  // backups whose copy was attempted
   double offsite_upload_failures_total = 0;
   double offsite_uploaded_bytes_total = 0;
-  std::optional<bool> database_up;  // unset until the first probe
+  std::map<RetryReason, double> offsite_retries_total;  // S3 requests tried again, by reason
+  std::optional<bool> database_up;                      // unset until the first probe
   bool restore_test_in_progress = false;
   std::optional<SysTime> next_restore_test;  // unset when no restore tests are configured
   double restore_tests_total = 0;

@@ -43,6 +43,9 @@ void run_uploader(DaemonState& state, const std::string& name) {
       count_uploads(state, name, 1, 0, static_cast<double>(bytes));
     };
     observer.failed = [&] { count_uploads(state, name, 1, 1, 0); };
+    observer.retried = [&](RetryReason reason) {
+      state.update_runtime(name, [&](TargetRuntime& r) { r.offsite_retries_total[reason] += 1; });
+    };
     try {
       const UploadReport r = run_offsite_job(*state.config(), *t, ctx, std::nullopt, observer);
       failures = 0;

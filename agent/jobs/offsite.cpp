@@ -168,6 +168,7 @@ S3Tuning offsite_tuning(const S3Config& s3, const JobContext& ctx) {
   t.multipart_threshold = s3.multipart_threshold;
   t.part_size = s3.part_size;
   t.list_page_size = s3.list_page_size;
+  t.stall_timeout = s3.stall_timeout;
   t.cancel = ctx.cancel;
   t.clock = &ctx.clock;
   return t;
@@ -263,7 +264,9 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
     return state.offsite && !state.offsite->success;
   }();
   try {
-    S3Client client(s3, read_s3_credentials(s3), offsite_tuning(s3, ctx));
+    S3Tuning tuning = offsite_tuning(s3, ctx);
+    tuning.retried = observer.retried;
+    S3Client client(s3, read_s3_credentials(s3), tuning);
     try {
       client.check_access(s3.prefix);
     } catch (const std::exception&) {

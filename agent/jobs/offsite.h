@@ -48,6 +48,7 @@ struct UploadReport {
 struct UploadObserver {
   std::function<void(std::uint64_t bytes)> uploaded;
   std::function<void()> failed;
+  std::function<void(RetryReason)> retried;  // an S3 request is tried again (S3Tuning::retried)
 };
 
 // The off-site job (`upload` and the daemon): copies `only` (a dump path) or every pending

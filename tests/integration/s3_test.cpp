@@ -683,3 +683,71 @@ TEST_CASE(
   CHECK(dump_requests(s3, "PUT").size() == 1);
   CHECK(t.manifest(dump)["offsite"].size() == 1);
 }
+
+TEST_CASE(
+    "a PUT that S3 takes and never answers, or a GET that stops halfway, is cut after "
+    "offsite.s3.stall_timeout and retried",
+    "[s3]") {
+  S3Server s3({.deny_storage_classes = {},
+               .fail_next = 0,
+               .cut_puts = 0,
+               .cut_gets = 0,
+               .wrong_head_sizes = 0,
+               .stall_puts = 1,
+               .stall_gets = 1});
+  OffsiteTarget t(s3, "        tiers: [daily]\n        stall_timeout: 1s\n");
+  const std::string content = random_bytes(2 * 1024 * 1024 + 5);
+  const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, content);
+
+  // The proxy holds the stalled connection for 30 s: the agent must give up long before.
+  const auto started = std::chrono::steady_clock::now();
+  const AgentRun run = t.agent(s3, {"upload"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 0);
+  CHECK(std::chrono::steady_clock::now() - started < 20s);
+  CHECK_THAT(run.err, Catch::Contains("Operation too slow") && Catch::Contains("retrying"));
+  CHECK(dump_requests(s3, "PUT").size() == 2);
+  CHECK(t.manifest(dump)["offsite"].size() == 1);
+
+  pgbackup::TargetConfig target = t.fetching_target(s3);
+  target.offsite_s3->stall_timeout = 1s;
+  const pgbackup::SystemClock clock;
+  const pgbackup::JobContext ctx{clock};
+  const pgbackup::FetchedBackup fetched = pgbackup::fetch_offsite_backup(
+      target, "s3://pgtest-bucket/db1/" + dump.filename().string(), t.root / "tmp", ctx);
+  CHECK(dump_requests(s3, "GET").size() == 2);  // stalled halfway, then whole
+  CHECK(read_text_file(fetched.entry.dump) == content);
+  CHECK(fetched.entry.good());
+}
+
+TEST_CASE("the daemon's metrics count each S3 retry by its reason", "[s3]") {
+  // The bucket check is throttled once; the dump's first PUT is cut, its second stalls.
+  S3Server s3({.deny_storage_classes = {},
+               .fail_next = 1,
+               .fail_status = 503,
+               .cut_puts = 1,
+               .cut_gets = 0,
+               .wrong_head_sizes = 0,
+               .stall_puts = 1});
+  TestTarget t("offsite-retries", 20,
+               "    offsite:\n      s3: {endpoint: \"" + s3.endpoint() +
+                   "\", bucket: " + S3Server::kBucket +
+                   ", prefix: \"retries/\", path_style: true, tiers: [daily, weekly, monthly], "
+                   "stall_timeout: 1s}\n");
+  for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
+  const Daemon daemon(t.config, free_port());
+  daemon.wait_for_metric(R"(pgbackup_offsite_uploads_total\{target="offsite-retries"\} 1\n)");
+  const std::string metrics =
+      daemon.wait_for_metric(R"(pgbackup_offsite_pending_backups\{target="offsite-retries"\} 0\n)");
+  const std::string series = "pgbackup_offsite_retries_total{reason=\"";
+  CHECK_THAT(
+      metrics,
+      Catch::Contains(series + "throttled\",target=\"offsite-retries\"} 1") &&
+          Catch::Contains(series + "network\",target=\"offsite-retries\"} 1") &&
+          Catch::Contains(series + "timeout\",target=\"offsite-retries\"} 1") &&
+          Catch::Contains(series + "server_error\",target=\"offsite-retries\"} 0") &&
+          Catch::Contains("pgbackup_offsite_upload_failures_total{target=\"offsite-retries\"} 0") &&
+          Catch::Contains("pgbackup_offsite_last_run_success{target=\"offsite-retries\"} 1"));
+  REQUIRE(t.dumps().size() == 1);
+  CHECK(t.manifest_of(t.dumps()[0])["offsite"].size() == 1);
+}

@@ -19,6 +19,11 @@ Test hooks:
                                with the full Content-Length, half the body, then close) of a key
                                ending in --cut-suffix (default .dump): a network that drops
                                in the middle of a transfer (retry tests)
+  --stall-puts N, --stall-gets N
+                               the next N PUTs of such a key are read whole and never answered;
+                               the next N GETs send the headers and half the body, then nothing;
+                               either holds the connection open for --stall-seconds (default 30):
+                               a network that stops moving (stall timeout tests)
   --wrong-head-sizes N         the next N HEADs of such a key that find it report a
                                Content-Length one byte short (a copy that is not what was sent)
 
@@ -136,6 +141,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
         self.connection.shutdown(socket.SHUT_RDWR)
 
+    def hold_then_drop(self):
+        time.sleep(self.options.stall_seconds)
+        self.drop_connection()
+
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         cut = self.take_cut()
@@ -145,6 +154,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             return self.drop_connection()
         body = self.rfile.read(length) if length else b""
         self.record()
+        if self.command == "PUT" and self.take_cut("stall PUT"):
+            return self.hold_then_drop()
+        stall = self.command == "GET" and self.take_cut("stall GET")
         self.stall_if_asked()
         with Proxy.lock:
             fail = Proxy.failures_left > 0
@@ -161,9 +173,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         storage_class = self.headers.get("x-amz-storage-class", "")
         if storage_class and storage_class in self.options.deny_storage_class:
             return self.reply(403, error_xml("AccessDenied", "Access Denied"))
-        self.forward(body, cut)
+        self.forward(body, cut, stall)
 
-    def forward(self, body, cut=False):
+    def forward(self, body, cut=False, stall=False):
         upstream = http.client.HTTPConnection("127.0.0.1", self.options.upstream, timeout=120)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("expect",)}
         upstream.request(self.command, self.path, body=body, headers=headers)
@@ -180,14 +192,18 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             for name, value in passed:
                 self.send_header(name, value)
             self.end_headers()
-        elif cut and answer.status == 200:
+        elif (cut or stall) and answer.status == 200:
             self.send_response(answer.status)
             for name, value in passed:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data[:len(data) // 2])
-            self.drop_connection()
+            if stall:
+                self.wfile.flush()
+                self.hold_then_drop()
+            else:
+                self.drop_connection()
         else:
             self.reply(answer.status, data, passed)
         upstream.close()
@@ -210,10 +226,14 @@ def main():
     parser.add_argument("--cut-gets", type=int, default=0)
     parser.add_argument("--cut-suffix", default=".dump")
     parser.add_argument("--wrong-head-sizes", type=int, default=0)
+    parser.add_argument("--stall-puts", type=int, default=0)
+    parser.add_argument("--stall-gets", type=int, default=0)
+    parser.add_argument("--stall-seconds", type=float, default=30)
     Proxy.options = parser.parse_args()
     Proxy.failures_left = Proxy.options.fail_next
     Proxy.cuts_left = {"PUT": Proxy.options.cut_puts, "GET": Proxy.options.cut_gets,
-                       "wrong HEAD size": Proxy.options.wrong_head_sizes}
+                       "wrong HEAD size": Proxy.options.wrong_head_sizes,
+                       "stall PUT": Proxy.options.stall_puts, "stall GET": Proxy.options.stall_gets}
     server = http.server.ThreadingHTTPServer(("127.0.0.1", Proxy.options.port), Proxy)
     print("listening", flush=True)
     try:

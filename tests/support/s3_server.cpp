@@ -97,7 +97,11 @@ S3Server::S3Server(const S3ServerOptions& options) {
                                     "--cut-gets",
                                     std::to_string(options.cut_gets),
                                     "--wrong-head-sizes",
-                                    std::to_string(options.wrong_head_sizes)};
+                                    std::to_string(options.wrong_head_sizes),
+                                    "--stall-puts",
+                                    std::to_string(options.stall_puts),
+                                    "--stall-gets",
+                                    std::to_string(options.stall_gets)};
   for (const std::string& c : options.deny_storage_classes) {
     proxy.push_back("--deny-storage-class");
     proxy.push_back(c);

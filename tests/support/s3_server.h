@@ -37,6 +37,11 @@ struct S3ServerOptions {
   int cut_gets = 0;
   // The next N HEADs that find a .dump key report it one byte short.
   int wrong_head_sizes = 0;
+  // The next N PUTs of a .dump key are read and never answered; the next N GETs stop halfway
+  // through the body. Either connection then hangs for 30 s (longer than the tests'
+  // offsite.s3.stall_timeout).
+  int stall_puts = 0;
+  int stall_gets = 0;
 };
 
 class S3Server {

@@ -16,11 +16,7 @@
 namespace pgbackup {
 namespace fs = std::filesystem;
 
-namespace {
-
-bool retryable(long status) { return status >= 500 || status == 429; }
-
-}  // namespace
+namespace {}  // namespace
 
 S3Credentials read_s3_credentials(const S3Config& config) {
   auto read = [](const std::string& variable, const char* what) {
@@ -66,6 +62,27 @@ std::string s3_request_url(const S3Config& config, const std::string& key,
   return query.empty() ? base : base + "?" + query;
 }
 
+const char* retry_reason_name(RetryReason reason) {
+  switch (reason) {
+    case RetryReason::network:
+      return "network";
+    case RetryReason::timeout:
+      return "timeout";
+    case RetryReason::throttled:
+      return "throttled";
+    case RetryReason::server_error:
+      return "server_error";
+  }
+  return "unknown";
+}
+
+std::optional<RetryReason> retry_reason(long status, bool timed_out) {
+  if (status == 0) return timed_out ? RetryReason::timeout : RetryReason::network;
+  if (status == 429 || status == 503) return RetryReason::throttled;
+  if (status >= 500 && status <= 599) return RetryReason::server_error;
+  return std::nullopt;
+}
+
 S3Client::S3Client(S3Config config, S3Credentials credentials, S3Tuning tuning)
     : config_(std::move(config)), credentials_(std::move(credentials)), tuning_(tuning) {}
 
@@ -85,6 +102,7 @@ CurlResponse S3Client::perform_once(const Request& request) {
   http.body = request.body;
   http.download_to = request.download_to;
   http.connect_timeout = tuning_.connect_timeout;
+  http.stall_timeout = tuning_.stall_timeout;
   http.cancel = tuning_.cancel;
   return http_.perform(http);
 }
@@ -95,8 +113,8 @@ CurlResponse S3Client::perform(const Request& request) {
     CurlResponse response = perform_once(request);
     const bool cancelled = tuning_.cancel && tuning_.cancel->load();
     if (cancelled) throw S3Error("S3 transfer stopped for shutdown", 0, "Cancelled");
-    const bool transient = response.status == 0 || retryable(response.status);
-    if (!transient || attempt >= tuning_.max_attempts) {
+    const std::optional<RetryReason> reason = retry_reason(response.status, response.timed_out);
+    if (!reason || attempt >= tuning_.max_attempts) {
       if (response.status == 0) {
         throw S3Error("cannot reach the S3 endpoint " + config_.endpoint + " (" + request.method +
                           " " + format_s3_url(config_.bucket, request.key) + ", " +
@@ -112,6 +130,7 @@ CurlResponse S3Client::perform(const Request& request) {
         format_s3_url(config_.bucket, request.key),
         response.status == 0 ? response.network_error : "HTTP " + std::to_string(response.status),
         delay.count());
+    if (tuning_.retried) tuning_.retried(*reason);
     clock().sleep_for(delay);
     delay *= 2;
   }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -63,6 +64,21 @@ struct S3Upload {
   int parts = 0;  // 0: single PUT
 };
 
+// Why a request failed in a way worth another attempt: the `reason` label of
+// pgbackup_offsite_retries_total.
+enum class RetryReason {
+  network,       // no answer: refused, reset, cut in the middle of a body
+  timeout,       // no answer in time: the connect timeout, or a transfer stalled past stall_timeout
+  throttled,     // 429, or 503 (S3's SlowDown)
+  server_error,  // any other 5xx
+};
+constexpr RetryReason kRetryReasons[] = {RetryReason::network, RetryReason::timeout,
+                                         RetryReason::throttled, RetryReason::server_error};
+const char* retry_reason_name(RetryReason reason);
+// The reason to retry an answer (`status` 0: none came, and `timed_out` says whether a timeout
+// was why), or nullopt when trying again cannot help (2xx-4xx other than 429).
+std::optional<RetryReason> retry_reason(long status, bool timed_out);
+
 // Knobs with production defaults; tests make them small so multipart and pagination run on
 // small data.
 struct S3Tuning {
@@ -72,7 +88,10 @@ struct S3Tuning {
   int max_attempts = 4;  // per request, for network errors, 5xx and throttling
   std::chrono::milliseconds first_retry_delay{500};  // doubled after each failed attempt
   std::chrono::seconds connect_timeout{10};
+  std::chrono::seconds stall_timeout{60};     // under 1 KiB/s for this long: cut and retried
   const std::atomic<bool>* cancel = nullptr;  // set by another thread to stop transfers
+  // Told before each retry, with why (the daemon counts them); may be empty.
+  std::function<void(RetryReason)> retried;
   // Where request times (SigV4 signs them) come from and retry pauses are waited out; null:
   // the operating system's clock.
   const Clock* clock = nullptr;

@@ -169,13 +169,15 @@ CurlResponse CurlSession::perform(const CurlRequest& request) {
   if (request.download_to && ::ftruncate(request.download_to->get(), 0) != 0) {
     throw OperationError(std::string("cannot truncate the download file: ") + std::strerror(errno));
   }
+  char error_detail[CURL_ERROR_SIZE] = "";  // libcurl's own words: "Operation too slow ..."
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_detail);
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
                    static_cast<long>(request.connect_timeout.count()));
-  // A stalled transfer (under 1 KiB/s for a minute) is a network error, retried.
+  // A stalled transfer is a network error (the client retries it).
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(request.stall_timeout.count()));
   curl_slist* headers = nullptr;
   for (const std::string& h : request.headers) headers = curl_slist_append(headers, h.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -190,9 +192,11 @@ CurlResponse CurlSession::perform(const CurlRequest& request) {
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, request.cancel);
   }
   const CURLcode rc = curl_easy_perform(curl);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
-    response.network_error = curl_easy_strerror(rc);
+    response.network_error = error_detail[0] != '\0' ? error_detail : curl_easy_strerror(rc);
+    response.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
     response.status = 0;
     return response;
   }

@@ -45,12 +45,16 @@ struct CurlRequest {
   BodySource body;                   // PUT and POST
   const Fd* download_to = nullptr;   // GET: the body goes there when the answer is 2xx
   std::chrono::seconds connect_timeout{10};
+  // A transfer that moves under 1 KiB/s for this long (a stalled connection, or a server that
+  // takes the body and never answers) is abandoned as a network error.
+  std::chrono::seconds stall_timeout{60};
   const std::atomic<bool>* cancel = nullptr;  // set by another thread to stop the transfer
 };
 
 struct CurlResponse {
   long status = 0;                             // 0: no answer (see network_error)
   std::string network_error;                   // why no answer came
+  bool timed_out = false;                      // no answer: the connect or stall timeout
   std::map<std::string, std::string> headers;  // lowercase names
   std::string body;                            // the body (or the error body of a download)
   std::uint64_t downloaded = 0;
@@ -69,7 +73,7 @@ class CurlSession {
   CurlSession(const CurlSession&) = delete;
   CurlSession& operator=(const CurlSession&) = delete;
 
-  // Sends `request` once. A transfer under 1 KiB/s for a minute counts as a network error.
+  // Sends `request` once. A transfer slower than its stall_timeout allows is a network error.
   CurlResponse perform(const CurlRequest& request);
 
  private:

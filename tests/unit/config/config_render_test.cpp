@@ -47,7 +47,7 @@ targets:
            bucket: b, prefix: "pp/", access_key_id_env: CHAR_AK, secret_access_key_env: CHAR_SK,
            tiers: [daily, monthly], storage_class: {daily: STANDARD_IA, monthly: GLACIER},
            server_side_encryption: "aws:kms", kms_key_id: "arn:k", path_style: true,
-           multipart_threshold: 10MiB, part_size: 6MiB, list_page_size: 50}
+           multipart_threshold: 10MiB, part_size: 6MiB, list_page_size: 50, stall_timeout: 2m}
   - name: second
     database: {user: u2, dbname: d2}
     backup: {dir: /backups/second}
@@ -109,6 +109,7 @@ targets:
         multipart_threshold: 10485760
         part_size: 6291456
         list_page_size: 50
+        stall_timeout: 2m
   - name: second
     database:
       host: localhost

@@ -1,6 +1,8 @@
 // The pure parts of the S3 client: encoding, signing, URLs, XML answers.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "agent/storage/s3/client.h"
 
 namespace pgbackup {
@@ -152,6 +154,37 @@ TEST_CASE("a ListObjectsV2 page with a time the clock cannot hold lists the obje
   REQUIRE(p.objects.size() == 1);
   CHECK(p.objects[0].key == "db1/a.dump");
   CHECK_FALSE(p.objects[0].last_modified);
+}
+
+TEST_CASE("an answer is retried for a reason, or not at all") {
+  struct Row {
+    long status;
+    bool timed_out;
+    std::optional<RetryReason> reason;
+  };
+  const Row rows[] = {
+      {0, false, RetryReason::network},         // refused, reset, cut
+      {0, true, RetryReason::timeout},          // stalled past stall_timeout, or no connection
+      {429, false, RetryReason::throttled},     // Too Many Requests
+      {503, false, RetryReason::throttled},     // SlowDown
+      {500, false, RetryReason::server_error},  // InternalError
+      {502, false, RetryReason::server_error},
+      {599, false, RetryReason::server_error},
+      {200, false, std::nullopt},
+      {204, false, std::nullopt},
+      {301, false, std::nullopt},
+      {400, false, std::nullopt},
+      {403, false, std::nullopt},  // wrong keys: trying again cannot help
+      {404, false, std::nullopt},
+      {409, false, std::nullopt},
+  };
+  for (const Row& r : rows) {
+    INFO("HTTP " << r.status << (r.timed_out ? ", timed out" : ""));
+    CHECK(retry_reason(r.status, r.timed_out) == r.reason);
+  }
+  std::set<std::string> names;
+  for (RetryReason reason : kRetryReasons) names.insert(retry_reason_name(reason));
+  CHECK(names == std::set<std::string>{"network", "timeout", "throttled", "server_error"});
 }
 
 }  // namespace pgbackup
