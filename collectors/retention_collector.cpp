@@ -36,6 +36,11 @@ class RetentionCollector : public Collector {
     add_per_target(out, in, "pgbackup_retention_deleted_total",
                    "Backups deleted by retention in this process.", MetricType::Counter,
                    [](const TargetStatus& t) { return t.runtime.retention_deleted_total; });
+    add_per_target(out, in, "pgbackup_retention_refusals_total",
+                   "Retention runs (local or off-site) in this process that deleted nothing "
+                   "because the clock looked wrong: a backup from the future, or a mass expiry.",
+                   MetricType::Counter,
+                   [](const TargetStatus& t) { return t.runtime.retention_refusals_total; });
   }
 };
 

@@ -23,7 +23,8 @@ struct TargetRuntime {
   double backups_total = 0;
   double backup_failures_total = 0;
   double retention_deleted_total = 0;
-  double offsite_uploads_total = 0;  // backups whose copy was attempted
+  double retention_refusals_total = 0;  // local or off-site runs the clock guard refused
+  double offsite_uploads_total = 0;     // backups whose copy was attempted
   double offsite_upload_failures_total = 0;
   double offsite_uploaded_bytes_total = 0;
   std::map<RetryReason, double> offsite_retries_total;  // S3 requests tried again, by reason

@@ -50,6 +50,9 @@ void run_uploader(DaemonState& state, const std::string& name) {
       const UploadReport r = run_offsite_job(*state.config(), *t, ctx, std::nullopt, observer);
       failures = 0;
       next_pass = clock.now() + kOffsiteInterval;
+      if (r.prune.refused) {
+        state.update_runtime(name, [](TargetRuntime& rt) { rt.retention_refusals_total += 1; });
+      }
       if (!r.uploaded.empty() || !r.prune.deleted.empty()) {
         spdlog::info("off-site copy of {}: {} uploaded, {} deleted by retention", name,
                      r.uploaded.size(), r.prune.deleted.size());

@@ -38,6 +38,7 @@ class DaemonTargetJobs final : public TargetJobs {
     spdlog::info("backup of {} starting", name_);
     bool ok = false;
     double deleted = 0;
+    double refused = 0;
     try {
       const BackupResult r = take_backup(*state_.config(), t, ctx_);
       spdlog::info("backup of {} done: {} ({} bytes, tier {})", name_, r.manifest.file,
@@ -46,6 +47,7 @@ class DaemonTargetJobs final : public TargetJobs {
         spdlog::warn("{}: size anomaly: {}", name_, r.manifest.size_anomaly_reason);
       state_.request_upload(name_);
       deleted = static_cast<double>(r.prune.deleted.size());
+      refused = r.prune.refused ? 1 : 0;
       ok = true;
     } catch (const std::exception& e) {
       if (state_.stopping()) {
@@ -57,6 +59,7 @@ class DaemonTargetJobs final : public TargetJobs {
     state_.update_runtime(name_, [&](TargetRuntime& r) {
       r.backup_in_progress = false;
       r.retention_deleted_total += deleted;
+      r.retention_refusals_total += refused;
       if (!ok) r.backup_failures_total += 1;
     });
     // The scrape must show the result now, and the next plan must see it.

@@ -90,13 +90,12 @@ RetentionOutcome apply_retention(Storage& storage, const std::vector<StoredBacku
 
 namespace {
 
-// A retention run the clock guard refused: a warning, and (unless a dry run) an audit line.
-void report_refusal(const RetentionOutcome& outcome, const TargetConfig& target,
-                    const std::string& operation, const fs::path& audit, SysTime now,
-                    bool dry_run) {
+// A retention run the clock guard refused: a warning naming `what` ("retention", "off-site
+// retention"), and (unless a dry run) an audit line of `operation`.
+void report_refusal(const RetentionOutcome& outcome, const TargetConfig& target, const char* what,
+                    const char* operation, const fs::path& audit, SysTime now, bool dry_run) {
   if (outcome.refused.empty()) return;
-  spdlog::warn("{} of {} refused: {}", operation == "prune" ? "retention" : "off-site retention",
-               target.name, outcome.refused);
+  spdlog::warn("{} of {} refused: {}", what, target.name, outcome.refused);
   if (dry_run) return;
   append_audit(audit,
                {{"target", target.name},
@@ -137,7 +136,8 @@ PruneResult prune_local(const Config& config, const TargetConfig& target, const 
   for (const StoredBackup* b : outcome.deleted) result.deleted.push_back(repo.dir() / b->dump);
   for (const StoredBackup* b : outcome.kept) result.kept.push_back(repo.dir() / b->dump);
   result.skipped_reason = outcome.refused;
-  report_refusal(outcome, target, "prune", config.audit_log_for(target), now, dry_run);
+  result.refused = !outcome.refused.empty();
+  report_refusal(outcome, target, "retention", "prune", config.audit_log_for(target), now, dry_run);
   return result;
 }
 
@@ -170,7 +170,8 @@ OffsitePruneResult prune_offsite(S3Client& client, const TargetConfig& target,
   for (const StoredBackup* b : outcome.deleted) result.deleted.push_back(storage.key(b->dump));
   for (const StoredBackup* b : outcome.kept) result.kept.push_back(storage.key(b->dump));
   result.skipped_reason = outcome.refused;
-  report_refusal(outcome, target, "offsite_prune", audit, now, dry_run);
+  result.refused = !outcome.refused.empty();
+  report_refusal(outcome, target, "off-site retention", "offsite_prune", audit, now, dry_run);
   return result;
 }
 

@@ -61,6 +61,7 @@ struct PruneResult {
   std::vector<std::filesystem::path> deleted;  // dumps (their manifests went first)
   std::vector<std::filesystem::path> kept;
   std::string skipped_reason;  // non-empty when retention did not run
+  bool refused = false;        // ... because the clock guard refused (logged and audited)
 };
 
 // Retention of the backup directory, by a caller that holds its DirectoryLock. Refuses
@@ -73,6 +74,7 @@ struct OffsitePruneResult {
   std::vector<std::string> deleted;  // dump keys (their manifests went first)
   std::vector<std::string> kept;
   std::string skipped_reason;  // why nothing was deleted (the clock guard), or empty
+  bool refused = false;        // the clock guard refused (logged and audited)
 };
 
 // Off-site retention over the client's bucket (paginated listing of offsite.s3.prefix), never

@@ -321,14 +321,7 @@ TEST_CASE(
   TestTarget t("bk-clock-jump", 5,
                "    anomaly: {min_ratio: 0, max_ratio: 1000000000}\n"
                "    retention: {min_keep: 1}\n");
-  // Ten dailies of a month ago and nothing since: what a clock that jumped 40 days forward
-  // makes of a healthy directory.
-  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  std::vector<fs::path> dailies;
-  for (int d = 49; d >= 40; --d) {
-    dailies.push_back(
-        write_fake_backup(t.dir, t.name, now - std::chrono::hours(d * 24), pgbackup::Tier::daily));
-  }
+  const std::vector<fs::path> dailies = write_dailies_before_clock_jump(t.dir, t.name);
 
   const AgentRun run = t.agent({"backup"});
   INFO(run.out << run.err);

@@ -14,6 +14,7 @@
 
 #include "agent/core/subprocess.h"
 #include "tests/support/daemon.h"
+#include "tests/support/fake_backup.h"
 #include "tests/support/target.h"
 
 using namespace pgtest;
@@ -240,4 +241,22 @@ TEST_CASE("the daemon runs a due restore test after the backup and exports its r
     for (std::string line; std::getline(log, line);) ++lines;
     CHECK(lines == 1);
   }
+}
+
+TEST_CASE("retention the clock guard refuses after a daemon's backup shows in its metrics",
+          "[daemon]") {
+  TestTarget t("clock-metric", 5,
+               "    anomaly: {min_ratio: 0, max_ratio: 1000000000}\n"
+               "    retention: {min_keep: 1}\n");
+  // The newest backup is 40 days old, so the daemon backs up at once; retention would then
+  // expire all ten dailies.
+  const std::vector<fs::path> dailies = write_dailies_before_clock_jump(t.dir, t.name);
+  Daemon daemon(t.config, free_port());
+  const std::string metrics =
+      daemon.wait_for_metric(R"(pgbackup_retention_refusals_total\{target="clock-metric"\} 1\n)");
+  INFO(metrics);
+  CHECK_THAT(metrics,
+             Catch::Contains("pgbackup_backup_last_run_success{target=\"clock-metric\"} 1") &&
+                 Catch::Contains("pgbackup_retention_deleted_total{target=\"clock-metric\"} 0"));
+  for (const fs::path& p : dailies) CHECK(fs::exists(p));
 }

@@ -26,6 +26,17 @@ std::filesystem::path write_fake_backup(const std::filesystem::path& dir, const 
   return dir / m.file;
 }
 
+std::vector<std::filesystem::path> write_dailies_before_clock_jump(const std::filesystem::path& dir,
+                                                                   const std::string& prefix) {
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  std::vector<std::filesystem::path> dailies;
+  for (int d = 49; d >= 40; --d) {
+    dailies.push_back(
+        write_fake_backup(dir, prefix, now - std::chrono::hours(d * 24), pgbackup::Tier::daily));
+  }
+  return dailies;
+}
+
 std::string random_bytes(std::size_t size) {
   std::mt19937_64 random(size);
   std::string out(size, '\0');

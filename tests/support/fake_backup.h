@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "agent/catalog/manifest.h"
 
@@ -13,6 +14,12 @@ namespace pgtest {
 std::filesystem::path write_fake_backup(const std::filesystem::path& dir, const std::string& prefix,
                                         pgbackup::SysTime started, pgbackup::Tier tier,
                                         const std::string& content = std::string(4096, 'x'));
+
+// Ten good dailies taken 49 to 40 days ago and nothing since: what a clock that jumped 40 days
+// forward makes of a healthy directory (retention would expire them all at once). Oldest
+// first.
+std::vector<std::filesystem::path> write_dailies_before_clock_jump(const std::filesystem::path& dir,
+                                                                   const std::string& prefix);
 
 // `size` bytes that do not compress (multipart uploads need real sizes).
 std::string random_bytes(std::size_t size);
