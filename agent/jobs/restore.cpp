@@ -144,6 +144,8 @@ class ProductionRestore {
   void verify(const BackupEntry& backup);
   void refuse_partial_hypertables(const BackupEntry& backup) const;
   void probe_database();
+  // A connection to the server's maintenance database ("postgres"), or null when there is none.
+  std::unique_ptr<pqxx::connection> connect_maintenance() const;
   void plan_cluster_objects(pqxx::connection& conn);
   void print_cluster_plan() const;
   void create_cluster_objects();
@@ -254,6 +256,15 @@ void ProductionRestore::refuse_partial_hypertables(const BackupEntry& backup) co
   }
 }
 
+std::unique_ptr<pqxx::connection> ProductionRestore::connect_maintenance() const {
+  if (dbname() == "postgres") return nullptr;
+  try {
+    return endpoint_.connect("postgres");
+  } catch (const OperationError&) {
+    return nullptr;
+  }
+}
+
 // Whether the database answers decides the safety backup. A database that does not exist is
 // created from the backup's companion file (a new server); without one, or for a partial
 // restore, it stops the restore here, as does a TimescaleDB version the server cannot take or
@@ -265,29 +276,29 @@ void ProductionRestore::probe_database() {
     conn = endpoint_.connect();
   } catch (const OperationError& e) {
     const std::string error = e.what();
-    const bool missing = error.find("does not exist") != std::string::npos;
-    database_missing = missing && error.find("database \"") != std::string::npos;
-    if (missing && (!database_missing || !globals_ || partial())) {
+    // Whether the database is missing is asked of the maintenance database's catalog, not read
+    // from the error (servers translate their messages). A new server: the plan is read there.
+    conn = connect_maintenance();
+    if (conn) {
+      pqxx::read_transaction tx(*conn);
+      database_missing = !database_exists(tx, dbname());
+      tx.commit();
+    }
+    if (!database_missing) conn.reset();
+    if (database_missing && (!globals_ || partial())) {
       throw OperationError(
           error + "; nothing was changed" +
-          (database_missing && partial() ? " (a partial restore needs the database; restore the "
-                                           "whole backup to create it)"
-           : database_missing ? " (this backup has no companion file to create it from: it is "
-                                "older than them; create it yourself: createdb -O OWNER " +
-                                    dbname() + ")"
-                              : ""));
+          (partial() ? " (a partial restore needs the database; restore the whole backup to "
+                       "create it)"
+                     : " (this backup has no companion file to create it from: it is older than "
+                       "them; create it yourself: createdb -O OWNER " +
+                           dbname() + ")"));
+    }
+    // A role that does not exist (libpq's words; the server is up but will not let us in).
+    if (!database_missing && error.find("does not exist") != std::string::npos) {
+      throw OperationError(error + "; nothing was changed");
     }
     if (!database_missing) unreachable_ = error;
-  }
-  if (database_missing) {
-    // A new server: the plan is read from its maintenance database.
-    try {
-      conn = endpoint_.connect("postgres");
-    } catch (const OperationError& e) {
-      throw OperationError(std::string("the database ") + dbname() +
-                           " does not exist and the restore cannot create it: " + e.what() +
-                           "; nothing was changed");
-    }
   }
   if (conn && globals_) plan_cluster_objects(*conn);
   if (!timescaledb_.empty()) {

@@ -191,6 +191,10 @@ ClusterGlobals read_cluster_globals(pqxx::transaction_base& tx) {
   return g;
 }
 
+bool database_exists(pqxx::transaction_base& tx, const std::string& dbname) {
+  return !tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", dbname).empty();
+}
+
 ClusterState read_cluster_state(pqxx::transaction_base& tx, const ClusterGlobals& wanted,
                                 const std::string& dbname) {
   ClusterState s;
@@ -204,8 +208,7 @@ ClusterState read_cluster_state(pqxx::transaction_base& tx, const ClusterGlobals
   const std::string names = names_json(wanted.roles);
   s.roles = read_roles(tx, names, dbname);
   s.memberships = read_memberships(tx, names);
-  s.database_exists =
-      !tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", dbname).empty();
+  s.database_exists = database_exists(tx, dbname);
   for (const auto& row : tx.exec("SELECT spcname FROM pg_tablespace ORDER BY spcname")) {
     s.tablespaces.push_back(row[0].as<std::string>());
   }

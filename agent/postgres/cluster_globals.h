@@ -96,6 +96,10 @@ struct ClusterState {
   bool has_membership(const RoleMembership& m) const;
 };
 
+// Whether the server has a database named `dbname`, from its catalog: the reliable way to tell a
+// missing database from any other failed connection (servers translate their error texts).
+bool database_exists(pqxx::transaction_base& tx, const std::string& dbname);
+
 // Reads it from the connected server; `dbname` is the database the restore writes into.
 ClusterState read_cluster_state(pqxx::transaction_base& tx, const ClusterGlobals& wanted,
                                 const std::string& dbname);

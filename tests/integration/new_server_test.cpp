@@ -294,3 +294,39 @@ TEST_CASE(
   CHECK(b.table_counts(t.db) == a.table_counts(t.db));
   a.exec("REVOKE CONNECT ON DATABASE " + t.db + " FROM ns_backup; DROP ROLE ns_backup");
 }
+
+TEST_CASE(
+    "onto a new server, a partial restore and a backup without a companion file are refused "
+    "before anything changes",
+    "[new_server]") {
+  TestTarget t("newsrv-refused", 10);
+  give_roles(t);
+  reset_server_b();
+  REQUIRE(t.agent({"backup"}).exit_code == 0);
+  t.write_config(TestTarget::database_yaml(t.db, PgCluster::second()));
+  PgCluster& b = PgCluster::second();
+  const auto database_on_b = [&] {
+    return b.query_value("SELECT count(*) FROM pg_database WHERE datname = '" + t.db + "'");
+  };
+
+  const AgentRun partial = t.agent({"restore", "--latest", "--yes", "--table", "public.nodes"});
+  INFO(partial.out << partial.err);
+  CHECK(partial.exit_code != 0);
+  CHECK_THAT(partial.err, Catch::Contains("a partial restore needs the database") &&
+                              Catch::Contains("nothing was changed"));
+
+  // A backup from before companion files: its manifest names none.
+  const fs::path dump = t.dumps().back();
+  nlohmann::json manifest = t.manifest_of(dump);
+  manifest.erase("globals");
+  write_text(dump.string() + ".json", manifest.dump(2));
+  fs::remove(dump.string() + ".globals");
+  const AgentRun old = t.agent({"restore", "--latest", "--yes"});
+  INFO(old.out << old.err);
+  CHECK(old.exit_code != 0);
+  CHECK_THAT(old.err, Catch::Contains("has no companion file to create it from") &&
+                          Catch::Contains("createdb -O OWNER " + t.db));
+
+  CHECK(database_on_b() == "0");
+  CHECK_FALSE(role_exists(b, "ns_owner"));
+}
