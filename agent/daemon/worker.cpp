@@ -17,9 +17,13 @@ class DaemonTargetJobs final : public TargetJobs {
 
   std::optional<TargetConfig> target() override { return state_.target(name_); }
 
-  std::optional<SysTime> last_good_backup() override {
-    return state_.cached_time(name_, [](const TargetStatus& s) {
-      return s.newest_good() ? std::optional<SysTime>(s.newest_good()->started_at) : std::nullopt;
+  std::optional<SysTime> last_good_backup(SysTime not_after) override {
+    return state_.cached_time(name_, [&](const TargetStatus& s) -> std::optional<SysTime> {
+      const std::vector<const BackupEntry*> good = s.good();
+      for (auto it = good.rbegin(); it != good.rend(); ++it) {
+        if ((*it)->started_at <= not_after) return (*it)->started_at;
+      }
+      return std::nullopt;
     });
   }
 

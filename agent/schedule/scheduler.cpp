@@ -46,8 +46,11 @@ void run_target_loop(TargetJobs& jobs, const Clock& clock) {
   while (!jobs.stopping()) {
     const std::optional<TargetConfig> target = jobs.target();
     if (!target) return;  // removed by a reload
-    const TargetPlan plan = plan_target(*target, jobs.last_good_backup(), jobs.last_restore_test(),
-                                        backup_retry, restore_test_retry, clock.now());
+    const SysTime now = clock.now();
+    const SysTime trusted_until = now + CronSchedule::parse(target->backup.schedule).interval(now);
+    const TargetPlan plan =
+        plan_target(*target, jobs.last_good_backup(trusted_until), jobs.last_restore_test(),
+                    backup_retry, restore_test_retry, now);
     jobs.publish(plan);
     switch (plan.now) {
       case DueJob::backup:

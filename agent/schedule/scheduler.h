@@ -49,8 +49,9 @@ class TargetJobs {
 
   // The target's current config (a reload may change it at any time); nullopt once removed.
   virtual std::optional<TargetConfig> target() = 0;
-  // When the newest good backup started, whoever took it (this daemon or `backup` by hand).
-  virtual std::optional<SysTime> last_good_backup() = 0;
+  // When the newest good backup that started at or before `not_after` started, whoever took it
+  // (this daemon or `backup` by hand). Later ones were stamped by a clock that was ahead.
+  virtual std::optional<SysTime> last_good_backup(SysTime not_after) = 0;
   // When the last restore test started, whatever its outcome.
   virtual std::optional<SysTime> last_restore_test() = 0;
   // Runs one backup; false when it failed.
@@ -68,7 +69,10 @@ class TargetJobs {
 // The scheduler loop of one target: plan, run the due job (backing off after failures), or wait
 // and plan again, until the agent stops or a reload removes the target. After every job and
 // every wake-up it plans from scratch, so a reload, a backup taken by hand, a machine that slept
-// or a wall clock that was set are all taken into account.
+// or a wall clock that was set are all taken into account. A backup stamped more than a schedule
+// interval after now (the clock was ahead, or was set back since) is not the last backup: the
+// schedule would otherwise wait, for days maybe, until the clock passed it. A step back of less
+// than an interval (NTP's hour) waits, so the slot just served does not run twice.
 void run_target_loop(TargetJobs& jobs, const Clock& clock);
 
 }  // namespace pgbackup

@@ -28,6 +28,8 @@ TEST_CASE("a target that never backed up, or missed its run, backs up at once") 
       {"2026-11-24T02:00:05Z", "2026-11-25T01:59:00Z", "2026-11-25T02:00:00Z"},
       // A manual backup after today's slot counts as today's run.
       {"2026-11-25T09:00:00Z", "2026-11-25T09:30:00Z", "2026-11-26T02:00:00Z"},
+      // The clock was set back an hour after today's run: that slot is not run again.
+      {"2026-11-25T02:00:00Z", "2026-11-25T01:05:00Z", "2026-11-26T02:00:00Z"},
       // Month end and leap year.
       {"2028-02-28T02:00:00Z", "2028-02-28T03:00:00Z", "2028-02-29T02:00:00Z"},
       {"2026-12-31T02:00:00Z", "2026-12-31T02:30:00Z", "2027-01-01T02:00:00Z"},

@@ -44,7 +44,9 @@ class FakeTarget final : public TargetJobs {
       : config(std::move(t)), clock_(clock), stop_at_(stop_at) {}
 
   std::optional<TargetConfig> target() override { return config; }
-  std::optional<SysTime> last_good_backup() override { return last_good; }
+  std::optional<SysTime> last_good_backup(SysTime not_after) override {
+    return last_good && *last_good <= not_after ? last_good : std::nullopt;
+  }
   std::optional<SysTime> last_restore_test() override { return last_test; }
 
   bool backup(const TargetConfig&) override {
@@ -286,6 +288,20 @@ TEST_CASE(
   CHECK(fake.runs ==
         std::vector<Run>{{"backup", "2026-11-25T02:00:00Z"}, {"backup", "2026-11-27T05:00:00Z"}});
   CHECK(jumped);
+}
+
+TEST_CASE(
+    "scheduler: a backup stamped three days ahead (the clock was wrong, then corrected) does not "
+    "hold the daily schedule back three days: one backup at once, then the schedule") {
+  ManualClock clock(at("2026-11-25T02:10:00Z"));
+  FakeTarget fake(clock, target("0 2 * * *"), at("2026-11-27T12:00:00Z"));
+  fake.last_good = at("2026-11-28T02:00:00Z");  // taken minutes ago, by the wrong clock
+
+  run_target_loop(fake, clock);
+
+  CHECK(fake.runs == std::vector<Run>{{"backup", "2026-11-25T02:10:00Z"},
+                                      {"backup", "2026-11-26T02:00:00Z"},
+                                      {"backup", "2026-11-27T02:00:00Z"}});
 }
 
 TEST_CASE("scheduler: the plan publishes both due times and picks the backup first") {
