@@ -16,8 +16,6 @@
 namespace pgbackup {
 namespace fs = std::filesystem;
 
-namespace {}  // namespace
-
 S3Credentials read_s3_credentials(const S3Config& config) {
   auto read = [](const std::string& variable, const char* what) {
     const char* value = std::getenv(variable.c_str());
