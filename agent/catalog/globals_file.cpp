@@ -5,6 +5,7 @@
 
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
+#include "agent/core/json_number.h"
 #include "agent/core/sha256.h"
 #include "agent/storage/posix_storage.h"
 
@@ -41,7 +42,7 @@ RoleInfo role_from_json(const nlohmann::json& j) {
   r.login = j.at("login").get<bool>();
   r.replication = j.at("replication").get<bool>();
   r.bypassrls = j.at("bypassrls").get<bool>();
-  r.connection_limit = j.at("connection_limit").get<int>();
+  r.connection_limit = json_whole_number_at<int>(j, "connection_limit");
   r.valid_until = j.value("valid_until", "");
   r.has_password = j.value("has_password", false);
   if (j.contains("password")) r.password = j.at("password").get<std::string>();
@@ -132,7 +133,7 @@ ClusterGlobals globals_from_json(const nlohmann::json& j) {
     db.ctype = d.at("ctype").get<std::string>();
     db.locale_provider = d.value("locale_provider", "libc");
     db.icu_locale = d.value("icu_locale", "");
-    db.connection_limit = d.value("connection_limit", -1);
+    db.connection_limit = json_whole_number_or(d, "connection_limit", -1);
     db.settings = d.value("settings", std::vector<std::string>{});
     if (d.contains("acl") && !d.at("acl").is_null()) {
       db.acl = d.at("acl").get<std::vector<std::string>>();
@@ -147,6 +148,8 @@ ClusterGlobals globals_from_json(const nlohmann::json& j) {
     g.passwords_included = j.value("passwords_included", false);
     g.warnings = j.value("warnings", std::vector<std::string>{});
   } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(std::string("malformed companion file: ") + e.what());
+  } catch (const std::invalid_argument& e) {  // a number out of range
     throw std::runtime_error(std::string("malformed companion file: ") + e.what());
   }
   return g;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "agent/core/json_number.h"
 #include "agent/storage/posix_storage.h"
 
 namespace pgbackup {
@@ -62,10 +63,10 @@ nlohmann::json relation_to_json(const TableRows& t) {
 
 TableRows relation_from_json(const nlohmann::json& j, RelationKind default_kind) {
   TableRows t{j.at("schema").get<std::string>(), j.at("name").get<std::string>(),
-              j.at("rows").get<std::int64_t>()};
+              json_whole_number_at<std::int64_t>(j, "rows")};
   t.kind = j.contains("kind") ? parse_relation_kind(j.at("kind").get<std::string>()) : default_kind;
-  t.chunks = j.value("chunks", std::int64_t{0});
-  t.compressed_chunks = j.value("compressed_chunks", std::int64_t{0});
+  t.chunks = json_whole_number_or(j, "chunks", std::int64_t{0});
+  t.compressed_chunks = json_whole_number_or(j, "compressed_chunks", std::int64_t{0});
   t.hypertable = j.value("hypertable", "");
   return t;
 }
@@ -244,19 +245,19 @@ Manifest manifest_from_json(const nlohmann::json& j) {
     m.started_at = time_field("started_at");
     m.finished_at = time_field("finished_at");
     m.duration_seconds = j.at("duration_seconds").get<double>();
-    m.size_bytes = j.at("size_bytes").get<std::uint64_t>();
+    m.size_bytes = json_whole_number_at<std::uint64_t>(j, "size_bytes");
     m.sha256 = j.at("sha256").get<std::string>();
     m.tier = parse_tier(j.at("tier").get<std::string>());
     const auto& db = j.at("database");
     m.database.name = db.at("name").get<std::string>();
     m.database.server_version = db.at("server_version").get<std::string>();
-    m.database.size_bytes = db.at("size_bytes").get<std::uint64_t>();
+    m.database.size_bytes = json_whole_number_at<std::uint64_t>(db, "size_bytes");
     for (const auto& e : db.at("extensions")) {
       m.database.extensions.push_back(
           {e.at("name").get<std::string>(), e.at("version").get<std::string>()});
     }
     m.pg_dump_version = j.at("pg_dump").at("version").get<std::string>();
-    m.compression = j.at("pg_dump").at("compression").get<int>();
+    m.compression = json_whole_number_at<int>(j.at("pg_dump"), "compression");
     m.row_counts_exact = j.value("row_counts", "exact") == "exact";
     for (const auto& t : j.at("tables")) {
       m.tables.push_back(relation_from_json(t, RelationKind::table));
@@ -264,21 +265,24 @@ Manifest manifest_from_json(const nlohmann::json& j) {
     for (const auto& t : j.value("continuous_aggregates", nlohmann::json::array())) {
       m.continuous_aggregates.push_back(relation_from_json(t, RelationKind::continuous_aggregate));
     }
-    m.toc_entries = j.at("toc_entries").get<int>();
+    m.toc_entries = json_whole_number_at<int>(j, "toc_entries");
     if (j.contains("checks")) {
       const auto& c = j.at("checks");
       m.size_baseline_bytes = c.value("size_baseline_bytes", 0.0);
       m.size_anomaly = c.value("size_anomaly", false);
       m.size_anomaly_reason = c.value("size_anomaly_reason", "");
       for (const auto& t : c.value("shrunk_tables", nlohmann::json::array())) {
-        m.shrunk_tables.push_back(
-            {t.at("schema").get<std::string>(), t.at("name").get<std::string>(),
-             t.at("previous_rows").get<std::int64_t>(), t.at("rows").get<std::int64_t>()});
+        m.shrunk_tables.push_back({t.at("schema").get<std::string>(),
+                                   t.at("name").get<std::string>(),
+                                   json_whole_number_at<std::int64_t>(t, "previous_rows"),
+                                   json_whole_number_at<std::int64_t>(t, "rows")});
       }
     }
     if (j.contains("repository")) {
-      m.repository_avail_bytes = j.at("repository").value("avail_bytes", std::uint64_t{0});
-      m.repository_size_bytes = j.at("repository").value("size_bytes", std::uint64_t{0});
+      m.repository_avail_bytes =
+          json_whole_number_or(j.at("repository"), "avail_bytes", std::uint64_t{0});
+      m.repository_size_bytes =
+          json_whole_number_or(j.at("repository"), "size_bytes", std::uint64_t{0});
     }
     for (const auto& o : j.value("offsite", nlohmann::json::array())) {
       m.offsite.push_back({o.value("url", ""), o.value("storage_class", ""), o.value("etag", ""),
@@ -304,7 +308,7 @@ Manifest manifest_from_json(const nlohmann::json& j) {
             file + "\"");
       }
       m.globals = GlobalsFileInfo{file,
-                                  g.at("size_bytes").get<std::uint64_t>(),
+                                  json_whole_number_at<std::uint64_t>(g, "size_bytes"),
                                   g.at("sha256").get<std::string>(),
                                   g.value("roles", std::vector<std::string>{}),
                                   g.value("passwords_included", false),

@@ -81,3 +81,23 @@ TEST_CASE("a manifest names its own companion file, beside it, or says which oth
                       Catch::Contains("must name the companion file beside the manifest"));
   }
 }
+
+TEST_CASE("a manifest whose counts are impossible numbers is malformed, not undefined behaviour") {
+  // fuzz (manifest_fuzz.cpp, UBSan float-cast-overflow): "rows": 1e300 was cast to int64_t.
+  for (const char* field : {"rows", "size_bytes", "toc_entries"}) {
+    INFO(field);
+    nlohmann::json j = fixture();
+    if (std::string(field) == "rows") {
+      j["tables"][0]["rows"] = 1e300;
+    } else {
+      j[field] = -1e300;
+    }
+    CHECK_THROWS_AS(manifest_from_json(j), std::runtime_error);
+    CHECK_THROWS_WITH(manifest_from_json(j),
+                      Catch::Contains("malformed manifest") &&
+                          Catch::Contains(std::string("\"") + field + "\" must be a whole number"));
+  }
+  nlohmann::json j = fixture();
+  j["tables"][0]["rows"] = 12.0;  // a whole number written as a float is still read
+  CHECK(manifest_from_json(j).tables[0].rows == 12);
+}
