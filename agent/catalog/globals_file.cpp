@@ -5,7 +5,7 @@
 
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
-#include "agent/core/json_number.h"
+#include "agent/core/json_fields.h"
 #include "agent/core/sha256.h"
 #include "agent/storage/posix_storage.h"
 
@@ -119,7 +119,7 @@ nlohmann::json globals_to_json(const ClusterGlobals& g) {
 }
 
 ClusterGlobals globals_from_json(const nlohmann::json& j) {
-  if (!j.is_object() || j.value("format", "") != kFormat) {
+  if (!json_has_format(j, kFormat)) {
     throw std::runtime_error(std::string("not a ") + kFormat + " document");
   }
   ClusterGlobals g;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "agent/core/json_number.h"
+#include "agent/core/json_fields.h"
 #include "agent/storage/posix_storage.h"
 
 namespace pgbackup {
@@ -226,7 +226,7 @@ nlohmann::json manifest_to_json(const Manifest& m) {
 }
 
 Manifest manifest_from_json(const nlohmann::json& j) {
-  if (!j.is_object() || j.value("format", "") != "pgbackup-manifest/1") {
+  if (!json_has_format(j, "pgbackup-manifest/1")) {
     throw std::runtime_error("not a pgbackup-manifest/1 document");
   }
   auto time_field = [&](const char* key) {

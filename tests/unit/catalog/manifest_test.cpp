@@ -101,3 +101,10 @@ TEST_CASE("a manifest whose counts are impossible numbers is malformed, not unde
   j["tables"][0]["rows"] = 12.0;  // a whole number written as a float is still read
   CHECK(manifest_from_json(j).tables[0].rows == 12);
 }
+
+TEST_CASE("a manifest whose format is not a string is not a manifest, not a crash") {
+  // fuzz (manifest_fuzz.cpp): value("format", "") threw a type_error outside the parser's try.
+  nlohmann::json j = fixture();
+  j["format"] = 1;
+  CHECK_THROWS_WITH(manifest_from_json(j), "not a pgbackup-manifest/1 document");
+}

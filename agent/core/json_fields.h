@@ -1,8 +1,9 @@
 #pragma once
 
-// Whole numbers read from JSON files the agent may not have written itself (manifests, companion
-// files). nlohmann's get<int>() casts a float such as 1e300 straight to the integer type, which
-// is undefined behaviour (found by tests/fuzz/manifest_fuzz.cpp); these check first.
+// Fields of JSON files the agent may not have written itself (manifests, companion files), read
+// without the traps of nlohmann's conveniences (both found by tests/fuzz/manifest_fuzz.cpp):
+// get<int>() casts a float such as 1e300 straight to the integer type (undefined behaviour), and
+// value("format", "") throws when the field is there but not a string.
 
 #include <nlohmann/json.hpp>
 
@@ -12,9 +13,17 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace pgbackup {
+
+// Whether `j` is an object whose "format" is the string `format` ("pgbackup-manifest/1").
+inline bool json_has_format(const nlohmann::json& j, std::string_view format) {
+  if (!j.is_object()) return false;
+  const auto it = j.find("format");
+  return it != j.end() && it->is_string() && it->get_ref<const std::string&>() == format;
+}
 
 // `v` as T when it is a whole number T holds: an integer, or a float with an integral value
 // (what another JSON writer may make of a large count). Else std::invalid_argument naming `what`.

@@ -1,5 +1,6 @@
-// Whole numbers from JSON files: in range or a clear error, never a cast of an impossible float.
-#include "agent/core/json_number.h"
+// Fields of JSON files: whole numbers in range or a clear error, never a cast of an impossible
+// float; a format that is not a string is simply another format.
+#include "agent/core/json_fields.h"
 
 #include <catch2/catch.hpp>
 
@@ -60,4 +61,15 @@ TEST_CASE("a JSON number is a whole number of the type when it fits, else a clea
   CHECK(json_whole_number_or(object, "chunks", std::int64_t{0}) == 3);
   CHECK(json_whole_number_or(object, "compressed_chunks", std::int64_t{7}) == 7);
   CHECK_THROWS_AS(json_whole_number_at<int>(object, "missing"), nlohmann::json::out_of_range);
+}
+
+TEST_CASE("a document has a format only when its \"format\" is that string") {
+  CHECK(json_has_format(nlohmann::json::parse(R"({"format": "pgbackup-manifest/1"})"),
+                        "pgbackup-manifest/1"));
+  for (const char* other : {R"({"format": "pgbackup-manifest/2"})", R"({"format": 1})",
+                            R"({"format": null})", R"({"format": ["pgbackup-manifest/1"]})",
+                            R"({})", R"(["format"])", R"("pgbackup-manifest/1")"}) {
+    INFO(other);
+    CHECK_FALSE(json_has_format(nlohmann::json::parse(other), "pgbackup-manifest/1"));
+  }
 }
