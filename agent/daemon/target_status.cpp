@@ -132,11 +132,7 @@ TargetStatus read_target_status(const TargetConfig& target, SysTime now, Manifes
     s.offsite_configured = true;
     const auto pending = pending_offsite(s.backups, *target.offsite_s3, target.retention, now);
     s.offsite_pending = pending.size();
-    for (const BackupEntry* b : pending) {
-      if (!s.offsite_oldest_pending || b->started_at < *s.offsite_oldest_pending) {
-        s.offsite_oldest_pending = b->started_at;
-      }
-    }
+    if (!pending.empty()) s.offsite_oldest_pending = pending.front()->started_at;  // oldest first
   }
   return s;
 }

@@ -50,7 +50,7 @@ void run_uploader(DaemonState& state, const std::string& name) {
       const UploadReport r = run_offsite_job(*state.config(), *t, ctx, std::nullopt, observer);
       failures = 0;
       next_pass = clock.now() + kOffsiteInterval;
-      if (r.prune.refused) {
+      if (!r.prune.skipped_reason.empty()) {  // only the clock guard skips it here
         state.update_runtime(name, [](TargetRuntime& rt) { rt.retention_refusals_total += 1; });
       }
       if (!r.uploaded.empty() || !r.prune.deleted.empty()) {

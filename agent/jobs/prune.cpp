@@ -170,7 +170,6 @@ OffsitePruneResult prune_offsite(S3Client& client, const TargetConfig& target,
   for (const StoredBackup* b : outcome.deleted) result.deleted.push_back(storage.key(b->dump));
   for (const StoredBackup* b : outcome.kept) result.kept.push_back(storage.key(b->dump));
   result.skipped_reason = outcome.refused;
-  result.refused = !outcome.refused.empty();
   report_refusal(outcome, target, "off-site retention", "offsite_prune", audit, now, dry_run);
   return result;
 }

@@ -73,8 +73,7 @@ PruneResult prune_local(const Config& config, const TargetConfig& target, const 
 struct OffsitePruneResult {
   std::vector<std::string> deleted;  // dump keys (their manifests went first)
   std::vector<std::string> kept;
-  std::string skipped_reason;  // why nothing was deleted (the clock guard), or empty
-  bool refused = false;        // the clock guard refused (logged and audited)
+  std::string skipped_reason;  // why the clock guard refused (logged and audited), or empty
 };
 
 // Off-site retention over the client's bucket (paginated listing of offsite.s3.prefix), never
