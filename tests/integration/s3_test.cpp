@@ -51,6 +51,7 @@ struct OffsiteTarget {
     return nlohmann::json::parse(read_text_file(dump.string() + ".json"));
   }
   std::string state() const { return read_text_file(dir / ".pgbackup/state.json"); }
+  std::string audit() const { return read_text_file(dir / ".pgbackup/audit.jsonl"); }
   // The target as a new server sees it, fetching from the bucket (fetch_offsite_backup), with
   // the keys in this process's environment.
   pgbackup::TargetConfig fetching_target(const S3Server& s3) const {
@@ -60,6 +61,17 @@ struct OffsiteTarget {
     target.offsite_s3 = s3.config("db1/");
     for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
     return target;
+  }
+  // `dump`, fetched back from the bucket into a temporary directory under root as a new server
+  // would (fetch_offsite_backup), with that transfer timeout.
+  pgbackup::FetchedBackup fetch(const S3Server& s3, const fs::path& dump,
+                                std::chrono::seconds stall_timeout = 60s) const {
+    pgbackup::TargetConfig target = fetching_target(s3);
+    target.offsite_s3->stall_timeout = stall_timeout;
+    const pgbackup::SystemClock clock;
+    return pgbackup::fetch_offsite_backup(target,
+                                          "s3://pgtest-bucket/db1/" + dump.filename().string(),
+                                          root / "tmp", pgbackup::JobContext{clock});
   }
 };
 
@@ -647,11 +659,7 @@ TEST_CASE("a GET cut in the middle of the dump is retried and leaves no hole of 
   const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, content);
   REQUIRE(t.agent(s3, {"upload"}).exit_code == 0);
 
-  const pgbackup::TargetConfig target = t.fetching_target(s3);
-  const pgbackup::SystemClock clock;
-  const pgbackup::JobContext ctx{clock};
-  const pgbackup::FetchedBackup fetched = pgbackup::fetch_offsite_backup(
-      target, "s3://pgtest-bucket/db1/" + dump.filename().string(), t.root / "tmp", ctx);
+  const pgbackup::FetchedBackup fetched = t.fetch(s3, dump);
   CHECK(dump_requests(s3, "GET").size() == 2);  // cut halfway, then whole
   // Byte for byte: a retry that wrote at the descriptor's offset would leave half a file of
   // zeros before the data (or fail the manifest's size check).
@@ -709,12 +717,7 @@ TEST_CASE(
   CHECK(dump_requests(s3, "PUT").size() == 2);
   CHECK(t.manifest(dump)["offsite"].size() == 1);
 
-  pgbackup::TargetConfig target = t.fetching_target(s3);
-  target.offsite_s3->stall_timeout = 1s;
-  const pgbackup::SystemClock clock;
-  const pgbackup::JobContext ctx{clock};
-  const pgbackup::FetchedBackup fetched = pgbackup::fetch_offsite_backup(
-      target, "s3://pgtest-bucket/db1/" + dump.filename().string(), t.root / "tmp", ctx);
+  const pgbackup::FetchedBackup fetched = t.fetch(s3, dump, 1s);
   CHECK(dump_requests(s3, "GET").size() == 2);  // stalled halfway, then whole
   CHECK(read_text_file(fetched.entry.dump) == content);
   CHECK(fetched.entry.good());
@@ -750,4 +753,29 @@ TEST_CASE("the daemon's metrics count each S3 retry by its reason", "[s3]") {
           Catch::Contains("pgbackup_offsite_last_run_success{target=\"offsite-retries\"} 1"));
   REQUIRE(t.dumps().size() == 1);
   CHECK(t.manifest_of(t.dumps()[0])["offsite"].size() == 1);
+}
+
+TEST_CASE(
+    "a copy in the bucket from the future stops off-site retention, logged and audited, while "
+    "local retention runs",
+    "[s3]") {
+  S3Server s3;
+  OffsiteTarget t(s3, "        tiers: [daily]\n", "    retention: {min_keep: 1}\n");
+  for (int d = 3; d >= 1; --d) write_fake_backup(t.dir, "synthetic", kNow - d * 24h, Tier::daily);
+  // Taken while the clock was two days ahead, copied off-site, then lost locally.
+  const fs::path future = write_fake_backup(t.dir, "synthetic", kNow + 48h, Tier::daily);
+  REQUIRE(t.agent(s3, {"upload"}).exit_code == 0);
+  fs::remove(future);
+  fs::remove(future.string() + ".json");
+  fs::remove(future.string() + ".globals");
+
+  const AgentRun run = t.agent(s3, {"prune"});
+  INFO(run.out << run.err);
+  CHECK(run.exit_code == 1);
+  CHECK_THAT(run.out, Catch::Contains("3 kept, 0 deleted") &&
+                          Catch::Contains("off-site retention not applied: a backup started at"));
+  CHECK_THAT(run.err, Catch::Contains("off-site retention of synthetic refused"));
+  CHECK_THAT(t.audit(), Catch::Contains("\"operation\":\"offsite_prune\",\"outcome\":\"refused\""));
+  CHECK(requests_matching(s3, "DELETE", "").empty());
+  CHECK(client_for(s3).head("db1/" + future.filename().string()));
 }
