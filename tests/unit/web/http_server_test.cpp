@@ -128,6 +128,13 @@ Fetched fetch(const std::string& url, const FetchOptions& options = {}) {
   return out;
 }
 
+// cert.pem and key.pem in `dir` that are not a certificate and a key: parsing a web config only
+// checks that the files it names exist.
+void write_placeholder_cert_and_key(const TempDir& dir) {
+  write_file(dir.path() / "cert.pem", "x");
+  write_file(dir.path() / "key.pem", "x");
+}
+
 HttpResponse hello(const HttpRequest& request) {
   return {200, "text/plain; charset=utf-8", "hello " + request.query + "\n", {}};
 }
@@ -136,8 +143,7 @@ HttpResponse hello(const HttpRequest& request) {
 
 TEST_CASE("a web config with tls and users is read, with paths relative to its folder") {
   TempDir dir;
-  write_file(dir.path() / "cert.pem", "x");
-  write_file(dir.path() / "key.pem", "x");
+  write_placeholder_cert_and_key(dir);
   const std::string hash = bcrypt("secret");
   const WebConfig config = pgbackup::parse_web_config(
       "tls_server_config:\n"
@@ -168,8 +174,7 @@ TEST_CASE("an empty web config means plain http without authentication") {
 
 TEST_CASE("an unknown key in the web config is an error naming the key and its line") {
   TempDir dir;
-  write_file(dir.path() / "cert.pem", "x");
-  write_file(dir.path() / "key.pem", "x");
+  write_placeholder_cert_and_key(dir);
   CHECK_THROWS_WITH(pgbackup::parse_web_config("basic_auth_users: {}\n"
                                                "tls_server_config:\n"
                                                "  cert_file: cert.pem\n"
@@ -212,8 +217,7 @@ TEST_CASE("a web config user whose password is not a bcrypt hash is rejected") {
 
 TEST_CASE("a web config file is read relative to its own folder") {
   TempDir dir;
-  write_file(dir.path() / "cert.pem", "x");
-  write_file(dir.path() / "key.pem", "x");
+  write_placeholder_cert_and_key(dir);
   write_file(dir.path() / "web.yml",
              "tls_server_config: {cert_file: cert.pem, key_file: key.pem}\n");
   const WebConfig config = pgbackup::load_web_config(dir.path() / "web.yml");
@@ -432,8 +436,7 @@ TEST_CASE("configured headers go with every answer and the rate limit answers 42
 
 TEST_CASE("a missing client CA file is reported before the missing client auth policy") {
   TempDir dir;
-  write_file(dir.path() / "cert.pem", "x");
-  write_file(dir.path() / "key.pem", "x");
+  write_placeholder_cert_and_key(dir);
   write_file(dir.path() / "web.yml",
              "tls_server_config: {cert_file: cert.pem, key_file: key.pem, client_ca_file: nope}\n");
   CHECK_THROWS_WITH(pgbackup::load_web_config(dir.path() / "web.yml"),
