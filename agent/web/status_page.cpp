@@ -237,11 +237,11 @@ Chart restore_chart(const TargetStatus& t) {
 // How far back the free-space forecast looks.
 constexpr std::chrono::hours kForecastWindow{7 * 24};
 
-// Free space at each backup and now, the trend continued towards the predicted fill date.
-Chart space_chart(const TargetStatus& t, SysTime now) {
+// Free space at each backup and now (`history`: space_history), the trend continued towards
+// the predicted fill date.
+Chart space_chart(const TargetStatus& t, const std::vector<SpaceSample>& history, SysTime now) {
   Chart c{part_id("space", t), "Free space in the backup directory", ChartUnit::bytes, {}, {}, {}};
   ChartSeries avail{"free space", "#dd6b20", {}, false, true};
-  const std::vector<SpaceSample> history = space_history(t, now);
   for (const SpaceSample& s : history) {
     const bool low =
         t.filesystem.size_bytes > 0 && s.avail_bytes < 0.2 * double(t.filesystem.size_bytes);
@@ -272,8 +272,8 @@ Chart space_chart(const TargetStatus& t, SysTime now) {
 }
 
 // "full around 2026-12-20T…" or why there is no date.
-std::string fill_forecast(const TargetStatus& t, SysTime now) {
-  const std::vector<SpaceSample> history = space_history(t, now);
+std::string fill_forecast(const TargetStatus& t, const std::vector<SpaceSample>& history,
+                          SysTime now) {
   const auto full = predict_full(history, now, kForecastWindow);
   if (full) {
     return "<p id='" + escape_html(part_id("fill", t)) +
@@ -288,13 +288,16 @@ std::string fill_forecast(const TargetStatus& t, SysTime now) {
          "</p>";
 }
 
-// The health summary: one row per target, the worst first within each row's reasons.
-std::string health_summary(const std::vector<TargetStatus>& targets, SysTime now) {
+// The health summary: one row per target (`health` in the same order), the worst first within
+// each row's reasons.
+std::string health_summary(const std::vector<TargetStatus>& targets,
+                           const std::vector<Health>& health) {
   std::ostringstream html;
   html << "<section id=health><h2>Health</h2><table class=health>"
           "<tr><th>target</th><th>status</th><th>why</th></tr>";
-  for (const TargetStatus& t : targets) {
-    const Health h = assess_health(health_signals(t, now), now);
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const TargetStatus& t = targets[i];
+    const Health& h = health[i];
     html << "<tr id='" << escape_html(part_id("health", t)) << "' data-level='"
          << health_level_name(h.level) << "'><td><a href='#" << escape_html(part_id("target", t))
          << "'>" << escape_html(t.name) << "</a></td><td>" << badge(h.level) << "</td><td>";
@@ -453,10 +456,15 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
        << kStyle << "</style></head><body><h1>pgbackup-agent</h1><p class=muted>version "
        << escape_html(kVersion) << " (" << escape_html(kRevision) << ") · " << format_iso8601(now)
        << " · <a href='/metrics'>metrics</a> · <a href='/api/v1/status'>status JSON</a></p>";
-  html << health_summary(targets, now);
-  for (const TargetStatus& t : targets) {
+  std::vector<Health> healths;
+  for (const TargetStatus& t : targets)
+    healths.push_back(assess_health(health_signals(t, now), now));
+  html << health_summary(targets, healths);
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const TargetStatus& t = targets[i];
     const BackupEntry* newest = t.newest_good();
-    const Health health = assess_health(health_signals(t, now), now);
+    const Health& health = healths[i];
+    const std::vector<SpaceSample> space = space_history(t, now);
     html << "<section class=card id='" << escape_html(part_id("target", t)) << "'><h2>"
          << escape_html(t.name) << " " << badge(health.level)
          << "</h2><div class=scroll><table class=facts>";
@@ -492,8 +500,8 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
          << escape_html(t.backup_dir) << "</td></tr>";
     html << offsite_row(t, now) << "</table></div>";
     html << "<div class=charts>" << render_chart(size_chart(t)) << render_chart(duration_chart(t))
-         << render_chart(restore_chart(t)) << render_chart(space_chart(t, now)) << "</div>"
-         << fill_forecast(t, now);
+         << render_chart(restore_chart(t)) << render_chart(space_chart(t, space, now)) << "</div>"
+         << fill_forecast(t, space, now);
     html << backups_table(t, now) << tables_table(t) << hypertables_table(t)
          << schema_changes_section(t) << restore_test_history(t) << "</section>";
   }
