@@ -260,3 +260,24 @@ TEST_CASE("retention the clock guard refuses after a daemon's backup shows in it
                  Catch::Contains("pgbackup_retention_deleted_total{target=\"clock-metric\"} 0"));
   for (const fs::path& p : dailies) CHECK(fs::exists(p));
 }
+
+TEST_CASE(
+    "a daemon whose newest backup is stamped days ahead (a clock that was wrong) backs up at once "
+    "rather than waiting for the clock to pass it",
+    "[daemon]") {
+  TestTarget t("clock-ahead", 5, "    anomaly: {min_ratio: 0, max_ratio: 1000000000}\n");
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  // Its only backup: with the stamp counted, the next backup would wait for the slot after it.
+  const fs::path ahead =
+      write_fake_backup(t.dir, t.name, now + std::chrono::hours(72), pgbackup::Tier::daily);
+  Daemon daemon(t.config, free_port());
+  // state.json's attempt: written when the daemon's own backup has finished.
+  const std::string metrics = daemon.wait_for_metric(
+      R"(pgbackup_backup_last_attempt_timestamp_seconds\{target="clock-ahead"\} [1-9])");
+  INFO(metrics);
+  CHECK_THAT(metrics,
+             Catch::Contains("pgbackup_backups_total{target=\"clock-ahead\"} 1") &&
+                 Catch::Contains("pgbackup_backup_last_run_success{target=\"clock-ahead\"} 1"));
+  CHECK(t.dumps().size() == 2);
+  CHECK(fs::exists(ahead));
+}
