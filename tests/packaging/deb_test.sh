@@ -196,7 +196,7 @@ security=$(systemd-analyze security --offline=true --threshold=20 "$unit" 2>&1 |
 echo "systemd-analyze security: $security"
 score=$(sed -n 's/.*exposure level for pgbackup-agent.service: \([0-9.]*\).*/\1/p' <<<"$security")
 [ -n "$score" ] && awk "BEGIN{exit !($score <= 2.0)}" && pass "exposure $score <= 2.0" ||
-  fail "exposure level '$score' above 2.0 (the README says 1.2)"
+  fail "exposure level '$score' above 2.0 (docs/install.md says 1.2)"
 
 # --- man pages and completion -----------------------------------------------------------------
 for page in /usr/share/man/man1/pgbackup-agent.1.gz /usr/share/man/man5/pgbackup-agent.yml.5.gz; do
