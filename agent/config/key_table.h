@@ -32,7 +32,7 @@ void describe_keys(const KeyTable<T>& keys, const std::string& prefix,
                    std::vector<KeyReference>& out);
 
 // The value a key's `render` writes, as the reference shows it: "`10s`", "`[weekly, monthly]`",
-// or "none" when it writes nothing (comments such as "NOT SET" are dropped).
+// or "none" when it writes nothing (comments such as "NOT SET" are dropped). In reference.cpp.
 std::string rendered_default(const std::function<void(YAML::Emitter&)>& render);
 
 // One key of a config section, named once: how to read it into a T, how config-check writes it
