@@ -6,6 +6,7 @@
 
 #include "agent/config/config.h"
 #include "agent/config/key_table.h"
+#include "agent/config/reference.h"
 #include "agent/config/target_keys.h"
 #include "agent/config/yaml_section.h"
 
@@ -16,14 +17,20 @@ using namespace keys;
 
 const KeyTable<WebSettings>& web_keys() {
   static const KeyTable<WebSettings> table = {
-      {"listen_address",
-       [](const Section& s, const char* k, WebSettings& w) {
-         if (s.has(k)) w.listen_addresses = {s.string(k, "")};
-       },
-       [](YAML::Emitter& out, const char* k, const WebSettings& w) {
-         emit(out, k, w.listen_addresses.front());
-       }},
-      text("config_file", &WebSettings::config_file),
+      ConfigKey<WebSettings>{"listen_address",
+                             [](const Section& s, const char* k, WebSettings& w) {
+                               if (s.has(k)) w.listen_addresses = {s.string(k, "")};
+                             },
+                             [](YAML::Emitter& out, const char* k, const WebSettings& w) {
+                               emit(out, k, w.listen_addresses.front());
+                             }}
+          .kind("`HOST:PORT`")
+          .doc("Where HTTP is served; `:10115` is every IPv4 interface. `--web.listen-address` "
+               "(repeatable) overrides it."),
+      text("config_file", &WebSettings::config_file)
+          .doc("A web configuration file in the Prometheus exporter-toolkit format: TLS, client "
+               "certificates, basic auth (bcrypt), headers, rate limit; re-read when it changes. "
+               "None: plain HTTP without authentication. `--web.config.file` overrides it."),
   };
   return table;
 }
@@ -74,14 +81,25 @@ void parse_targets(const Section& top, const char* key, Config& config) {
 
 const KeyTable<Config>& config_keys() {
   static const KeyTable<Config> table = {
-      section("web", &Config::web, web_keys),
-      text("audit_log", &Config::audit_log),
-      {"targets", parse_targets,
-       [](YAML::Emitter& out, const char* k, const Config& c) {
-         out << YAML::Key << k << YAML::Value << YAML::BeginSeq;
-         for (const TargetConfig& t : c.targets) render_keys(out, target_keys(), t);
-         out << YAML::EndSeq;
-       }},
+      section("web", &Config::web, web_keys)
+          .doc("HTTP: `/metrics`, the status page `/`, `/api/v1/status`, `/-/healthy`, "
+               "`/-/ready`."),
+      text("audit_log", &Config::audit_log)
+          .defaults_to("`<backup.dir>/.pgbackup/audit.jsonl` per target")
+          .doc("The audit log: one JSON line per operation (backup, verify, prune, restore, "
+               "restore test, upload)."),
+      ConfigKey<Config>{"targets", parse_targets,
+                        [](YAML::Emitter& out, const char* k, const Config& c) {
+                          out << YAML::Key << k << YAML::Value << YAML::BeginSeq;
+                          for (const TargetConfig& t : c.targets)
+                            render_keys(out, target_keys(), t);
+                          out << YAML::EndSeq;
+                        }}
+          .kind("list of targets")
+          .defaults_to("required")
+          .doc("The databases to back up, one entry each with the keys of a target below. Names "
+               "and backup directories must differ, and no restore-test database may be another "
+               "target's production database."),
   };
   return table;
 }
@@ -99,6 +117,13 @@ Config parse_config(const std::string& yaml_text, const std::string& source) {
   config.source = source;
   parse_keys(Section(root, "", config.source), config_keys(), config);
   return config;
+}
+
+std::vector<ReferenceSection> config_reference() {
+  std::vector<ReferenceSection> reference{{"Top-level keys", {}}, {"Keys of a target", {}}};
+  describe_keys(config_keys(), "", reference[0].keys);
+  describe_keys(target_keys(), "", reference[1].keys);
+  return reference;
 }
 
 std::string render_config(const Config& config) {

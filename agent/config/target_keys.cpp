@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <regex>
 #include <set>
 
@@ -30,30 +29,21 @@ std::string normalized_host(const std::string& host) {
   return h;
 }
 
-// The name of a variable holding a secret, with a comment that says whether it is set (never
-// its value).
-template <typename T>
-ConfigKey<T> secret_variable(const char* name, std::string T::*field, bool shown_if_empty) {
-  ConfigKey<T> key = text(name, field);
-  key.render = [=](YAML::Emitter& out, const char* k, const T& t) {
-    const std::string& var = t.*field;
-    if (var.empty() && !shown_if_empty) return;
-    const std::string state =
-        var.empty() ? "" : (std::getenv(var.c_str()) ? "set (value hidden)" : "NOT SET");
-    out << YAML::Key << k << YAML::Value << var << YAML::Comment(state);
-  };
-  return key;
-}
-
 const KeyTable<DatabaseConfig>& database_keys() {
   static const KeyTable<DatabaseConfig> table = {
-      text("host", &DatabaseConfig::host),
-      whole("port", &DatabaseConfig::port, 1, 65535),
-      required_text("user", &DatabaseConfig::user),
-      required_text("dbname", &DatabaseConfig::dbname),
-      secret_variable("password_env", &DatabaseConfig::password_env, false),
-      text_if_set("passfile", &DatabaseConfig::passfile),
-      duration("connect_timeout", &DatabaseConfig::connect_timeout, /*positive=*/false),
+      text("host", &DatabaseConfig::host)
+          .doc("The server: a host name, an address, or a unix socket directory."),
+      whole("port", &DatabaseConfig::port, 1, 65535).doc("The server's port."),
+      required_text("user", &DatabaseConfig::user).doc("The role the agent connects as."),
+      required_text("dbname", &DatabaseConfig::dbname).doc("The database."),
+      secret_variable("password_env", &DatabaseConfig::password_env, false)
+          .doc("The environment variable that holds the password; a literal `password` key is "
+               "an error. Not together with `passfile`."),
+      text_if_set("passfile", &DatabaseConfig::passfile)
+          .doc("A libpq password file, instead of `password_env`."),
+      duration("connect_timeout", &DatabaseConfig::connect_timeout, /*positive=*/false)
+          .doc("How long a connection attempt may take (libpq's `connect_timeout`; `0s`: no "
+               "limit)."),
   };
   return table;
 }
@@ -76,204 +66,179 @@ DatabaseConfig parse_database(const Section& s) {
 // A required database section, read and written with database_keys().
 template <typename T>
 ConfigKey<T> database(const char* name, DatabaseConfig T::*field) {
-  return {name,
-          [field](const Section& s, const char* k, T& t) {
-            if (!s.has(k)) s.fail(s.node(), s.key_path(k) + " is required");
-            t.*field = parse_database(s.section(k));
-          },
-          [field](YAML::Emitter& out, const char* k, const T& t) {
-            out << YAML::Key << k << YAML::Value;
-            render_keys(out, database_keys(), t.*field);
-          }};
+  return ConfigKey<T>{name,
+                      [field](const Section& s, const char* k, T& t) {
+                        if (!s.has(k)) s.fail(s.node(), s.key_path(k) + " is required");
+                        t.*field = parse_database(s.section(k));
+                      },
+                      [field](YAML::Emitter& out, const char* k, const T& t) {
+                        out << YAML::Key << k << YAML::Value;
+                        render_keys(out, database_keys(), t.*field);
+                      }}
+      .kind("section")
+      .defaults_to("required")
+      .with_keys(database_keys);
 }
 
 const KeyTable<BackupConfig>& backup_keys() {
-  static const KeyTable<BackupConfig> table = {
-      {"dir",
-       [](const Section& s, const char* k, BackupConfig& b) { b.dir = s.required_string(k); },
-       [](YAML::Emitter& out, const char* k, const BackupConfig& b) {
-         emit(out, k, b.dir.string());
-       }},
-      {"file_prefix",
-       [](const Section& s, const char* k, BackupConfig& b) {
-         b.file_prefix = s.string(k, b.file_prefix);
-         if (!std::regex_match(b.file_prefix, std::regex("[A-Za-z0-9_.-]+"))) {
-           s.fail(s.get(k), s.key_path(k) + " may only contain A-Z, a-z, 0-9, _, . and -");
-         }
-       },
-       [](YAML::Emitter& out, const char* k, const BackupConfig& b) {
-         emit(out, k, b.file_prefix);
-       }},
-      schedule("schedule", &BackupConfig::schedule),
-      whole("compression", &BackupConfig::compression, 0, 9),
-      duration("timeout", &BackupConfig::timeout),
-      {"row_counts",
-       [](const Section& s, const char* k, BackupConfig& b) {
-         b.row_counts = s.choice(k, b.row_counts ? "exact" : "off", {"exact", "off"}) == "exact";
-       },
-       [](YAML::Emitter& out, const char* k, const BackupConfig& b) {
-         emit(out, k, b.row_counts ? "exact" : "off");
-       }},
+  using B = BackupConfig;
+  static const KeyTable<B> table = {
+      ConfigKey<B>{
+          "dir", [](const Section& s, const char* k, B& b) { b.dir = s.required_string(k); },
+          [](YAML::Emitter& out, const char* k, const B& b) { emit(out, k, b.dir.string()); }}
+          .kind("path")
+          .defaults_to("required")
+          .doc("Where the backups, their manifests and `.pgbackup/` (state, audit log, lock) "
+               "go; created 0700 if missing, and an existing one open to other users is changed "
+               "to 0700. Each target needs its own. The packaged unit may write only below "
+               "`/var/lib/pgbackup`: add another directory with `ReadWritePaths=` in a drop-in "
+               "(`systemctl edit pgbackup-agent`)."),
+      ConfigKey<B>{
+          "file_prefix",
+          [](const Section& s, const char* k, B& b) {
+            b.file_prefix = s.string(k, b.file_prefix);
+            if (!std::regex_match(b.file_prefix, std::regex("[A-Za-z0-9_.-]+"))) {
+              s.fail(s.get(k), s.key_path(k) + " may only contain A-Z, a-z, 0-9, _, . and -");
+            }
+          },
+          [](YAML::Emitter& out, const char* k, const B& b) { emit(out, k, b.file_prefix); }}
+          .kind("string of `A-Za-z0-9_.-`")
+          .defaults_to("the target name")
+          .doc("The start of the file names: `<prefix>_YYYYMMDD_HHMMSS.dump` (UTC start time)."),
+      schedule("schedule", &B::schedule)
+          .doc("When the daemon backs up. A target that never backed up, or missed its last "
+               "slot, backs up at once."),
+      whole("compression", &B::compression, 0, 9).doc("The `pg_dump -Z` level."),
+      duration("timeout", &B::timeout)
+          .doc("After this long `pg_dump` is stopped and its partial file removed."),
+      ConfigKey<B>{
+          "row_counts",
+          [](const Section& s, const char* k, B& b) {
+            b.row_counts = s.choice(k, b.row_counts ? "exact" : "off", {"exact", "off"}) == "exact";
+          },
+          [](YAML::Emitter& out, const char* k, const B& b) {
+            emit(out, k, b.row_counts ? "exact" : "off");
+          }}
+          .kind("`exact` or `off`")
+          .doc("`exact`: every table's rows are counted in the dump's snapshot and recorded in "
+               "the manifest; `off`: no counts (and `restore --table` is refused)."),
   };
   return table;
 }
 
 const KeyTable<AnomalyConfig>& anomaly_keys() {
-  static const KeyTable<AnomalyConfig> table = {
-      whole("window", &AnomalyConfig::window, 1, 1000),
-      number("min_ratio", &AnomalyConfig::min_ratio, 0, 1),
-      number("max_ratio", &AnomalyConfig::max_ratio, 1, 1e9),
-      size("min_size", &AnomalyConfig::min_size),
-      number("table_drop_ratio", &AnomalyConfig::table_drop_ratio, 0, 1),
+  using A = AnomalyConfig;
+  static const KeyTable<A> table = {
+      whole("window", &A::window, 1, 1000)
+          .doc("How many previous good backups the size baseline (their median) is taken from."),
+      number("min_ratio", &A::min_ratio, 0, 1)
+          .doc("A backup smaller than this times the baseline is a size anomaly."),
+      number("max_ratio", &A::max_ratio, 1, 1e9)
+          .doc("A backup larger than this times the baseline is a size anomaly."),
+      size("min_size", &A::min_size)
+          .doc("A backup smaller than this is a size anomaly (too small: incomplete)."),
+      number("table_drop_ratio", &A::table_drop_ratio, 0, 1)
+          .doc("A table that lost more than this share of its rows since the previous good "
+               "backup is reported as shrunk."),
   };
   return table;
 }
 
 const KeyTable<RetentionConfig>& retention_keys() {
-  static const KeyTable<RetentionConfig> table = {
-      duration("daily", &RetentionConfig::daily),
-      duration("weekly", &RetentionConfig::weekly),
-      duration("monthly", &RetentionConfig::monthly),
-      whole("min_keep", &RetentionConfig::min_keep, 1, 100000),
+  using R = RetentionConfig;
+  static const KeyTable<R> table = {
+      duration("daily", &R::daily).doc("How long daily backups are kept."),
+      duration("weekly", &R::weekly).doc("How long weekly backups are kept."),
+      duration("monthly", &R::monthly).doc("How long monthly backups are kept."),
+      whole("min_keep", &R::min_keep, 1, 100000)
+          .doc("The newest good backups always kept, whatever their age."),
   };
   return table;
 }
 
 const KeyTable<RestoreTestConfig::Check>& check_keys() {
-  static const KeyTable<RestoreTestConfig::Check> table = {
-      required_text("name", &RestoreTestConfig::Check::name),
-      required_text("sql", &RestoreTestConfig::Check::sql),
+  using C = RestoreTestConfig::Check;
+  static const KeyTable<C> table = {
+      required_text("name", &C::name).doc("The check's name in reports."),
+      required_text("sql", &C::sql)
+          .doc("A query run in the restored database; it must return true."),
   };
   return table;
+}
+
+ConfigKey<RestoreTestConfig> checks_key() {
+  using C = RestoreTestConfig;
+  return ConfigKey<C>{"checks",
+                      [](const Section& s, const char* k, C& c) {
+                        const YAML::Node checks = s.get(k);
+                        if (!checks) return;
+                        if (!checks.IsSequence()) s.fail(checks, s.key_path(k) + " must be a list");
+                        std::size_t i = 0;
+                        for (const auto& item : checks) {
+                          const Section ch =
+                              s.child(item, s.key_path(k) + "[" + std::to_string(i++) + "]");
+                          parse_keys(ch, check_keys(), c.checks.emplace_back());
+                        }
+                      },
+                      [](YAML::Emitter& out, const char* k, const C& c) {
+                        out << YAML::Key << k << YAML::Value << YAML::BeginSeq;
+                        for (const auto& check : c.checks) {
+                          out << YAML::Flow;
+                          render_keys(out, check_keys(), check);
+                        }
+                        out << YAML::EndSeq;
+                      }}
+      .kind("list of `{name, sql}`")
+      .defaults_to("none")
+      .doc(
+          "Queries that must return true in the restored database, e.g. `{name: "
+          "nodes_present, sql: \"SELECT count(*) > 0 FROM nodes\"}`.")
+      .with_keys(check_keys, "[]");
 }
 
 const KeyTable<RestoreTestConfig>& restore_test_keys() {
   using C = RestoreTestConfig;
   static const KeyTable<C> table = {
-      schedule("schedule", &C::schedule),
-      {"pick",
-       [](const Section& s, const char* k, C& c) {
-         c.pick = s.choice(k, c.pick, {"random", "latest"});
-       },
-       [](YAML::Emitter& out, const char* k, const C& c) { emit(out, k, c.pick); }},
-      {"roles",
-       [](const Section& s, const char* k, C& c) {
-         c.roles = s.choice(k, c.roles, {"nologin", "as_backed_up", "none"});
-       },
-       [](YAML::Emitter& out, const char* k, const C& c) { emit(out, k, c.roles); }},
-      duration("max_age", &C::max_age),
-      database("database", &C::database),
-      whole("jobs", &C::jobs, 1, 64),
-      duration("rto_target", &C::rto_target),
-      {"checks",
-       [](const Section& s, const char* k, C& c) {
-         const YAML::Node checks = s.get(k);
-         if (!checks) return;
-         if (!checks.IsSequence()) s.fail(checks, s.key_path(k) + " must be a list");
-         std::size_t i = 0;
-         for (const auto& item : checks) {
-           const Section ch = s.child(item, s.key_path(k) + "[" + std::to_string(i++) + "]");
-           parse_keys(ch, check_keys(), c.checks.emplace_back());
-         }
-       },
-       [](YAML::Emitter& out, const char* k, const C& c) {
-         out << YAML::Key << k << YAML::Value << YAML::BeginSeq;
-         for (const auto& check : c.checks) {
-           out << YAML::Flow;
-           render_keys(out, check_keys(), check);
-         }
-         out << YAML::EndSeq;
-       }},
+      schedule("schedule", &C::schedule)
+          .doc("When the daemon runs a restore test. A target never tested, or that missed its "
+               "last slot, is tested at once; a failed test waits for its next slot."),
+      choice("pick", &C::pick, {"random", "latest"})
+          .doc("`random`: a random good backup younger than `max_age`; `latest`: the newest."),
+      choice("roles", &C::roles, {"nologin", "as_backed_up", "none"})
+          .doc("The roles the backup needs and the test server lacks: created NOLOGIN without "
+               "passwords (`nologin`), as they were backed up (`as_backed_up`), or not at all "
+               "(`none`: restored without owners and grants). Roles a test creates are dropped "
+               "after it."),
+      duration("max_age", &C::max_age)
+          .doc("The oldest backup a test may pick; with none younger, the test fails."),
+      database("database", &C::database)
+          .doc("The scratch database, with the keys of `database`: dropped and re-created at "
+               "each test, so it must not be any target's production database (another dbname, "
+               "host or port; localhost, 127.0.0.1, ::1 and socket directories count as one "
+               "host). Its role needs CREATEDB."),
+      whole("jobs", &C::jobs, 1, 64).doc("`pg_restore --jobs`."),
+      duration("rto_target", &C::rto_target)
+          .doc("The restore time to stay under; a test's duration is the measured RTO."),
+      checks_key(),
   };
   return table;
 }
 
 const KeyTable<RestoreConfig>& restore_keys() {
-  static const KeyTable<RestoreConfig> table = {
-      {"stop_command",
-       [](const Section& s, const char* k, RestoreConfig& r) { r.stop_command = s.string_list(k); },
-       {}},
-      {"start_command",
-       [](const Section& s, const char* k, RestoreConfig& r) {
-         r.start_command = s.string_list(k);
-       },
-       {}},
-  };
-  return table;
-}
-
-const KeyTable<S3Config>& s3_keys() {
-  static const KeyTable<S3Config> table = {
-      required_text("endpoint", &S3Config::endpoint),
-      text("region", &S3Config::region),
-      required_text("bucket", &S3Config::bucket),
-      text("prefix", &S3Config::prefix),
-      secret_variable("access_key_id_env", &S3Config::access_key_id_env, true),
-      secret_variable("secret_access_key_env", &S3Config::secret_access_key_env, true),
-      {"tiers",
-       [](const Section& s, const char* k, S3Config& c) {
-         if (s.has(k)) c.tiers = s.string_list(k);
-         for (const std::string& tier : c.tiers) {
-           if (tier != "daily" && tier != "weekly" && tier != "monthly") {
-             s.fail(s.get(k),
-                    s.key_path(k) + ": unknown tier \"" + tier + "\" (daily, weekly or monthly)");
-           }
-         }
-       },
-       [](YAML::Emitter& out, const char* k, const S3Config& c) {
-         out << YAML::Key << k << YAML::Value << YAML::Flow << c.tiers;
-       }},
-      {"storage_class",
-       [](const Section& s, const char* k, S3Config& c) {
-         const Section sc = s.section(k);
-         sc.allow_only({"daily", "weekly", "monthly"});
-         for (const char* tier : {"daily", "weekly", "monthly"}) {
-           c.storage_class[tier] = sc.string(tier, "STANDARD");
-         }
-       },
-       [](YAML::Emitter& out, const char* k, const S3Config& c) {
-         out << YAML::Key << k << YAML::Value << YAML::Flow << c.storage_class;
-       }},
-      {"server_side_encryption",
-       [](const Section& s, const char* k, S3Config& c) {
-         c.server_side_encryption =
-             s.choice(k, c.server_side_encryption, {"", "AES256", "aws:kms"});
-       },
-       [](YAML::Emitter& out, const char* k, const S3Config& c) {
-         emit(out, k, c.server_side_encryption);
-       }},
-      text_if_set("kms_key_id", &S3Config::kms_key_id),
-      {"path_style",
-       [](const Section& s, const char* k, S3Config& c) {
-         c.path_style = s.choice(k, c.path_style ? "true" : "false", {"true", "false"}) == "true";
-       },
-       [](YAML::Emitter& out, const char* k, const S3Config& c) { emit(out, k, c.path_style); }},
-      size("multipart_threshold", &S3Config::multipart_threshold),
-      {"part_size",
-       [](const Section& s, const char* k, S3Config& c) {
-         c.part_size = s.size(k, c.part_size);
-         if (c.part_size < (5ull << 20) || c.part_size > (5ull << 30)) {
-           s.fail(s.get(k), s.key_path(k) + " must be between 5MiB and 5GiB (S3's part limits)");
-         }
-       },
-       [](YAML::Emitter& out, const char* k, const S3Config& c) { emit(out, k, c.part_size); }},
-      whole("list_page_size", &S3Config::list_page_size, 1, 1000),
-      duration("stall_timeout", &S3Config::stall_timeout),
-  };
-  return table;
-}
-
-// offsite: holds one section per kind of off-site storage (today only s3).
-const KeyTable<std::optional<S3Config>>& offsite_keys() {
-  static const KeyTable<std::optional<S3Config>> table = {
-      {"s3",
-       [](const Section& s, const char* k, std::optional<S3Config>& c) {
-         parse_keys(s.section(k), s3_keys(), c.emplace());
-       },
-       [](YAML::Emitter& out, const char* k, const std::optional<S3Config>& c) {
-         out << YAML::Key << k << YAML::Value;
-         render_keys(out, s3_keys(), *c);
-       }},
+  using R = RestoreConfig;
+  static const KeyTable<R> table = {
+      ConfigKey<R>{"stop_command",
+                   [](const Section& s, const char* k, R& r) { r.stop_command = s.string_list(k); },
+                   {}}
+          .kind("argv list")
+          .doc("Run (no shell) before `restore` changes the database, e.g. `[docker, compose, "
+               "stop, blue, green, staging]`."),
+      ConfigKey<R>{
+          "start_command",
+          [](const Section& s, const char* k, R& r) { r.start_command = s.string_list(k); },
+          {}}
+          .kind("argv list")
+          .doc("Run (no shell) after a restore, only when every step of it succeeded."),
   };
   return table;
 }
@@ -283,15 +248,18 @@ template <typename S>
 ConfigKey<TargetConfig> optional_section(const char* name, std::optional<S> TargetConfig::*field,
                                          void (*parse)(const Section&, TargetConfig&),
                                          const KeyTable<S>& (*table)()) {
-  return {name,
-          [=](const Section& s, const char* k, TargetConfig& t) {
-            if (s.has(k)) parse(s.section(k), t);
-          },
-          [=](YAML::Emitter& out, const char* k, const TargetConfig& t) {
-            if (!(t.*field)) return;
-            out << YAML::Key << k << YAML::Value;
-            render_keys(out, table(), *(t.*field));
-          }};
+  return ConfigKey<TargetConfig>{name,
+                                 [=](const Section& s, const char* k, TargetConfig& t) {
+                                   if (s.has(k)) parse(s.section(k), t);
+                                 },
+                                 [=](YAML::Emitter& out, const char* k, const TargetConfig& t) {
+                                   if (!(t.*field)) return;
+                                   out << YAML::Key << k << YAML::Value;
+                                   render_keys(out, table(), *(t.*field));
+                                 }}
+      .kind("section")
+      .defaults_to("none")
+      .with_keys(table);
 }
 
 void parse_restore_test(const Section& rt, TargetConfig& t) {
@@ -317,46 +285,68 @@ bool same_server(const DatabaseConfig& a, const DatabaseConfig& b) {
 const KeyTable<TargetConfig>& target_keys() {
   using T = TargetConfig;
   static const KeyTable<T> table = {
-      {"name",
-       [](const Section& s, const char* k, T& t) {
-         t.name = s.required_string(k);
-         if (!std::regex_match(t.name, std::regex("[a-z0-9_-]+"))) {
-           s.fail(s.get(k), s.key_path(k) + " \"" + t.name +
-                                "\" may only contain a-z, 0-9, _ and - (it becomes the target "
-                                "label)");
-         }
-       },
-       [](YAML::Emitter& out, const char* k, const T& t) { emit(out, k, t.name); }},
-      database("database", &T::database),
-      {"backup",
-       [](const Section& s, const char* k, T& t) {
-         const Section b = s.section(k);
-         if (!s.has(k)) s.fail(s.node(), s.key_path(k) + " is required");
-         t.backup.file_prefix = t.name;  // the default prefix
-         parse_keys(b, backup_keys(), t.backup);
-       },
-       [](YAML::Emitter& out, const char* k, const T& t) {
-         out << YAML::Key << k << YAML::Value;
-         render_keys(out, backup_keys(), t.backup);
-       }},
-      section("anomaly", &T::anomaly, anomaly_keys, /*flow=*/true),
-      section("retention", &T::retention, retention_keys, /*flow=*/true),
-      optional_section("restore_test", &T::restore_test, parse_restore_test, restore_test_keys),
-      {"offsite",
-       [](const Section& s, const char* k, T& t) {
-         if (s.has(k)) parse_keys(s.section(k), offsite_keys(), t.offsite_s3);
-       },
-       [](YAML::Emitter& out, const char* k, const T& t) {
-         if (!t.offsite_s3) return;
-         out << YAML::Key << k << YAML::Value;
-         render_keys(out, offsite_keys(), t.offsite_s3);
-       }},
+      ConfigKey<T>{"name",
+                   [](const Section& s, const char* k, T& t) {
+                     t.name = s.required_string(k);
+                     if (!std::regex_match(t.name, std::regex("[a-z0-9_-]+"))) {
+                       s.fail(s.get(k), s.key_path(k) + " \"" + t.name +
+                                            "\" may only contain a-z, 0-9, _ and - (it becomes "
+                                            "the target label)");
+                     }
+                   },
+                   [](YAML::Emitter& out, const char* k, const T& t) { emit(out, k, t.name); }}
+          .kind("string of `a-z0-9_-`")
+          .defaults_to("required")
+          .doc("The target's name: the `target` label of its metrics, and `--target NAME`."),
+      database("database", &T::database)
+          .doc("The database to back up. The role needs to read everything in it (`GRANT "
+               "pg_read_all_data`, PostgreSQL 14+); `restore` needs more (it drops and creates)."),
+      ConfigKey<T>{"backup",
+                   [](const Section& s, const char* k, T& t) {
+                     const Section b = s.section(k);
+                     if (!s.has(k)) s.fail(s.node(), s.key_path(k) + " is required");
+                     t.backup.file_prefix = t.name;  // the default prefix
+                     parse_keys(b, backup_keys(), t.backup);
+                   },
+                   [](YAML::Emitter& out, const char* k, const T& t) {
+                     out << YAML::Key << k << YAML::Value;
+                     render_keys(out, backup_keys(), t.backup);
+                   }}
+          .kind("section")
+          .defaults_to("required")
+          .doc("Where, when and how backups are taken.")
+          .with_keys(backup_keys),
+      section("anomaly", &T::anomaly, anomaly_keys, /*flow=*/true)
+          .doc("When a backup's size or a table's rows look wrong (the size check of each "
+               "backup, recorded in its manifest)."),
+      section("retention", &T::retention, retention_keys, /*flow=*/true)
+          .doc("How long backups are kept, by tier: monthly is the first good backup of a UTC "
+               "month, weekly the first of an ISO week, daily the rest. Off-site copies follow "
+               "the same windows."),
+      optional_section("restore_test", &T::restore_test, parse_restore_test, restore_test_keys)
+          .doc("Restore a backup into a scratch database regularly and check it."),
+      ConfigKey<T>{"offsite",
+                   [](const Section& s, const char* k, T& t) {
+                     if (s.has(k)) parse_keys(s.section(k), offsite_keys(), t.offsite_s3);
+                   },
+                   [](YAML::Emitter& out, const char* k, const T& t) {
+                     if (!t.offsite_s3) return;
+                     out << YAML::Key << k << YAML::Value;
+                     render_keys(out, offsite_keys(), t.offsite_s3);
+                   }}
+          .kind("section")
+          .defaults_to("none")
+          .doc("Where backups are copied off-site (`s3`).")
+          .with_keys(offsite_keys),
       // config-check has never shown the restore commands; its output stays as it was.
-      {"restore",
-       [](const Section& s, const char* k, T& t) {
-         parse_keys(s.section(k), restore_keys(), t.restore);
-       },
-       {}},
+      ConfigKey<T>{"restore",
+                   [](const Section& s, const char* k, T& t) {
+                     parse_keys(s.section(k), restore_keys(), t.restore);
+                   },
+                   {}}
+          .kind("section")
+          .doc("Commands run around a production `restore`.")
+          .with_keys(restore_keys),
   };
   return table;
 }

@@ -87,7 +87,7 @@ std::string Section::schedule(const char* key, std::string fallback) const {
 }
 
 std::string Section::choice(const char* key, std::string fallback,
-                            std::initializer_list<std::string_view> options) const {
+                            const std::vector<std::string_view>& options) const {
   std::string value = string(key, fallback);
   if (std::find(options.begin(), options.end(), value) != options.end()) return value;
   std::vector<std::string> list;  // the empty choice ("not set") is not spelled out

@@ -50,7 +50,7 @@ class Section {
   // A 5-field cron expression, checked.
   std::string schedule(const char* key, std::string fallback) const;
   std::string choice(const char* key, std::string fallback,
-                     std::initializer_list<std::string_view> options) const;
+                     const std::vector<std::string_view>& options) const;
   std::vector<std::string> string_list(const char* key) const;
 
   [[noreturn]] void fail(const YAML::Node& at, const std::string& message) const;

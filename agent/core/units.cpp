@@ -91,6 +91,15 @@ std::string format_duration(std::chrono::seconds d) {
   return out;
 }
 
+std::string format_size(std::uint64_t bytes) {
+  for (const Unit& unit : kSizeUnits) {
+    if (bytes != 0 && bytes % unit.factor == 0) {
+      return std::to_string(bytes / unit.factor) + std::string(unit.suffix);
+    }
+  }
+  return "0B";
+}
+
 std::string format_age(std::chrono::system_clock::time_point t,
                        std::chrono::system_clock::time_point now) {
   const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - t);

@@ -18,6 +18,9 @@ std::uint64_t parse_size(std::string_view text);
 // "26h", "30d", "1h30m": the shortest exact spelling of a duration.
 std::string format_duration(std::chrono::seconds d);
 
+// "1KiB", "64MiB", "1000B": the largest unit that spells a size exactly (parse_size reads it).
+std::string format_size(std::uint64_t bytes);
+
 // How long before `now` `t` was: "42s" under a minute, else in whole minutes ("26h", "3d2h5m").
 std::string format_age(std::chrono::system_clock::time_point t,
                        std::chrono::system_clock::time_point now);

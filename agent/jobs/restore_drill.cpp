@@ -335,7 +335,7 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
     throw ConfigError("target " + target.name +
                       " has no restore_test section (hint: add restore_test: {database: {host: "
                       "..., port: ..., user: ..., dbname: <a scratch database>, password_env: "
-                      "...}} to it; see README, \"Restore tests\")");
+                      "...}} to it; see docs/restore-tests.md)");
   }
   const RestoreTestConfig& rt = *target.restore_test;
   const Repository repo(target.backup.dir, target.backup.file_prefix);

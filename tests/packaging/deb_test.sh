@@ -100,10 +100,15 @@ unexpected=$(dpkg-deb -c "$deb" | awk '{print $6}' |
 [ -z "$unexpected" ] || fail "unexpected files in the package: $unexpected"
 
 # --- lintian: errors fail, warnings are printed ----------------------------------------------
-lintian_out=$(lintian --fail-on error "$deb" 2>&1) && lintian_rc=0 || lintian_rc=$?
+lintian_out=$(lintian --display-info --fail-on error "$deb" 2>&1) && lintian_rc=0 || lintian_rc=$?
 echo "lintian (exit $lintian_rc):"
 printf '%s\n' "$lintian_out" | grep -v '^running with root privileges' | sed 's/^/  /'
 [ "$lintian_rc" = 0 ] || fail "lintian reports errors"
+# The license (Apache-2.0, LICENSE) is declared in machine-readable debian/copyright: no
+# copyright tag of any level.
+copyright_tags=$(printf '%s\n' "$lintian_out" | grep -E '^[EWIXP]: .*copyright' || true)
+[ -z "$copyright_tags" ] && pass "lintian: no copyright tags" ||
+  fail "lintian tags the copyright file: $copyright_tags"
 
 # --- install ----------------------------------------------------------------------------------
 dpkg -i "$deb" >"$work/dpkg-i.log" 2>&1 || { cat "$work/dpkg-i.log"; die "dpkg -i failed"; }
@@ -133,6 +138,10 @@ check_path /usr/share/man/man5/pgbackup-agent.yml.5.gz f root:root 644
 check_path /usr/share/bash-completion/completions/pgbackup-agent f root:root 644
 check_path /usr/share/doc/pgbackup-agent/copyright f root:root 644
 check_path /usr/share/doc/pgbackup-agent/changelog.gz f root:root 644
+grep -qx 'License: Apache-2.0' /usr/share/doc/pgbackup-agent/copyright &&
+  cmp -s /usr/share/common-licenses/Apache-2.0 "$source_dir/LICENSE" &&
+  pass "copyright: Apache-2.0, the text of LICENSE" ||
+  fail "/usr/share/doc/pgbackup-agent/copyright does not name Apache-2.0 (or LICENSE is not its text)"
 cmp -s /etc/pgbackup/pgbackup.yml "$source_dir/packaging/pgbackup.yml" ||
   fail "/etc/pgbackup/pgbackup.yml differs from packaging/pgbackup.yml"
 
@@ -187,7 +196,7 @@ security=$(systemd-analyze security --offline=true --threshold=20 "$unit" 2>&1 |
 echo "systemd-analyze security: $security"
 score=$(sed -n 's/.*exposure level for pgbackup-agent.service: \([0-9.]*\).*/\1/p' <<<"$security")
 [ -n "$score" ] && awk "BEGIN{exit !($score <= 2.0)}" && pass "exposure $score <= 2.0" ||
-  fail "exposure level '$score' above 2.0 (the README says 1.2)"
+  fail "exposure level '$score' above 2.0 (docs/install.md says 1.2)"
 
 # --- man pages and completion -----------------------------------------------------------------
 for page in /usr/share/man/man1/pgbackup-agent.1.gz /usr/share/man/man5/pgbackup-agent.yml.5.gz; do

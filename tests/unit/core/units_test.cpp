@@ -37,3 +37,14 @@ TEST_CASE("durations and sizes are formatted for people") {
   CHECK(pgbackup::format_bytes(1536) == "1.5 KiB");
   CHECK(pgbackup::format_bytes(300ULL << 20) == "300 MiB");
 }
+
+TEST_CASE("a size is spelled in the largest unit that is exact, and reads back the same") {
+  CHECK(pgbackup::format_size(1024) == "1KiB");
+  CHECK(pgbackup::format_size(64ULL << 20) == "64MiB");
+  CHECK(pgbackup::format_size(1536) == "1536B");
+  CHECK(pgbackup::format_size(0) == "0B");
+  for (const std::uint64_t bytes : {0ULL, 1ULL, 1000ULL, 1536ULL, 5ULL << 20, 3ULL << 40}) {
+    INFO(bytes);
+    CHECK(parse_size(pgbackup::format_size(bytes)) == bytes);
+  }
+}
