@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "agent/core/text.h"
+#include "agent/engines/pgbackrest/archiver.h"
 #include "agent/engines/pgbackrest/cli.h"
 #include "agent/engines/pgbackrest/info.h"
 #include "agent/engines/pgbackrest/wal.h"
@@ -300,4 +301,87 @@ TEST_CASE("expire --set removes a full backup and the backups built on it, and k
   CHECK(after.backup(a_incr.label) == nullptr);
   CHECK(after.backup(b.label) != nullptr);
   CHECK_FALSE(fs::exists(c.backup_dir(a.label)));
+}
+
+namespace {
+
+// pg_stat_archiver and pg_current_wal_lsn() of the cluster, assessed at the server's now().
+ArchiverAssessment assess(PgBackRestCluster& c) {
+  pqxx::connection conn(c.pg().connection_string("postgres"));
+  pqxx::nontransaction tx(conn);
+  const pqxx::row r = tx.exec1(
+      "SELECT archived_count, coalesce(last_archived_wal, ''), "
+      "extract(epoch FROM last_archived_time)::float8, failed_count, "
+      "coalesce(last_failed_wal, ''), extract(epoch FROM last_failed_time)::float8, "
+      "pg_current_wal_lsn()::text, extract(epoch FROM now())::float8 FROM pg_stat_archiver");
+  ArchiverStats s;
+  s.archived_count = r[0].as<std::int64_t>();
+  s.last_archived_wal = r[1].as<std::string>();
+  if (!r[2].is_null()) s.last_archived_time = pgbackup::from_unix_seconds(r[2].as<double>());
+  s.failed_count = r[3].as<std::int64_t>();
+  s.last_failed_wal = r[4].as<std::string>();
+  if (!r[5].is_null()) s.last_failed_time = pgbackup::from_unix_seconds(r[5].as<double>());
+  return assess_archiver(s, parse_lsn(r[6].as<std::string>()).value(),
+                         pgbackup::from_unix_seconds(r[7].as<double>()));
+}
+
+// Waits (up to 10 s) until pg_stat_archiver has counted `segment`: the archiver updates it
+// after archive-push has put the file in the repository.
+void wait_for_stats(PgBackRestCluster& c, const std::string& segment) {
+  for (int i = 0; i < 100; ++i) {
+    if (c.query_value("SELECT last_archived_wal FROM pg_stat_archiver") >= segment) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  FAIL("pg_stat_archiver did not count " + segment + " within 10 s");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "archiving health from the real pg_stat_archiver: nothing unarchived after a switch, bytes "
+    "after writes, and a broken archive_command is failing with a growing exposure",
+    "[pgbackrest]") {
+  auto& c = PgBackRestCluster::shared();
+  // Background WAL (autovacuum of earlier tests' rows) may follow a switch: a few tries.
+  ArchiverAssessment clean;
+  for (int i = 0; i < 5 && clean.unarchived_bytes != 0u; ++i) {
+    wait_for_stats(c, c.switch_wal());
+    clean = assess(c);
+  }
+  CHECK(clean.unarchived_bytes == 0u);
+  CHECK(clean.rpo_exposure == std::chrono::seconds(0));
+  CHECK_FALSE(clean.failing);
+
+  add_rows(c, 1000);
+  const ArchiverAssessment written = assess(c);
+  REQUIRE(written.unarchived_bytes.has_value());
+  CHECK(*written.unarchived_bytes > 0);
+  CHECK(written.rpo_exposure.has_value());
+
+  c.exec("ALTER SYSTEM SET archive_command = 'false'");
+  c.exec("SELECT pg_reload_conf()");
+  const std::int64_t failed_before = written.failed_count;
+  c.exec("SELECT pg_logical_emit_message(false, 'pgbackup-test', 'broken')");
+  c.exec("SELECT pg_switch_wal()");
+  ArchiverAssessment broken = assess(c);
+  for (int i = 0; i < 100 && broken.failed_count == failed_before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    broken = assess(c);
+  }
+  add_rows(c, 1000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const ArchiverAssessment later = assess(c);
+  c.exec("ALTER SYSTEM RESET archive_command");
+  c.exec("SELECT pg_reload_conf()");
+
+  CHECK(broken.failed_count > failed_before);
+  CHECK(broken.failing);
+  REQUIRE(later.unarchived_bytes.has_value());
+  CHECK(*later.unarchived_bytes > 16u * 1024 * 1024);  // the switched segment and more
+  REQUIRE(later.rpo_exposure.has_value());
+  REQUIRE(broken.rpo_exposure.has_value());
+  CHECK(*later.rpo_exposure > *broken.rpo_exposure);
+  // Archiving resumes once the command is fixed: the stuck segment and the next reach the repo.
+  wait_for_stats(c, c.switch_wal());
+  CHECK_FALSE(assess(c).failing);
 }
