@@ -27,6 +27,17 @@ std::string read_text(const fs::path& p) {
   return s.str();
 }
 
+fs::path temp_root();
+
+// Removes the test temp area at exit. Created by temp_root() before any cluster finishes its
+// construction, so destroyed after every cluster (statics go in reverse order).
+struct TempRootCleaner {
+  ~TempRootCleaner() {
+    std::error_code ec;
+    if (std::getenv("PGBACKUP_KEEP_TEST_DIRS") == nullptr) fs::remove_all(temp_root(), ec);
+  }
+};
+
 fs::path temp_root() {
   static const fs::path root = [] {
     std::string tmpl = (fs::temp_directory_path() / "pgbackup-test-XXXXXX").string();
@@ -34,15 +45,9 @@ fs::path temp_root() {
     ::chmod(tmpl.c_str(), 0755);
     return fs::path(tmpl);
   }();
+  static TempRootCleaner cleaner;
   return root;
 }
-
-struct TempRootCleaner {
-  ~TempRootCleaner() {
-    std::error_code ec;
-    if (std::getenv("PGBACKUP_KEEP_TEST_DIRS") == nullptr) fs::remove_all(temp_root(), ec);
-  }
-};
 
 }  // namespace
 
@@ -68,18 +73,18 @@ fs::path make_temp_dir(const std::string& name) {
 }
 
 PgCluster& PgCluster::shared() {
-  static TempRootCleaner cleaner;  // destroyed after the cluster below: it was created first
   static PgCluster cluster;
   return cluster;
 }
 
 PgCluster& PgCluster::second() {
-  shared();  // its temp-dir cleaner must outlive this cluster too
   static PgCluster cluster;
   return cluster;
 }
 
-PgCluster::PgCluster() {
+PgCluster::PgCluster() : PgCluster(PgClusterOptions{}) {}
+
+PgCluster::PgCluster(const PgClusterOptions& options) : timescaledb_(options.timescaledb) {
   dir_ = make_temp_dir("pg");
   const bool root = ::geteuid() == 0;
   if (root) {
@@ -99,7 +104,21 @@ PgCluster::PgCluster() {
                    "-E", "UTF8", "--locale=C"});
   if (!init.ok()) throw std::runtime_error("initdb failed: " + init.err + init.out);
   port_ = free_port();
-  start();
+  if (!options.settings.empty()) {
+    std::ofstream conf(data_dir() / "postgresql.conf", std::ios::app);
+    for (const auto& [name, value] : options.settings) {
+      std::string quoted;
+      for (const char c : value) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+      conf << name << " = '" << quoted << "'\n";
+    }
+  }
+  if (!options.hba_lines.empty()) {
+    const std::string hba = read_text(data_dir() / "pg_hba.conf");
+    std::ofstream out(data_dir() / "pg_hba.conf", std::ios::trunc);
+    for (const auto& line : options.hba_lines) out << line << "\n";
+    out << hba;
+  }
+  if (options.start) start();
 }
 
 PgCluster::~PgCluster() {
@@ -137,7 +156,7 @@ void PgCluster::start() {
                      dir_.string() +
                      " -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                      "-c max_connections=50 -c shared_buffers=64MB";
-  if (timescaledb_installed()) {
+  if (timescaledb_ && timescaledb_installed()) {
     // No telemetry from a test; few background workers (policies, continuous aggregates).
     opts +=
         " -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off "

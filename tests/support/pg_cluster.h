@@ -14,6 +14,18 @@ namespace pgtest {
 
 namespace fs = std::filesystem;
 
+// How a cluster differs from the shared one (tests/support/pgbackrest_cluster.h archives WAL).
+struct PgClusterOptions {
+  // Written into postgresql.conf before the first start ("archive_mode" -> "on").
+  std::map<std::string, std::string> settings;
+  // Put at the top of pg_hba.conf (e.g. "local all postgres peer").
+  std::vector<std::string> hba_lines;
+  // Preload TimescaleDB when it is installed.
+  bool timescaledb = true;
+  // Start the server at once; else the caller calls start().
+  bool start = true;
+};
+
 // A throwaway PostgreSQL 15 cluster for one test process: initdb in a temp dir (as the
 // `postgres` user when running as root), scram-sha-256 password authentication, TCP on
 // 127.0.0.1 and a random free port, a unix socket in the temp dir. Stopped and removed at exit.
@@ -29,7 +41,11 @@ class PgCluster {
   // Another cluster of this test process, created on first use: a second server (a restore
   // onto a new one), with nothing but its superuser.
   static PgCluster& second();
+  // A cluster of its own (initdb now), stopped and removed with the test temp area.
+  explicit PgCluster(const PgClusterOptions& options);
   ~PgCluster();
+  PgCluster(const PgCluster&) = delete;
+  PgCluster& operator=(const PgCluster&) = delete;
 
   int port() const { return port_; }
   std::string host() const { return "127.0.0.1"; }
@@ -56,6 +72,9 @@ class PgCluster {
 
   void stop();
   void start();
+  bool running() const { return running_; }
+  // The data directory (PGDATA).
+  fs::path data_dir() const { return dir_ / "data"; }
   // A libpq connection string for `db` as the superuser.
   std::string connection_string(const std::string& db) const;
 
@@ -66,6 +85,7 @@ class PgCluster {
   fs::path dir_;
   int port_ = 0;
   bool running_ = false;
+  bool timescaledb_ = true;
 };
 
 // Holds ACCESS EXCLUSIVE on `table` of `db` in the shared cluster until release() (or

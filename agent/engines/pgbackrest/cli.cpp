@@ -1,0 +1,89 @@
+#include "agent/engines/pgbackrest/cli.h"
+
+#include <set>
+#include <utility>
+
+namespace pgbackup::pgbackrest {
+namespace {
+
+// pgBackRest 2.45 rejects --repo on the verbs that work on every repository ("option 'repo'
+// not valid for command 'check'").
+bool takes_repo_option(const std::string& verb) {
+  static const std::set<std::string> verbs = {"backup", "info", "repo-ls", "verify", "expire"};
+  return verbs.contains(verb);
+}
+
+// The end of pgBackRest's stderr, for messages: its ERROR line is last.
+std::string stderr_tail(std::string err) {
+  constexpr std::size_t kKeep = 2000;
+  if (err.size() > kKeep) err = "..." + err.substr(err.size() - kKeep);
+  return err;
+}
+
+}  // namespace
+
+PgBackRestCli::PgBackRestCli(PgBackRestSettings settings, RunLimits limits)
+    : settings_(std::move(settings)), limits_(limits) {
+  if (settings_.command.empty()) settings_.command = {"pgbackrest"};
+}
+
+std::vector<std::string> PgBackRestCli::argv(const std::string& verb,
+                                             const std::vector<std::string>& args) const {
+  std::vector<std::string> out = settings_.command;
+  if (!settings_.config.empty()) out.push_back("--config=" + settings_.config);
+  out.push_back("--stanza=" + settings_.stanza);
+  if (settings_.repo > 0 && takes_repo_option(verb)) {
+    out.push_back("--repo=" + std::to_string(settings_.repo));
+  }
+  out.push_back(verb);
+  out.insert(out.end(), args.begin(), args.end());
+  return out;
+}
+
+ProcessResult PgBackRestCli::run(const std::string& verb, const std::vector<std::string>& args,
+                                 bool allow_failure) const {
+  ProcessSpec spec;
+  spec.argv = argv(verb, args);
+  spec.timeout = limits_.timeout;
+  spec.cancel = limits_.cancel;
+  // Named "pgbackrest VERB" whatever the prefix (runuser, sudo, docker exec) that runs it.
+  ProcessSpec named = spec;
+  named.argv = {"pgbackrest " + verb};
+  ProcessResult result;
+  try {
+    result = run_process(spec);
+  } catch (const ProcessError& e) {
+    throw PgBackRestError("pgbackrest " + verb + " could not be started: " + e.what() +
+                              " (hint: check `command` of the target's pgbackrest section)",
+                          -1);
+  }
+  const bool ended_by_itself = !result.timed_out && !result.cancelled && result.term_signal == 0;
+  if (result.ok() || (allow_failure && ended_by_itself)) return result;
+  ProcessResult shown = result;
+  shown.err = stderr_tail(result.err);
+  throw PgBackRestError(describe_failure(named, shown), ended_by_itself ? result.exit_code : -1);
+}
+
+void PgBackRestCli::backup(BackupType type) const { run("backup", {"--type=" + to_string(type)}); }
+
+std::string PgBackRestCli::info_json() const { return run("info", {"--output=json"}).out; }
+
+std::string PgBackRestCli::repo_ls_json(const std::string& path, bool recurse) const {
+  std::vector<std::string> args = {"--output=json"};
+  if (recurse) args.push_back("--recurse");
+  args.push_back(path);
+  return run("repo-ls", args).out;
+}
+
+VerifyVerdict PgBackRestCli::verify() const {
+  const ProcessResult r = run("verify", {"--verbose", "--log-level-console=info"}, true);
+  return judge_verify_output(r.out + "\n" + r.err, r.exit_code);
+}
+
+void PgBackRestCli::expire_set(const std::string& label) const {
+  run("expire", {"--set=" + label});
+}
+
+void PgBackRestCli::check() const { run("check", {}); }
+
+}  // namespace pgbackup::pgbackrest

@@ -1,0 +1,97 @@
+// Judging `pgbackrest verify --verbose --log-level-console=info` by its output: real pgBackRest
+// 2.45 output (tests/fixtures/pgbackrest) and the other shapes it prints.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "agent/core/file_io.h"
+#include "agent/engines/pgbackrest/verify_output.h"
+
+using namespace pgbackup;
+using namespace pgbackup::pgbackrest;
+
+namespace {
+
+std::string fixture(const std::string& name) {
+  return read_file(std::string(PGBACKUP_SOURCE_DIR) + "/tests/fixtures/pgbackrest/" + name);
+}
+
+const char* kStamp = "2026-12-06 20:48:55.333 P00   INFO: ";
+
+}  // namespace
+
+TEST_CASE("a verify that found every file valid is ok") {
+  const VerifyVerdict v = judge_verify_output(fixture("verify_ok.txt"), 0);
+  CHECK(v.ok);
+  CHECK(v.invalid_files == 0);
+  CHECK(v.invalid_backups.empty());
+  CHECK(v.reasons.empty());
+}
+
+TEST_CASE("a verify that exited 0 but printed status: error and a bad checksum is not ok") {
+  const VerifyVerdict v = judge_verify_output(fixture("verify_corrupt.txt"), 0);
+  CHECK_FALSE(v.ok);
+  CHECK(v.invalid_files == 1);
+  CHECK(v.invalid_backups == std::vector<std::string>{"20261206-203315F: invalid"});
+  REQUIRE_FALSE(v.reasons.empty());
+  CHECK(v.reasons[0] == "invalid checksum '20261206-203315F/pg_data/base/5/1247.zst'");
+}
+
+TEST_CASE("verify outputs judged: counts, statuses, errors, warnings and silence") {
+  struct Case {
+    std::string name;
+    std::string output;
+    int exit_code;
+    bool ok;
+    int invalid_files;
+    std::string first_reason;
+  };
+  const std::string head = std::string(kStamp) + "stanza: s\n";
+  const std::vector<Case> cases = {
+      {"no output at all", "", 0, false, 0, "pgbackrest verify printed no result"},
+      {"only begin and end lines",
+       std::string(kStamp) + "verify command begin 2.45: --stanza=s\n" + kStamp +
+           "verify command end: completed successfully (803ms)\n",
+       0, false, 0, "pgbackrest verify printed no result"},
+      {"counts without --verbose (only non-zero ones)",
+       head + "    status: error\n      archiveId: 15-1, total WAL checked: 7, total valid WAL: 5\n"
+              "        missing: 1, size invalid: 1\n",
+       0, false, 2, "2 invalid files"},
+      {"status error with no detail", head + "    status: error\n", 0, false, 0,
+       "pgbackrest verify reported status: error"},
+      {"an ERROR line on stderr", "ERROR: [029]: No usable backup.info file\n", 0, false, 0,
+       "ERROR: [029]: No usable backup.info file"},
+      {"a non-zero exit status", head + "    status: ok\n", 29, false, 0,
+       "pgbackrest verify exited with status 29"},
+      {"a manifest missing",
+       head + "    status: ok\n      backup: 20261206-203315F, status: manifest missing, total "
+              "files checked: 0, total valid files: 0\n",
+       0, false, 0, "backup 20261206-203315F: manifest missing"},
+      {"a backup in progress is skipped, not invalid",
+       head + "    status: ok\n      backup: 20261206-203315F, status: in-progress, total files "
+              "checked: 0, total valid files: 0\n",
+       0, true, 0, ""},
+      {"a warning alone does not fail",
+       "2026-12-06 20:48:55.333 P00   WARN: archive.info.copy does not match archive.info\n" +
+           head + "    status: ok\n",
+       0, true, 0, ""},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const VerifyVerdict v = judge_verify_output(c.output, c.exit_code);
+    CHECK(v.ok == c.ok);
+    CHECK(v.invalid_files == c.invalid_files);
+    if (c.first_reason.empty()) {
+      CHECK(v.reasons.empty());
+    } else {
+      REQUIRE_FALSE(v.reasons.empty());
+      CHECK_THAT(v.reasons[0], Catch::StartsWith(c.first_reason));
+    }
+  }
+  const auto warned = judge_verify_output(
+      "2026-12-06 20:48:55.333 P00   WARN: archive.info.copy does not match archive.info\n" + head +
+          "    status: ok\n",
+      0);
+  CHECK(warned.warnings ==
+        std::vector<std::string>{"archive.info.copy does not match archive.info"});
+}
