@@ -3,7 +3,6 @@
 // warning for bcrypt costs that make each login slow.
 #include "agent/web/basic_auth.h"
 
-#include <crypt.h>
 #include <openssl/evp.h>
 
 #include <catch2/catch.hpp>
@@ -16,20 +15,13 @@
 #include <vector>
 
 #include "agent/web/server_settings.h"
+#include "tests/support/bcrypt_hash.h"
 
 using pgbackup::BasicAuth;
 
 namespace {
 
-// A bcrypt hash of `password` at the cheapest cost, made now.
-std::string bcrypt(const std::string& password) {
-  std::unique_ptr<char, decltype(&free)> salt(crypt_gensalt_ra("$2b$", 4, nullptr, 0), &free);
-  REQUIRE(salt != nullptr);
-  auto data = std::make_unique<crypt_data>();
-  const char* hash = crypt_r(password.c_str(), salt.get(), data.get());
-  REQUIRE(hash != nullptr);
-  return hash;
-}
+std::string bcrypt(const std::string& password) { return pgtest::bcrypt_hash(password); }
 
 // "Basic base64(user:password)".
 std::string header(const std::string& user_password) {

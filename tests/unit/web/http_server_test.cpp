@@ -1,6 +1,5 @@
 #include "agent/web/http_server.h"
 
-#include <crypt.h>
 #include <curl/curl.h>
 #include <stdlib.h>
 
@@ -14,6 +13,7 @@
 #include <string>
 
 #include "agent/web/web_config.h"
+#include "tests/support/bcrypt_hash.h"
 
 namespace fs = std::filesystem;
 using pgbackup::HttpRequest;
@@ -43,15 +43,7 @@ class TempDir {
 
 void write_file(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
 
-// A bcrypt hash of `password` made now, at the cheapest cost to keep the test fast.
-std::string bcrypt(const std::string& password) {
-  std::unique_ptr<char, decltype(&free)> salt(crypt_gensalt_ra("$2b$", 5, nullptr, 0), &free);
-  REQUIRE(salt != nullptr);
-  auto data = std::make_unique<crypt_data>();
-  const char* hash = crypt_r(password.c_str(), salt.get(), data.get());
-  REQUIRE(hash != nullptr);
-  return hash;
-}
+std::string bcrypt(const std::string& password) { return pgtest::bcrypt_hash(password, 5); }
 
 // Writes a self-signed certificate for localhost and its key into `dir`.
 void make_self_signed_certificate(const fs::path& dir) {
