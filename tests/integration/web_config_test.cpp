@@ -21,11 +21,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-pgbackup::ProcessResult run(std::vector<std::string> argv, const fs::path& cwd = {}) {
+pgbackup::ProcessResult run(std::vector<std::string> argv, const fs::path& cwd = {},
+                            std::chrono::seconds timeout = 20s) {
   pgbackup::ProcessSpec spec;
   if (!cwd.empty()) argv.insert(argv.begin(), {"env", "-C", cwd.string()});
   spec.argv = std::move(argv);
-  spec.timeout = 20s;
+  spec.timeout = timeout;
   return pgbackup::run_process(spec);
 }
 
@@ -243,7 +244,7 @@ Seen fetch(const Pki& pki, int port, const Client& client) {
   }
   argv.insert(argv.end(), client.args.begin(), client.args.end());
   argv.push_back((client.https ? "https://localhost:" : "http://127.0.0.1:") + p + "/metrics");
-  const auto r = run(argv, pki.dir);
+  const auto r = run(argv, pki.dir, 330s);  // curl's --max-time ends it first
   Seen seen;
   seen.headers = r.out;
   seen.err = r.err;
