@@ -15,7 +15,13 @@ ConnectionLimit::Admission ConnectionLimit::admit(const std::string& address) {
     ++open;
     return Admission::kAdmitted;
   }
+  ++refused_;
   return refusing_.insert(address).second ? Admission::kFirstRefused : Admission::kRefused;
+}
+
+unsigned long long ConnectionLimit::refused() const {
+  std::lock_guard lock(mu_);
+  return refused_;
 }
 
 void ConnectionLimit::release(const std::string& address) {

@@ -33,11 +33,15 @@ class ConnectionLimit {
 
   int per_address() const { return per_address_; }
 
+  // Connections refused since this was made.
+  unsigned long long refused() const;
+
  private:
   const int per_address_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, int> open_;
   std::set<std::string> refusing_;  // addresses refused since they were last under the cap
+  unsigned long long refused_ = 0;
 };
 
 }  // namespace pgbackup

@@ -454,4 +454,6 @@ void HttpServer::stop() {
 
 std::vector<int> HttpServer::ports() const { return impl_->ports; }
 
+unsigned long long HttpServer::connections_refused() const { return impl_->connections.refused(); }
+
 }  // namespace pgbackup

@@ -67,6 +67,9 @@ class HttpServer {
   // The bound TCP ports in the order of `listen_addresses` (the real ones for port 0).
   std::vector<int> ports() const;
 
+  // Connections closed unserved because their address held as many as it may.
+  unsigned long long connections_refused() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -152,6 +152,7 @@ TEST_CASE("a scrape is answered within 1 s while another address holds 400 stall
   CHECK_THAT(scrape.reply.body, Catch::Contains("pgbackup_build_info"));
   CHECK(scrape.took < 1000ms);
   CHECK_THAT(daemon->log(), Catch::Contains("http: 127.0.0.2 holds 8 connections"));
+  daemon->wait_for_metric("pgbackup_http_connections_refused_total [1-9]", 5s);
   // All but the 8 the address may hold were closed at once; those 8 get 5 s for their
   // headers or handshake, then are closed too.
   CHECK(half_requests.closed_by_server(0ms) + half_handshakes.closed_by_server(2000ms) >= 392);

@@ -41,6 +41,7 @@ TEST_CASE("one address holds at most its cap, others are not affected, a close f
   CHECK(limit.open("127.0.0.2") == 2);
   CHECK(limit.open("127.0.0.1") == 2);
   CHECK(limit.open("::1") == 0);
+  CHECK(limit.refused() == 3);
 }
 
 TEST_CASE("closing every connection of an address forgets it and a stray close is ignored") {
