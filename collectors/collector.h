@@ -21,6 +21,8 @@ struct ScrapeInput {
   std::vector<TargetStatus> targets;
   // Whether the newest --web.config.file is the one in use; nullopt when there is none.
   std::optional<bool> web_config_reload_ok = std::nullopt;
+  // Connections the HTTP server closed unserved (ConnectionLimit); nullopt: not reported.
+  std::optional<unsigned long long> http_connections_refused = std::nullopt;
 };
 
 // One concern's metrics (node_exporter style): builds families from the input; throws on a
@@ -70,6 +72,8 @@ std::unique_ptr<Collector> make_offsite_collector();
 std::unique_ptr<Collector> make_build_info_collector();
 // Only with --web.config.file (not in default_collectors()).
 std::unique_ptr<Collector> make_web_config_collector();
+// The daemon's HTTP server (not in default_collectors(): one-shot commands serve none).
+std::unique_ptr<Collector> make_http_collector();
 
 // The standard set, in that order.
 std::vector<std::unique_ptr<Collector>> default_collectors();

@@ -172,11 +172,13 @@ int Daemon::run() {
   prepare_backup_dirs(*cfg);
   std::vector<std::unique_ptr<Collector>> collector_list = default_collectors();
   if (web_file) collector_list.push_back(make_web_config_collector());
+  collector_list.push_back(make_http_collector());
   const CollectorSet collectors(
       std::move(collector_list),
-      [this, web_file] {
+      [this, web_file, &server] {
         ScrapeInput input{state_.statuses()};
         if (web_file) input.web_config_reload_ok = web_file->last_error().empty();
+        input.http_connections_refused = server->connections_refused();
         return input;
       },
       clock_);

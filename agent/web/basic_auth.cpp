@@ -1,12 +1,18 @@
 #include "agent/web/basic_auth.h"
 
+#include <crypt.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <strings.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
+#include "agent/core/units.h"
 #include "agent/web/tls_context.h"
 #include "agent/web/web_config.h"
 
@@ -15,11 +21,18 @@ namespace {
 
 // Verified against when the user is unknown, so that a wrong user name costs as much time as a
 // wrong password and does not reveal which users exist.
-constexpr const char* kDummyBcryptHash =
-    "$2b$10$K8VLisHdVUzVWekazDC/Me2GX6/Vlnw8D9VdixH/Dy21/XKsmoQN6";
+const std::string kDummyBcryptHash = "$2b$10$K8VLisHdVUzVWekazDC/Me2GX6/Vlnw8D9VdixH/Dy21/XKsmoQN6";
 
-// Successful verifications remembered; past this the cache starts over.
-constexpr std::size_t kMaxCachedCredentials = 1024;
+// "0.4 s", "17 s", "37h17m": how long one login takes.
+std::string format_login_time(double seconds) {
+  if (seconds < 10) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.1f s", seconds);
+    return text;
+  }
+  if (seconds < 120) return std::to_string(std::lround(seconds)) + " s";
+  return format_duration(std::chrono::seconds(std::llround(std::min(seconds, 1e15))));
+}
 
 // Decodes standard base64; nullopt when `text` is not valid base64.
 std::optional<std::string> base64_decode(std::string_view text) {
@@ -37,7 +50,10 @@ std::optional<std::string> base64_decode(std::string_view text) {
 
 }  // namespace
 
-BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {
+BasicAuth::BasicAuth(std::map<std::string, std::string> users,
+                     std::shared_ptr<std::mutex> bcrypt_gate)
+    : users_(std::move(users)), bcrypt_gate_(std::move(bcrypt_gate)) {
+  if (!bcrypt_gate_) throw std::logic_error("BasicAuth needs a bcrypt gate");
   if (RAND_bytes(key_.data(), static_cast<int>(key_.size())) != 1) {
     throw std::runtime_error("cannot draw random bytes: " + openssl_errors());
   }
@@ -59,35 +75,98 @@ std::optional<std::string> BasicAuth::authenticate(std::string_view authorizatio
   const std::string password = decoded->substr(colon + 1);
 
   const auto entry = users_.find(user);
-  if (entry == users_.end()) {
-    verify_password(password, kDummyBcryptHash);
-    return std::nullopt;
+  const bool known = entry != users_.end();
+  const std::string& hash = known ? entry->second : kDummyBcryptHash;
+  // bcrypt takes as long as its cost says by design (seconds at 14, days at 31): outcomes are
+  // remembered under a keyed hash, so that the plain password is never kept.
+  const std::string key = outcome_key(user, hash, password);
+  std::optional<bool> outcome = remembered(key);
+  if (!outcome) {
+    std::lock_guard gate(*bcrypt_gate_);
+    // Asked again under the gate: requests that waited for the same credentials need not run
+    // bcrypt once each.
+    outcome = remembered(key);
+    if (!outcome) {
+      outcome = verify_password(password, hash) && known;
+      remember(key, *outcome);
+    }
   }
-  // bcrypt takes tens of milliseconds by design; remember credentials that passed, keyed on
-  // a keyed hash so that the plain password is never kept.
-  const std::string key = credential_key(*decoded);
-  {
-    std::lock_guard lock(mu_);
-    if (verified_.contains(key)) return user;
-  }
-  if (!verify_password(password, entry->second)) return std::nullopt;
-  std::lock_guard lock(mu_);
-  if (verified_.size() >= kMaxCachedCredentials) verified_.clear();
-  verified_.insert(key);
+  if (!*outcome) return std::nullopt;
   return user;
 }
 
-std::string BasicAuth::credential_key(const std::string& user_colon_password) const {
+std::size_t BasicAuth::comparisons() const {
+  std::lock_guard lock(mu_);
+  return comparisons_;
+}
+
+std::optional<bool> BasicAuth::remembered(const std::string& key) {
+  std::lock_guard lock(mu_);
+  const auto found = outcomes_.find(key);
+  if (found == outcomes_.end()) return std::nullopt;
+  return found->second;
+}
+
+void BasicAuth::remember(const std::string& key, bool outcome) {
+  std::lock_guard lock(mu_);
+  ++comparisons_;
+  if (outcomes_.size() >= kMaxOutcomes) {
+    // Which tenth goes does not matter: the keys are HMACs, so the order is arbitrary.
+    for (std::size_t i = 0; i < kMaxOutcomes / 10; ++i) outcomes_.erase(outcomes_.begin());
+  }
+  outcomes_[key] = outcome;
+}
+
+std::string BasicAuth::outcome_key(const std::string& user, const std::string& hash,
+                                   const std::string& password) const {
+  // No ':' in a user name (it ends at the first one) nor in a bcrypt hash: this is unambiguous.
+  const std::string text = user + ":" + hash + ":" + password;
   std::string digest(EVP_MAX_MD_SIZE, '\0');
   unsigned int length = 0;
   if (HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-           reinterpret_cast<const unsigned char*>(user_colon_password.data()),
-           user_colon_password.size(), reinterpret_cast<unsigned char*>(digest.data()),
-           &length) == nullptr) {
+           reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+           reinterpret_cast<unsigned char*>(digest.data()), &length) == nullptr) {
     throw std::runtime_error("hmac-sha-256 failed: " + openssl_errors());
   }
   digest.resize(length);
   return digest;
+}
+
+std::vector<std::string> slow_login_warnings(const std::map<std::string, std::string>& users,
+                                             double seconds, int measured_cost) {
+  std::vector<std::string> warnings;
+  for (const auto& [user, hash] : users) {
+    if (!bcrypt_hash_problem(hash).empty()) continue;
+    const int cost = bcrypt_cost(hash);
+    if (cost <= kSlowBcryptCost) continue;
+    const double login = seconds * std::ldexp(1.0, cost - measured_cost);
+    warnings.push_back(
+        "basic_auth_users: the bcrypt hash of user \"" + user + "\" has cost " +
+        std::to_string(cost) + ": one login takes about " + format_login_time(login) +
+        " on this machine (measured at cost " + std::to_string(measured_cost) +
+        ", doubled per step), the first time each password is given (the outcome is then "
+        "remembered), and logins wait for each other; hint: hash the password again at cost "
+        "10 to 12, e.g. `htpasswd -nbBC 10 \"\" PASSWORD | tr -d ':\\n'`");
+  }
+  return warnings;
+}
+
+double measure_bcrypt_seconds(int cost) {
+  std::unique_ptr<char, decltype(&free)> salt(crypt_gensalt_ra("$2b$", cost, nullptr, 0), &free);
+  if (salt == nullptr) throw std::runtime_error("crypt_gensalt cannot make a bcrypt salt");
+  auto data = std::make_unique<crypt_data>();
+  double best = 0;
+  for (int i = 0; i < 3; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const char* hashed = crypt_r("pgbackup-agent", salt.get(), data.get());
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (hashed == nullptr || hashed[0] == '*') {
+      throw std::runtime_error("crypt_r cannot compute a bcrypt hash");
+    }
+    best = i == 0 ? took : std::min(best, took);
+  }
+  return best;
 }
 
 }  // namespace pgbackup

@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cctype>
@@ -17,6 +18,8 @@
 
 #include "agent/core/text.h"
 #include "agent/web/basic_auth.h"
+#include "agent/web/civetweb_connection.h"
+#include "agent/web/connection_limit.h"
 #include "agent/web/rate_limit.h"
 #include "agent/web/tls_context.h"
 
@@ -25,6 +28,12 @@ extern "C" int pgbackup_civetweb_openssl3_compat();
 
 namespace pgbackup {
 namespace {
+
+// At most this many connections from one client address at once (see ConnectionLimit).
+constexpr int kConnectionsPerAddress = 8;
+
+// Milliseconds a connection has for its TLS handshake and then for its request's headers.
+constexpr int kRequestTimeoutMs = 5000;
 
 // mg_check_feature() bits, from civetweb.h.
 constexpr unsigned kFeatureSsl = 2;
@@ -154,6 +163,7 @@ struct HttpServer::Impl {
   std::mutex log_mutex;
   std::string last_civetweb_error;
   std::vector<int> ports;
+  ConnectionLimit connections{kConnectionsPerAddress};
   Dispatcher dispatcher{*this};
   std::unique_ptr<CivetServer> server;  // declared last: stopped before the rest goes away
 
@@ -260,10 +270,80 @@ struct HttpServer::Impl {
     Impl* impl = from_server(user_data);
     if (impl == nullptr) return -1;
     install_tls_source(static_cast<SSL_CTX*>(ssl_ctx), &impl->tls_source);
+    SSL_CTX_set_info_callback(static_cast<SSL_CTX*>(ssl_ctx), &Impl::on_tls_info);
     return 1;
   }
 
+  // The user connection data of a connection that ConnectionLimit counted, or refused.
+  static void* counted() {
+    static char tag;
+    return &tag;
+  }
+  static void* refused() {
+    static char tag;
+    return &tag;
+  }
+
+  static Impl* from_connection(const mg_connection* conn) {
+    const mg_context* ctx = conn != nullptr ? mg_get_context(conn) : nullptr;
+    return ctx != nullptr ? from_server(mg_get_user_data(ctx)) : nullptr;
+  }
+
+  // Counts a new connection of `info`'s address; false when it must be refused.
+  bool admit(const mg_request_info& info) {
+    const ConnectionLimit::Admission admission = connections.admit(info.remote_addr);
+    if (admission == ConnectionLimit::Admission::kFirstRefused) {
+      spdlog::warn(
+          "http: {} holds {} connections, the most one address may; closing its new ones until "
+          "one ends (hint: a client that opens connections and sends no request; Prometheus "
+          "needs one per target)",
+          info.remote_addr, connections.per_address());
+    }
+    return admission == ConnectionLimit::Admission::kAdmitted;
+  }
+
+  // A plain connection, before CivetWeb reads its request (TLS ones are counted when their
+  // handshake starts, see on_tls_info, and come here once it is done).
+  static int on_init_connection(const mg_connection* conn, void** conn_data) {
+    Impl* impl = from_connection(conn);
+    const mg_request_info* info = connection_info(conn);
+    if (impl == nullptr || info == nullptr) return 0;
+    if (info->is_ssl || impl->admit(*info)) {
+      *conn_data = counted();
+    } else {
+      // CivetWeb would wait request_timeout_ms for the headers: ended now, it reads the end.
+      shut_down_client_socket(info->remote_addr, info->remote_port, info->server_port);
+    }
+    return 0;
+  }
+
+  // Before a TLS connection's first byte is read.
+  static void on_tls_info(const SSL* ssl, int where, int /*ret*/) {
+    if ((where & SSL_CB_HANDSHAKE_START) == 0) return;
+    const auto* conn = static_cast<const mg_connection*>(SSL_get_app_data(ssl));
+    Impl* impl = from_connection(conn);
+    const mg_request_info* info = connection_info(conn);
+    if (impl == nullptr || info == nullptr || mg_get_user_connection_data(conn) == counted()) {
+      return;
+    }
+    if (impl->admit(*info)) {
+      mg_set_user_connection_data(conn, counted());
+    } else {
+      mg_set_user_connection_data(conn, refused());  // logged once in admit(), not per failure
+      ::shutdown(SSL_get_fd(ssl), SHUT_RDWR);        // the handshake fails at once
+    }
+  }
+
+  static void on_connection_close(const mg_connection* conn) {
+    Impl* impl = from_connection(conn);
+    const mg_request_info* info = connection_info(conn);
+    if (impl != nullptr && info != nullptr && mg_get_user_connection_data(conn) == counted()) {
+      impl->connections.release(info->remote_addr);
+    }
+  }
+
   static int on_log_message(const mg_connection* conn, const char* message) {
+    if (conn != nullptr && mg_get_user_connection_data(conn) == refused()) return 1;
     spdlog::warn("http: civetweb: {}", message);
     const mg_context* ctx = conn != nullptr ? mg_get_context(conn) : nullptr;
     if (Impl* impl = ctx != nullptr ? from_server(mg_get_user_data(ctx)) : nullptr) {
@@ -308,12 +388,17 @@ HttpServer::HttpServer(std::vector<std::string> listen_addresses,
       std::to_string(threads),
       "enable_directory_listing",
       "no",  // no document_root either: nothing but our handlers
+      // The time a connection has for its TLS handshake, then for its request's headers: a
+      // client that sends nothing, or half, holds a worker thread that long.
       "request_timeout_ms",
-      "10000",
+      std::to_string(kRequestTimeoutMs),
+      "listen_backlog",
+      "1024",
       // CivetWeb gives each connection a thread for its lifetime: with keep-alive, scrapers
-      // reuse their connection (no TCP handshake per scrape), and enough threads keep one busy
-      // client from queueing the others. Without TCP_NODELAY the body, written after the
-      // headers, waits for the delayed ACK of the first segment (~40 ms).
+      // reuse their connection (no TCP handshake per scrape), enough threads keep one busy
+      // client from queueing the others, and ConnectionLimit keeps one address from taking
+      // them all. Without TCP_NODELAY the body, written after the headers, waits for the
+      // delayed ACK of the first segment (~40 ms).
       "enable_keep_alive",
       "yes",
       "keep_alive_timeout_ms",
@@ -323,6 +408,8 @@ HttpServer::HttpServer(std::vector<std::string> listen_addresses,
   };
   CivetCallbacks callbacks;
   callbacks.log_message = &Impl::on_log_message;
+  callbacks.init_connection = &Impl::on_init_connection;
+  callbacks.connection_close = &Impl::on_connection_close;
   if (web.tls) callbacks.init_ssl = &Impl::on_init_ssl;
   try {
     impl_->server = std::make_unique<CivetServer>(options, &callbacks, impl_.get());
@@ -336,6 +423,12 @@ HttpServer::HttpServer(std::vector<std::string> listen_addresses,
     }
     throw std::runtime_error("cannot listen on " + quoted_list(impl_->addresses) + ": " + detail +
                              "; " + hint);
+  }
+  if (!learn_connection_layout()) {
+    spdlog::warn(
+        "http: cannot learn where civetweb keeps a connection's address; one client address may "
+        "hold every worker thread (no limit of {} connections per address)",
+        kConnectionsPerAddress);
   }
   impl_->server->addHandler("", impl_->dispatcher);
   impl_->ports = impl_->server->getListeningPorts();
@@ -360,5 +453,7 @@ void HttpServer::stop() {
 }
 
 std::vector<int> HttpServer::ports() const { return impl_->ports; }
+
+unsigned long long HttpServer::connections_refused() const { return impl_->connections.refused(); }
 
 }  // namespace pgbackup

@@ -42,13 +42,15 @@ class HttpServer {
   // Listens at once on `listen_addresses` (":10115" is every IPv4 interface, "127.0.0.1:0" a
   // free port); requests get 503 until start(). Throws std::invalid_argument for a malformed
   // address and std::runtime_error naming the address when it cannot listen or TLS fails.
-  // `threads` bounds the connections served at once (each kept-alive connection holds one).
+  // `threads` bounds the connections served at once (each kept-alive connection holds one);
+  // one client address may hold 8 of them (more are closed at once), and a connection has 5 s
+  // for its TLS handshake and then 5 s for its request's headers.
   // `web` is asked for the settings on every request and TLS handshake (it re-reads its file
   // when that changed); TLS is on or off for the server's life as it was at construction.
   HttpServer(std::vector<std::string> listen_addresses, std::shared_ptr<WebConfigFile> web,
-             int threads = 32);
+             int threads = 64);
   // With settings that never change.
-  HttpServer(std::vector<std::string> listen_addresses, const WebConfig& web, int threads = 32);
+  HttpServer(std::vector<std::string> listen_addresses, const WebConfig& web, int threads = 64);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -64,6 +66,9 @@ class HttpServer {
 
   // The bound TCP ports in the order of `listen_addresses` (the real ones for port 0).
   std::vector<int> ports() const;
+
+  // Connections closed unserved because their address held as many as it may.
+  unsigned long long connections_refused() const;
 
  private:
   struct Impl;

@@ -26,11 +26,25 @@ FileStamp stamp_of(const std::filesystem::path& path) {
 
 }  // namespace
 
-std::shared_ptr<const ServerSettings> build_server_settings(WebConfig config) {
+std::shared_ptr<const ServerSettings> build_server_settings(
+    WebConfig config, std::shared_ptr<std::mutex> bcrypt_gate) {
   auto settings = std::make_shared<ServerSettings>();
   if (config.tls) settings->tls = build_tls_material(*config.tls, config.warnings);
   if (!config.basic_auth_users.empty()) {
-    settings->basic_auth = std::make_shared<BasicAuth>(config.basic_auth_users);
+    settings->basic_auth =
+        std::make_shared<BasicAuth>(config.basic_auth_users, std::move(bcrypt_gate));
+    const auto& users = config.basic_auth_users;
+    if (std::any_of(users.begin(), users.end(), [](const auto& user) {
+          return bcrypt_hash_problem(user.second).empty() &&
+                 bcrypt_cost(user.second) > kSlowBcryptCost;
+        })) {
+      // Timed at a cheap cost, never at the users' own (at 31 that would take days).
+      constexpr int kMeasuredCost = 6;
+      for (std::string& w :
+           slow_login_warnings(users, measure_bcrypt_seconds(kMeasuredCost), kMeasuredCost)) {
+        config.warnings.push_back(std::move(w));
+      }
+    }
   }
   settings->config = std::move(config);
   return settings;
@@ -39,7 +53,7 @@ std::shared_ptr<const ServerSettings> build_server_settings(WebConfig config) {
 WebConfigFile::WebConfigFile(std::filesystem::path path) : path_(std::move(path)) {
   seen_ = stamps(std::nullopt);
   WebConfig config = load_web_config(*path_);
-  settings_ = build_server_settings(std::move(config));
+  settings_ = build_server_settings(std::move(config), bcrypt_gate_);
   for (const std::string& w : settings_->config.warnings) {
     spdlog::warn("web config {}: {}", path_->string(), w);
   }
@@ -48,7 +62,7 @@ WebConfigFile::WebConfigFile(std::filesystem::path path) : path_(std::move(path)
 WebConfigFile::WebConfigFile(WebConfig fixed) {
   if (fixed.tls) read_named_files(fixed);
   check_client_ca_policy(fixed);
-  settings_ = build_server_settings(std::move(fixed));
+  settings_ = build_server_settings(std::move(fixed), bcrypt_gate_);
 }
 
 std::vector<FileStamp> WebConfigFile::stamps(const std::optional<WebConfig>& config) const {
@@ -89,7 +103,7 @@ std::shared_ptr<const ServerSettings> WebConfigFile::current() {
                                   (candidate.tls ? "on" : "off") +
                                   " while the agent runs; hint: restart the agent");
     }
-    settings_ = build_server_settings(std::move(candidate));
+    settings_ = build_server_settings(std::move(candidate), bcrypt_gate_);
     last_error_.clear();
     spdlog::info("web config {} reloaded", path_->string());
     for (const std::string& w : settings_->config.warnings) {

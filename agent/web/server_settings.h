@@ -21,9 +21,11 @@ struct ServerSettings {
   std::shared_ptr<BasicAuth> basic_auth;   // null: no authentication
 };
 
-// Builds the settings of `config` (PEM fields filled). Throws std::invalid_argument when the
-// certificate or key cannot be used.
-std::shared_ptr<const ServerSettings> build_server_settings(WebConfig config);
+// Builds the settings of `config` (PEM fields filled); basic auth runs its bcrypt comparisons
+// under `bcrypt_gate`. Adds a warning per user whose bcrypt cost makes logins slow (timed here
+// at a cheap cost). Throws std::invalid_argument when the certificate or key cannot be used.
+std::shared_ptr<const ServerSettings> build_server_settings(
+    WebConfig config, std::shared_ptr<std::mutex> bcrypt_gate);
 
 // The identity and state of a file: a change to any of them means it was rewritten.
 struct FileStamp {
@@ -58,6 +60,8 @@ class WebConfigFile {
   std::vector<FileStamp> stamps(const std::optional<WebConfig>& config) const;
 
   std::optional<std::filesystem::path> path_;
+  // One bcrypt comparison at a time, whichever version of the file the request was served with.
+  const std::shared_ptr<std::mutex> bcrypt_gate_ = std::make_shared<std::mutex>();
   mutable std::mutex mu_;
   std::shared_ptr<const ServerSettings> settings_;
   std::vector<FileStamp> seen_;

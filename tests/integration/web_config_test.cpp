@@ -21,11 +21,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-pgbackup::ProcessResult run(std::vector<std::string> argv, const fs::path& cwd = {}) {
+pgbackup::ProcessResult run(std::vector<std::string> argv, const fs::path& cwd = {},
+                            std::chrono::seconds timeout = 20s) {
   pgbackup::ProcessSpec spec;
   if (!cwd.empty()) argv.insert(argv.begin(), {"env", "-C", cwd.string()});
   spec.argv = std::move(argv);
-  spec.timeout = 20s;
+  spec.timeout = timeout;
   return pgbackup::run_process(spec);
 }
 
@@ -87,9 +88,17 @@ std::string bcrypt(const std::string& password) {
 // The web config files, by name: the toolkit's test files rewritten for our certificates.
 std::map<std::string, std::string> web_configs(const Pki& pki) {
   const std::string files = "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n";
-  const std::string users = "basic_auth_users:\n  alice: " + bcrypt("alice123") +
-                            "\n  carol: " + bcrypt("carol123") + "\n  dave: " + bcrypt("dave123") +
-                            "\n";
+  // The toolkit's own users, hashes and all: bob's hash has cost 18 with TLS (one login takes
+  // about 20 s here) and 14 without. The passwords are the user names followed by 123.
+  const std::string users =
+      "basic_auth_users:\n"
+      "  alice: $2y$12$1DpfPeqF9HzHJt.EWswy1exHluGfbhnn3yXhR7Xes6m3WJqFg0Wby\n"
+      "  carol: $2y$10$qRTBuFoULoYNA7AQ/F3ck.trZBPyjV64.oA4ZsSBCIWvXuvQlQTuu\n"
+      "  dave: $2y$10$2UXri9cIDdgeKjBo4Rlpx.U3ZLDV8X1IxKmsfOvhcM5oXQt/mLmXq\n";
+  const std::string bob_tls =
+      "  bob: $2y$18$4VeFDzXIoPHKnKTU3O3GH.N.vZu06CVqczYZ8WvfzrddFU6tGqjR.\n";
+  const std::string bob_plain =
+      "  bob: $2y$14$y7HJ017Lo/wKPDdzdHahNevjaqE.WRk3iKVLLt1yKO7RtIrNbvy6.\n";
   return {
       {"web_config_empty.yml", ""},
       {"web_config_junk.yml", "hWkNKCp3fvIx3jKnsaBI\nTuEjdwNS8A2vYdFbiKqr\n"},
@@ -204,8 +213,8 @@ std::map<std::string, std::string> web_configs(const Pki& pki) {
                "  client_allowed_sans: [\"127.0.0.2\"]\n"},
       {"web_config_rate_limiter_nonblocking.yaml", "rate_limit:\n  interval: 0\n  burst: 0\n"},
       {"web_config_rate_limiter_one_second.yaml", "rate_limit:\n  interval: \"1s\"\n  burst: 0\n"},
-      {"web_config_users_noTLS.good.yml", users},
-      {"web_config_users.good.yml", files + users},
+      {"web_config_users_noTLS.good.yml", users + bob_plain},
+      {"web_config_users.good.yml", files + users + bob_tls},
       {"web_config_noAuth.good.blocking.yml",
        files + "  client_auth_type: RequireAndVerifyClientCert\n"},
   };
@@ -235,7 +244,7 @@ Seen fetch(const Pki& pki, int port, const Client& client) {
   }
   argv.insert(argv.end(), client.args.begin(), client.args.end());
   argv.push_back((client.https ? "https://localhost:" : "http://127.0.0.1:") + p + "/metrics");
-  const auto r = run(argv, pki.dir);
+  const auto r = run(argv, pki.dir, 330s);  // curl's --max-time ends it first
   Seen seen;
   seen.headers = r.out;
   seen.err = r.err;
@@ -298,6 +307,7 @@ struct Row {
   long status;              // 0: the client gets no HTTP answer
   std::string tls = "";     // a substring of curl's "SSL connection using ..." line
   std::string header = "";  // a response header line that must be there
+  std::string log = "";     // a line the daemon logged at start
 };
 
 const std::vector<Row>& server_rows() {
@@ -447,6 +457,10 @@ const std::vector<Row>& server_rows() {
        "web_config_users_noTLS.good.yml",
        {false, {"-u", "dave:dave123"}},
        200},
+      {"(ours) bob (cost 14) without TLS",
+       "web_config_users_noTLS.good.yml",
+       {false, {"-u", "bob:bob123", "--max-time", "60"}},
+       200},
       {"without basic auth and TLS", "web_config_users.good.yml", tls_client, 401},
       {"with correct basic auth and TLS",
        "web_config_users.good.yml",
@@ -455,6 +469,22 @@ const std::vector<Row>& server_rows() {
       {"with another correct basic auth and TLS",
        "web_config_users.good.yml",
        {true, {"-u", "carol:carol123"}},
+       200},
+      {"(ours) the toolkit's users all log in: alice (cost 12)",
+       "web_config_users.good.yml",
+       {true, {"-u", "alice:alice123"}},
+       200,
+       "",
+       "",
+       "user \"bob\" has cost 18: one login takes about"},
+      // Slow once, by design of the cost: the outcome is then remembered.
+      {"(ours) bob (cost 18)",
+       "web_config_users.good.yml",
+       {true, {"-u", "bob:bob123", "--max-time", "300"}},
+       200},
+      {"(ours) bob again, answered from the remembered outcome without bcrypt (20 s)",
+       "web_config_users.good.yml",
+       {true, {"-u", "bob:bob123", "--max-time", "3"}},
        200},
       {"with bad password and TLS", "web_config_users.good.yml", {true, {"-u", "dave:bad"}}, 401},
       {"with bad username and TLS",
@@ -498,6 +528,7 @@ TEST_CASE("each server case of the exporter-toolkit's tests behaves the same wit
     CHECK(seen.status == row.status);
     if (!row.tls.empty()) CHECK_THAT(seen.tls, Catch::Contains(row.tls));
     if (!row.header.empty()) CHECK_THAT(seen.headers, Catch::Contains(row.header));
+    if (!row.log.empty()) CHECK_THAT(running.log, Catch::Contains(row.log));
   }
 }
 
