@@ -13,12 +13,14 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "agent/cli/commands.h"
 #include "agent/config/config.h"
 #include "agent/core/errors.h"
 #include "agent/core/logging.h"
+#include "agent/core/progress.h"
 #include "agent/core/units.h"
 #include "agent/daemon/daemon.h"
 #include "version.h"
@@ -265,6 +267,10 @@ int run(int argc, char** argv) {
     }
     handle_stop_signals();
     opts.cancel = &g_stopping;
+    // Long steps show a progress line when a person watches stderr (never for `run`).
+    const std::shared_ptr<pgbackup::Progress> progress =
+        pgbackup::progress_on_stderr(parsed["log.format"].as<std::string>(), clock);
+    opts.progress = progress.get();
     return command->second.run(config, opts);
   } catch (const pgbackup::ConfigError& e) {
     spdlog::error("{}", e.what());

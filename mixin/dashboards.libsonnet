@@ -209,7 +209,7 @@ local age(metric) =
       },
       panels: [
         row(1, 'Overview', 0),
-        table(2, 'Targets', 'One row per target: age of the newest good backup, result of the last backup, its size and whether the agent flagged the size as anomalous, the last restore test\'s result and its measured RTO (restore duration) against the target. Empty age: never backed up.',
+        table(2, 'Targets', 'One row per target: age of the newest good backup, result of the last backup, its size and whether the agent flagged the size as anomalous, the last restore test\'s result and its measured RTO (restore duration) against the target, backups owed off-site, whether a backup is running now, when the next one is due and the age of the oldest backup kept. Empty age: never backed up.',
               grid(0, 1, 24, 8), instant([
                 age('pgbackup_backup_last_success_timestamp_seconds'),
                 'pgbackup_backup_last_run_success{%(t)s}',
@@ -220,6 +220,9 @@ local age(metric) =
                 'pgbackup_restore_test_last_duration_seconds{%(t)s}',
                 'pgbackup_restore_test_rto_target_seconds{%(t)s}',
                 'pgbackup_offsite_pending_backups{%(t)s}',
+                'pgbackup_backup_in_progress{%(t)s}',
+                'pgbackup_backup_next_run_timestamp_seconds{%(t)s} - time()',
+                age('pgbackup_backup_oldest_timestamp_seconds'),
               ]), [
                 column('A', 'Backup age', [unit('s')]),
                 column('B', 'Last backup', okFailed),
@@ -231,6 +234,9 @@ local age(metric) =
                 column('G', 'Measured RTO', [unit('s')]),
                 column('H', 'RTO target', [unit('s')]),
                 column('I', 'Pending off-site', [unit('short')]),
+                column('J', 'Backup now', [mapping(['idle', 'transparent'], ['RUNNING', 'blue']), colored]),
+                column('K', 'Next backup in', [unit('s')]),
+                column('L', 'Oldest kept', [unit('s')]),
               ]),
 
         row(3, 'Backups', 9),
@@ -272,32 +278,42 @@ local age(metric) =
                      matcher: { id: 'byRegexp', options: '.* dropped' },
                      properties: [{ id: 'custom.drawStyle', value: 'bars' }],
                    }], defaults={ min: 0, decimals: 0 }),
+        timeseries(24, 'Runs', 'Backups and restore tests started per hour, whatever their outcome (the Failures panel shows those that failed). No bars for a day: the schedule is not running.',
+                   grid(0, 34, 12, 8), 'short', series([
+                     ['increase(pgbackup_backups_total{%(t)s}[1h])', '{{target}} backups'],
+                     ['increase(pgbackup_restore_tests_total{%(t)s}[1h])', '{{target}} restore tests'],
+                   ]), custom={ drawStyle: 'bars', fillOpacity: 80 }, defaults={ min: 0, decimals: 0 }),
+        timeseries(25, 'Retention', 'Backups that retention deleted per hour, and local or off-site retention runs that deleted nothing because the clock looked wrong (bars, the clock guard of README Backups step 5); the log and the audit log say why.',
+                   grid(12, 34, 12, 8), 'short', series([
+                     ['increase(pgbackup_retention_deleted_total{%(t)s}[1h])', '{{target}} deleted'],
+                     ['increase(pgbackup_retention_refusals_total{%(t)s}[1h])', '{{target}} refused by the clock guard'],
+                   ]), [barsOnRight('.* refused by the clock guard')], defaults={ min: 0, decimals: 0 }),
 
-        row(10, 'Repository', 34),
+        row(10, 'Repository', 42),
         timeseries(11, 'Free space and forecast', "Free bytes on the file system holding backup.dir, with a linear forecast of where they will be in 24 h (from the last day's trend, as PgBackupRepositoryFillingUp does). Below zero means full within a day.",
-                   grid(0, 35, 16, 8), 'bytes', series([
+                   grid(0, 43, 16, 8), 'bytes', series([
                      ['pgbackup_repository_avail_bytes{%(t)s}', '{{target}} free'],
                      ['predict_linear(pgbackup_repository_avail_bytes{%(t)s}[1d], 24 * 3600)', '{{target}} free in 24h (forecast)'],
                      ['pgbackup_backups_stored_bytes{%(t)s}', '{{target}} used by backups'],
                    ]), [dashed('.* forecast.*')], defaults={}),
         stat(12, 'Free space', 'Share of the backup file system that is free. PgBackupRepositorySpaceLow warns under %d %% and pages under %d %%.' % [c.spaceWarningPercent, c.spaceCriticalPercent],
-             grid(16, 35, 8, 8), 'percent', series([
+             grid(16, 43, 8, 8), 'percent', series([
                ['100 * pgbackup_repository_avail_bytes{%(t)s} / on (job, instance, target) pgbackup_repository_size_bytes{%(t)s}', '{{target}}'],
              ]), [['red', null], ['orange', c.spaceCriticalPercent], ['green', c.spaceWarningPercent]]),
 
-        row(13, 'Restore tests', 43),
+        row(13, 'Restore tests', 51),
         timeseries(14, 'Restore-test duration vs RTO target', 'Duration of the last automated restore test (the measured RTO) against the configured restore_test.rto_target (dashed). Above the line: PgBackupRestoreTooSlow.',
-                   grid(0, 44, 12, 8), 's', series([
+                   grid(0, 52, 12, 8), 's', series([
                      ['pgbackup_restore_test_last_duration_seconds{%(t)s}', '{{target}} measured'],
                      ['pgbackup_restore_test_rto_target_seconds{%(t)s} > 0', '{{target}} RTO target'],
                    ]), [dashed('.* RTO target')]),
         timeseries(15, 'Restore-test findings', 'Tables whose restored row count differed from the manifest and failed check queries in the last restore test. Anything above zero means the backup did not restore faithfully.',
-                   grid(12, 44, 6, 8), 'short', series([
+                   grid(12, 52, 6, 8), 'short', series([
                      ['pgbackup_restore_test_last_mismatched_tables{%(t)s}', '{{target}} mismatched tables'],
                      ['pgbackup_restore_test_last_failed_checks{%(t)s}', '{{target}} failed checks'],
                    ]), defaults={ min: 0, decimals: 0 }),
         stat(16, 'Last successful restore test', 'When each target last passed a restore test (empty: never).',
-             grid(18, 44, 6, 8), 'dateTimeFromNow', [
+             grid(18, 52, 6, 8), 'dateTimeFromNow', [
                {
                  datasource: ds,
                  expr: '1000 * (pgbackup_restore_test_last_success_timestamp_seconds{%(t)s} > 0)' % vars,
@@ -308,9 +324,9 @@ local age(metric) =
                },
              ], [['green', null]]),
 
-        row(17, 'Off-site', 52),
+        row(17, 'Off-site', 60),
         table(18, 'Off-site state', 'Per target: result of the last upload run, backups that should be off-site but are not, and the age of the last successful upload (empty: never).',
-              grid(0, 53, 10, 8), instant([
+              grid(0, 61, 10, 8), instant([
                 'pgbackup_offsite_last_run_success{%(t)s}',
                 'pgbackup_offsite_pending_backups{%(t)s}',
                 age('pgbackup_offsite_last_success_timestamp_seconds'),
@@ -320,14 +336,18 @@ local age(metric) =
                 column('C', 'Last success', [unit('s')]),
               ]),
         timeseries(19, 'Off-site uploads', 'Bytes uploaded to S3 per hour, and backups waiting to be copied off-site (bars, right axis).',
-                   grid(10, 53, 14, 8), 'bytes', series([
+                   grid(10, 61, 14, 8), 'bytes', series([
                      ['increase(pgbackup_offsite_uploaded_bytes_total{%(t)s}[1h])', '{{target}} uploaded'],
                      ['pgbackup_offsite_pending_backups{%(t)s}', '{{target}} pending backups'],
                    ]), [barsOnRight('.* pending backups')]),
+        timeseries(26, 'S3 retries by reason', 'S3 requests tried again per hour, by why the attempt before failed: network (refused, reset, cut off), timeout (no answer, or a stalled transfer), throttled (429, SlowDown) or server_error (other 5xx). A steady stream without failed uploads is a flaky link or a busy endpoint; the upload still succeeded.',
+                   grid(0, 69, 24, 8), 'short', series([
+                     ['sum by (target, reason) (increase(pgbackup_offsite_retries_total{%(t)s}[1h]))', '{{target}} {{reason}}'],
+                   ]), custom={ drawStyle: 'bars', fillOpacity: 80, stacking: { mode: 'normal', group: 'A' } }, defaults={ min: 0, decimals: 0 }),
 
-        row(20, 'Agent', 61),
+        row(20, 'Agent', 77),
         panel('state-timeline', 21, 'Agent, database and collectors', 'Whether Prometheus can scrape the agent (up), whether the agent can connect to each target\'s database (cached probe), and whether each metrics collector succeeds.',
-              grid(0, 62, 16, 8), series([
+              grid(0, 78, 16, 8), series([
                 ['up{%(a)s}', 'scrape {{instance}}'],
                 ['pgbackup_database_up{%(t)s}', 'database {{target}}'],
                 ['pgbackup_collector_success{%(a)s}', 'collector {{collector}} {{target}}'],
@@ -349,8 +369,18 @@ local age(metric) =
           },
         },
         table(22, 'Agent build', 'Version and revision of each pgbackup agent.',
-              grid(16, 62, 8, 8), instant(['pgbackup_build_info{%(a)s}']),
+              grid(16, 78, 8, 8), instant(['pgbackup_build_info{%(a)s}']),
               hidden={ Value: true, 'Value #A': true }),
+        timeseries(27, 'Collector duration', 'How long each metrics collector took on the last scrape. Collectors read what the jobs left on disk; a slow one usually means a slow backup directory (network file system, many files).',
+                   grid(0, 86, 16, 8), 's', series([
+                     ['pgbackup_collector_duration_seconds{%(a)s}', '{{instance}} {{collector}}'],
+                   ])),
+        stat(28, 'Web config reload', 'With --web.config.file: whether the newest web config file on disk is the one serving (OK), or a changed one was refused (REFUSED: the log says why, the previous TLS and basic-auth settings still serve). No value: the agent runs without a web config file.',
+             grid(16, 86, 8, 8), 'none', series([
+               ['pgbackup_web_config_last_reload_successful{%(a)s}', '{{instance}}'],
+             ]), [['red', null], ['green', 1]]) {
+          fieldConfig+: { defaults+: { mappings: mapping(['REFUSED', 'red'], ['OK', 'green']).value } },
+        },
       ],
     },
   },

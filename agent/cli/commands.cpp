@@ -24,7 +24,7 @@ namespace {
 
 JobContext context_of(const CommandOptions& options) {
   assert(options.clock);
-  return JobContext{*options.clock, options.cancel};
+  return JobContext{*options.clock, options.cancel, options.progress};
 }
 
 Repository repository_of(const TargetConfig& t) {
@@ -191,7 +191,7 @@ int command_verify(const Config& config, const CommandOptions& options) {
   const BackupEntry* entry =
       &select_backup(entries, options.file ? std::optional<fs::path>(*options.file) : std::nullopt,
                      target.backup.dir);
-  const VerifyReport report = verify_backup(*entry);
+  const VerifyReport report = verify_backup(*entry, options.progress);
   for (const VerifyCheck& c : report.checks) {
     std::printf("%-18s %s  %s\n", c.name.c_str(), c.passed ? "ok  " : "FAIL", c.detail.c_str());
   }

@@ -8,6 +8,7 @@
 
 #include "agent/config/config.h"
 #include "agent/core/clock.h"
+#include "agent/core/progress.h"
 
 namespace pgbackup {
 
@@ -33,6 +34,8 @@ struct CommandOptions {
   const std::atomic<bool>* cancel = nullptr;
   // Where the commands and their jobs read the time (main's SystemClock). Required.
   const Clock* clock = nullptr;
+  // A progress line on stderr when it is a terminal (see progress_on_stderr); may be null.
+  Progress* progress = nullptr;
 };
 
 // Each returns the process exit code: 0 success, 1 failed (or stale), 2 usage/config.

@@ -55,12 +55,14 @@ std::string hex_encode(const std::string& bytes) {
   return out;
 }
 
-std::string sha256_file(const std::filesystem::path& path) {
+std::string sha256_file(const std::filesystem::path& path,
+                        const std::function<void(std::uint64_t)>& on_read) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw OperationError("cannot read " + path.string() + ": " + std::strerror(errno));
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   Sha256 hash;
   std::vector<char> buffer(1 << 20);
+  std::uint64_t done = 0;
   for (;;) {
     const ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0) {
@@ -70,6 +72,8 @@ std::string sha256_file(const std::filesystem::path& path) {
     }
     if (n == 0) break;
     hash.update(buffer.data(), static_cast<std::size_t>(n));
+    done += static_cast<std::uint64_t>(n);
+    if (on_read) on_read(done);
   }
   ::close(fd);
   return hash.hex_digest();

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,7 +45,9 @@ class Md5 : public Digest {
 // Lowercase hex of arbitrary bytes.
 std::string hex_encode(const std::string& bytes);
 
-// The hex SHA-256 of a file's contents. Throws OperationError when it cannot be read.
-std::string sha256_file(const std::filesystem::path& path);
+// The hex SHA-256 of a file's contents; `on_read`, when given, is told the bytes read so far.
+// Throws OperationError when it cannot be read.
+std::string sha256_file(const std::filesystem::path& path,
+                        const std::function<void(std::uint64_t)>& on_read = {});
 
 }  // namespace pgbackup

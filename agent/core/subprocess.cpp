@@ -165,12 +165,35 @@ bool must_stop(const ProcessSpec& spec, SteadyTime deadline, ProcessResult& resu
   return result.timed_out || result.cancelled;
 }
 
+// Keeps stderr's tail: as it comes, or line by line through spec.on_stderr_line (`pending`
+// holds a line not ended yet; `at_end` passes on the last one).
+void keep_stderr(const ProcessSpec& spec, std::string_view data, std::string& pending, bool at_end,
+                 ProcessResult& result) {
+  if (!spec.on_stderr_line) {
+    result.err.append(data);
+  } else {
+    pending.append(data);
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+      const std::string_view line(pending.data() + start, nl - start);
+      if (spec.on_stderr_line(line)) result.err.append(line).append("\n");
+    }
+    pending.erase(0, start);
+    if (at_end && !pending.empty()) {
+      if (spec.on_stderr_line(pending)) result.err.append(pending);
+      pending.clear();
+    }
+  }
+  if (result.err.size() > 2 * kMaxStderr) result.err.erase(0, result.err.size() - kMaxStderr);
+}
+
 // Reads the child's stdout (into spec.on_stdout, or captured) and stderr (its tail kept) until
-// both close, the deadline passes or the job is cancelled. Returns what on_stdout threw, if it
-// did (a full disk): the caller stops the child and rethrows it.
+// both close, the deadline passes or the job is cancelled. Returns what on_stdout or
+// on_stderr_line threw, if one did (a full disk): the caller stops the child and rethrows it.
 std::exception_ptr pump_output(const ProcessSpec& spec, Child& child, SteadyTime deadline,
                                ProcessResult& result) {
   std::vector<char> buffer(256 * 1024);
+  std::string pending_err;
   bool out_open = true, err_open = true;
   while ((out_open || err_open) && !must_stop(spec, deadline, result)) {
     pollfd fds[2] = {{out_open ? child.out.get() : -1, POLLIN, 0},
@@ -194,11 +217,12 @@ std::exception_ptr pump_output(const ProcessSpec& spec, Child& child, SteadyTime
     }
     if (fds[1].revents) {
       const ssize_t n = ::read(child.err.get(), buffer.data(), buffer.size());
-      if (n <= 0) {
-        err_open = false;
-      } else {
-        result.err.append(buffer.data(), static_cast<std::size_t>(n));
-        if (result.err.size() > 2 * kMaxStderr) result.err.erase(0, result.err.size() - kMaxStderr);
+      if (n <= 0) err_open = false;
+      try {
+        keep_stderr(spec, {buffer.data(), n > 0 ? static_cast<std::size_t>(n) : 0}, pending_err,
+                    !err_open, result);
+      } catch (...) {
+        return std::current_exception();
       }
     }
   }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,10 @@ struct ProcessSpec {
   const std::atomic<bool>* cancel = nullptr;
   // Receives stdout as it arrives; when empty, stdout is collected into ProcessResult::out.
   std::function<void(const char* data, std::size_t size)> on_stdout;
+  // Receives each line of stderr (without its newline) as it arrives; a line for which it
+  // returns false is left out of ProcessResult::err (progress chatter that would push the error
+  // out of the kept tail). Without it, stderr is kept as it comes.
+  std::function<bool(std::string_view line)> on_stderr_line;
   // Data written to the child's stdin (then closed); stdin is /dev/null when empty.
   std::string stdin_data;
 };

@@ -18,6 +18,7 @@
 #include "agent/catalog/repository.h"
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
+#include "agent/core/progress.h"
 #include "agent/core/sha256.h"
 #include "agent/core/subprocess.h"
 #include "agent/core/units.h"
@@ -203,9 +204,13 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
   dump.env = endpoint.client_env();
   dump.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(target.backup.timeout);
   dump.cancel = ctx.cancel;
+  // The compressed dump's bytes against the database's size: only a rough guide.
+  ProgressLine progress(ctx.progress, "backup " + target.name, ProgressUnit::bytes,
+                        m.database.size_bytes, true);
   dump.on_stdout = [&](const char* data, std::size_t size) {
     partial.write(data, size);
     hash.update(data, size);
+    progress.update(partial.written());
   };
   std::optional<ProcessResult> result;
   std::exception_ptr dump_error;
@@ -214,6 +219,7 @@ Manifest dump_database(const Config& config, const TargetConfig& target, const R
   } catch (...) {
     dump_error = std::current_exception();
   }
+  progress.finish();
   if (counter.joinable()) {
     // A failed dump makes the counts pointless; do not wait for them (they may be blocked on
     // the same lock that held pg_dump up).

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "agent/core/clock.h"
+#include "agent/core/progress.h"
 
 namespace pgbackup {
 
@@ -12,6 +13,9 @@ struct JobContext {
   const Clock& clock;
   // Set when the agent is asked to stop; running children are stopped then. May be null.
   const std::atomic<bool>* cancel = nullptr;
+  // Where long steps show how far they are (a command on a terminal); null for the daemon and
+  // whenever nobody watches.
+  Progress* progress = nullptr;
 
   // The wall-clock time now.
   SysTime now() const { return clock.now(); }

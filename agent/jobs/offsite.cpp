@@ -16,6 +16,7 @@
 #include "agent/catalog/job_state.h"
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
+#include "agent/core/progress.h"
 #include "agent/core/sha256.h"
 #include "agent/core/text.h"
 #include "agent/jobs/job_run.h"
@@ -209,7 +210,10 @@ OffsiteCopy upload_backup(S3Client& client, const TargetConfig& target, const Ba
   } else {
     // The dump's SHA-256 is checked again here: a file changed on disk since the backup must
     // not become the off-site copy.
-    const S3Upload sent = client.upload_file(key, backup.dump, options);
+    ProgressLine progress(ctx.progress, "upload " + m.file, ProgressUnit::bytes, m.size_bytes);
+    const S3Upload sent =
+        client.upload_file(key, backup.dump, options, [&](std::uint64_t n) { progress.update(n); });
+    progress.finish();
     if (sent.bytes != m.size_bytes) {
       throw OperationError(backup.dump.string() + " is " + std::to_string(sent.bytes) +
                            " bytes but its manifest says " + std::to_string(m.size_bytes));

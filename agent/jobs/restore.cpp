@@ -205,7 +205,7 @@ void ProductionRestore::audit(const std::string& step, const std::string& outcom
 }
 
 void ProductionRestore::verify(const BackupEntry& backup) {
-  const VerifyReport report = verify_backup(backup);
+  const VerifyReport report = verify_backup(backup, ctx_.progress);
   if (!report.ok()) {
     audit("verify", "failure",
           {{"file", backup.dump.filename().string()}, {"error", report.first_problem()}});
@@ -556,6 +556,7 @@ void ProductionRestore::restore_data(const BackupEntry& backup) {
   options.no_tablespaces = cluster_ && !cluster_->missing_tablespaces.empty();
   options.timeout = target_.backup.timeout;
   options.cancel = ctx_.cancel;
+  options.progress = ctx_.progress;
   TemporaryFile list;
   if (partial()) {
     list.path = write_partial_list(backup);

@@ -183,7 +183,7 @@ std::optional<std::string> run_check(pqxx::connection& conn, const RestoreTestCo
 void restore_and_check(const Config& config, const TargetConfig& target, const BackupEntry& backup,
                        const JobContext& ctx, RestoreTestReport& report, bool& may_drop) {
   const RestoreTestConfig& rt = *target.restore_test;
-  const VerifyReport verified = verify_backup(backup);
+  const VerifyReport verified = verify_backup(backup, ctx.progress);
   if (!verified.ok()) {
     throw OperationError("the backup failed verification: " + verified.first_problem());
   }
@@ -200,6 +200,7 @@ void restore_and_check(const Config& config, const TargetConfig& target, const B
   options.timescaledb_version = timescaledb_version(manifest);
   options.timeout = target.backup.timeout;
   options.cancel = ctx.cancel;
+  options.progress = ctx.progress;
   run_pg_restore(endpoint, rt.database.dbname, backup.dump, options);
 
   const auto conn = endpoint.connect();

@@ -50,7 +50,7 @@ VerifyCheck check_hypertables(const TocSummary& toc, const Manifest& m) {
 
 }  // namespace
 
-VerifyReport verify_backup(const BackupEntry& entry) {
+VerifyReport verify_backup(const BackupEntry& entry, Progress* progress) {
   VerifyReport report;
   report.file = entry.dump;
   if (!entry.manifest) {
@@ -69,7 +69,10 @@ VerifyReport verify_backup(const BackupEntry& entry) {
        ec ? ec.message()
           : std::to_string(size) + " bytes, manifest says " + std::to_string(m.size_bytes)});
   try {
-    const std::string digest = sha256_file(entry.dump);
+    ProgressLine line(progress, "verify " + entry.dump.filename().string(), ProgressUnit::bytes,
+                      ec ? m.size_bytes : size);
+    const std::string digest = sha256_file(entry.dump, [&](std::uint64_t n) { line.update(n); });
+    line.finish();
     report.checks.push_back({"sha256", digest == m.sha256,
                              digest == m.sha256 ? digest
                                                 : "file has " + digest + ", manifest says " +

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "agent/catalog/repository.h"
+#include "agent/core/progress.h"
 
 namespace pgbackup {
 
@@ -23,7 +24,7 @@ struct VerifyReport {
 };
 
 // Proves a backup again: its manifest, size, SHA-256, that pg_restore can list it, and that
-// every counted table has its data in the archive.
-VerifyReport verify_backup(const BackupEntry& entry);
+// every counted table has its data in the archive. The checksum's bytes go to `progress`.
+VerifyReport verify_backup(const BackupEntry& entry, Progress* progress = nullptr);
 
 }  // namespace pgbackup

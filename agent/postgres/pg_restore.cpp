@@ -6,11 +6,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include "agent/config/config.h"
 #include "agent/core/errors.h"
+#include "agent/core/file_io.h"
 #include "agent/core/subprocess.h"
+#include "agent/postgres/pg_restore_log.h"
 #include "agent/postgres/toc.h"
 
 namespace pgbackup {
@@ -92,6 +95,7 @@ std::vector<std::string> pg_restore_argv(const DatabaseEndpoint& endpoint,
     argv.push_back("--no-acl");
   }
   if (options.no_tablespaces) argv.push_back("--no-tablespaces");
+  if (options.progress) argv.push_back("--verbose");  // one line per item, for the progress
   if (!options.use_list.empty()) {
     argv.push_back("--use-list=" + options.use_list.string());
   } else {
@@ -103,15 +107,35 @@ std::vector<std::string> pg_restore_argv(const DatabaseEndpoint& endpoint,
 
 namespace {
 
-// One pg_restore run; `what` names the restore in the error.
+// The entries a restore will handle, for its progress: those of its --use-list, all of the
+// archive's, or unknown (--table: pg_restore picks them).
+std::optional<std::uint64_t> items_to_restore(const fs::path& dump, const RestoreOptions& options) {
+  if (!options.progress) return std::nullopt;
+  if (!options.use_list.empty()) {
+    return parse_toc_list(read_file(options.use_list)).entries;
+  }
+  if (!options.tables.empty()) return std::nullopt;
+  return read_toc(dump.string()).entries;
+}
+
+// One pg_restore run; `what` names the restore in the error. With a progress, pg_restore's
+// --verbose lines count the items restored (and stay out of the error).
 void run_one_pg_restore(const DatabaseEndpoint& endpoint, const std::string& dbname,
                         const fs::path& dump, const RestoreOptions& options,
-                        const std::string& server_version, const std::string& what) {
+                        const std::string& server_version, const std::string& what,
+                        ProgressLine& progress) {
   ProcessSpec spec;
   spec.argv = pg_restore_argv(endpoint, dbname, dump, options, server_version);
   spec.env = endpoint.client_env();
   spec.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout);
   spec.cancel = options.cancel;
+  if (options.progress) {
+    spec.on_stderr_line = [&progress](std::string_view line) {
+      const PgRestoreLogLine log = parse_pg_restore_log_line(line);
+      if (log.starts_item) progress.add(1, log.item);
+      return !log.chatter;
+    };
+  }
   const ProcessResult result = run_process(spec);
   if (!result.ok()) {
     const std::string error = what + " failed: " + describe_failure(spec, result);
@@ -162,7 +186,7 @@ void drop_restored_objects(pqxx::connection& conn, const fs::path& dump,
 void run_staged_pg_restore(pqxx::connection& conn, const DatabaseEndpoint& endpoint,
                            const std::string& dbname, const fs::path& dump,
                            const RestoreOptions& options, const std::string& server_version,
-                           const std::string& what) {
+                           const std::string& what, ProgressLine& progress) {
   const RestoreStages stages = split_timescaledb_stages(read_toc_text(dump.string()),
                                                         read_toc_text(dump.string(), "pre-data"));
   if (options.clean) drop_restored_objects(conn, dump, dbname);
@@ -177,7 +201,8 @@ void run_staged_pg_restore(pqxx::connection& conn, const DatabaseEndpoint& endpo
     out << entries;
     if (!out.flush()) throw OperationError("cannot write " + o.use_list.string());
     run_one_pg_restore(endpoint, dbname, dump, o, server_version,
-                       what + " (" + name + " stage, --jobs=" + std::to_string(jobs) + ")");
+                       what + " (" + name + " stage, --jobs=" + std::to_string(jobs) + ")",
+                       progress);
   };
   stage("schema-and-timescaledb-catalog", stages.serial, 1);
   stage("data-and-post-data", stages.parallel, std::max(1, options.jobs));
@@ -195,11 +220,16 @@ void run_pg_restore(const DatabaseEndpoint& endpoint, const std::string& dbname,
   const std::string server_version = server_version_of(*conn);
   const bool staged = (options.timescaledb || !options.timescaledb_version.empty()) &&
                       options.use_list.empty() && !options.single_transaction;
+  const std::optional<std::uint64_t> items = items_to_restore(dump, options);
+  ProgressLine progress(options.progress, "restore " + dump.filename().string(),
+                        ProgressUnit::items, items);
   if (staged) {
-    run_staged_pg_restore(*conn, endpoint, dbname, dump, options, server_version, what);
+    run_staged_pg_restore(*conn, endpoint, dbname, dump, options, server_version, what, progress);
   } else {
-    run_one_pg_restore(endpoint, dbname, dump, options, server_version, what);
+    run_one_pg_restore(endpoint, dbname, dump, options, server_version, what, progress);
   }
+  // Entries pg_restore handles without a line (ACLs under --no-acl) are done too.
+  if (items) progress.update(*items);
   if (!options.timescaledb_version.empty()) timescaledb_post_restore(*conn);
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/core/progress.h"
 #include "agent/postgres/postgres.h"
 
 namespace pgbackup {
@@ -38,6 +39,8 @@ struct RestoreOptions {
   bool single_transaction = false;
   std::chrono::seconds timeout{0};  // 0: no limit
   const std::atomic<bool>* cancel = nullptr;
+  // Where to show the items restored (pg_restore then runs with --verbose); may be null.
+  Progress* progress = nullptr;
 };
 
 // The pg_restore argv (program first) for `dump` into `dbname`; the password is never in it.

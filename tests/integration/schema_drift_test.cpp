@@ -182,10 +182,7 @@ TEST_CASE(
     "backup's",
     "[schema]") {
   TestTarget t("drift-rt", 20);
-  t.write_config(t.default_database_yaml(),
-                 "    restore_test:\n      pick: latest\n      rto_target: 10m\n"
-                 "      database: " +
-                     TestTarget::database_yaml(t.db + "_rt") + "\n");
+  t.write_config(t.default_database_yaml(), TestTarget::restore_test_yaml(t.db + "_rt"));
   const fs::path dump = take_backup(t);
 
   SECTION("an unchanged schema passes") {

@@ -291,8 +291,14 @@ targets:
       dir: {tmp}/backups/down
       schedule: "0 2 * * *"
 """)
+    # An empty web config (plain HTTP, no auth), so that the dashboard's "Web config reload"
+    # panel has its metric to show.
+    web_cfg = os.path.join(tmp, "web.yml")
+    with open(web_cfg, "w", encoding="utf-8") as f:
+        f.write("# plain HTTP, no authentication\n")
     agent = spawn("agent", [agent_bin, "--config", cfg, "run", "--web.listen-address",
-                            agent_addr], logdir, env=dict(os.environ, E2E_PGPASSWORD=PASSWORD))
+                            agent_addr, "--web.config.file", web_cfg], logdir,
+                  env=dict(os.environ, E2E_PGPASSWORD=PASSWORD))
     wait_http(f"http://{agent_addr}/-/ready", agent, "the agent")
     log(f"agent on {agent_addr} (targets healthy -> :{pg_port}, down -> :{down_port})")
 
@@ -370,6 +376,7 @@ scrape_configs:
     try:
         check_chain(P, hook, agent, prom, am)
         check_dashboard(P, args, agent_addr)
+        check_coverage(args, agent_addr, tmp)
     except Failure as e:
         raise Failure(f"{e}\n\n{diagnostics()}") from None
 
@@ -490,6 +497,23 @@ def check_dashboard(P, args, agent_addr):
                       "\n".join(f"  {t} [{r}]: {e}" for (t, r), e in pending.items()))
     log(f"dashboard: {len(queries) - len(DASHBOARD_SKIP)} queries returned data, "
         f"{len(DASHBOARD_SKIP)} skipped")
+
+
+def check_coverage(args, agent_addr, tmp):
+    """The dashboard lint's coverage rule with a live scrape as what the agent exports: every
+    DESIGN metric in it is on a panel or in an alert."""
+    scrape = os.path.join(tmp, "scrape.prom")
+    with open(scrape, "w", encoding="utf-8") as f:
+        f.write(http_get(f"http://{agent_addr}/metrics"))
+    lint = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lint_dashboard.py")
+    done = subprocess.run([sys.executable, lint, "grafana/pgbackup-overview.json",
+                           "--rules", "alerts/pgbackup.rules.yml",
+                           "--design", "tests/monitoring/design_metrics.prom",
+                           "--exported", scrape],
+                          cwd=args.source_dir, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise Failure(f"the dashboard lint's coverage rule fails on a live scrape:\n{done.stderr}")
+    log("coverage: every DESIGN metric of a live scrape is on a panel or in an alert")
 
 
 def main():

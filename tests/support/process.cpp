@@ -104,3 +104,82 @@ HttpReply http_get(const std::string& url) {
 }
 
 }  // namespace pgtest
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <unistd.h>
+
+namespace pgtest {
+namespace {
+
+// The child's side: stdin /dev/null, stdout the pipe, stderr the terminal, then the agent.
+[[noreturn]] void exec_on_terminal(const std::vector<std::string>& argv,
+                                   const std::vector<std::pair<std::string, std::string>>& env,
+                                   int out, int terminal) {
+  const int null = ::open("/dev/null", O_RDONLY);
+  ::dup2(null, 0);
+  ::dup2(out, 1);
+  ::dup2(terminal, 2);
+  for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execv(args[0], args.data());
+  ::_exit(127);
+}
+
+}  // namespace
+
+AgentRun run_agent_on_terminal(const std::vector<std::string>& args,
+                               const std::vector<std::pair<std::string, std::string>>& env,
+                               unsigned short columns) {
+  int master = -1, terminal = -1;
+  winsize size{};
+  size.ws_col = columns;
+  size.ws_row = 40;
+  if (::openpty(&master, &terminal, nullptr, nullptr, &size) != 0) {
+    throw std::runtime_error("openpty failed");
+  }
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  std::vector<std::string> argv = {PGBACKUP_AGENT_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(master);
+    exec_on_terminal(argv, env, out[1], terminal);
+  }
+  ::close(terminal);
+  ::close(out[1]);
+  AgentRun run;
+  // The terminal reads EIO once every process that had it as stderr has exited.
+  bool out_open = true, terminal_open = true;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  char buffer[4096];
+  while ((out_open || terminal_open) && std::chrono::steady_clock::now() < end) {
+    pollfd fds[2] = {{out_open ? out[0] : -1, POLLIN, 0}, {terminal_open ? master : -1, POLLIN, 0}};
+    if (::poll(fds, 2, 100) <= 0) continue;
+    if (fds[0].revents) {
+      const ssize_t n = ::read(out[0], buffer, sizeof buffer);
+      if (n <= 0) out_open = false;
+      if (n > 0) run.out.append(buffer, static_cast<std::size_t>(n));
+    }
+    if (fds[1].revents) {
+      const ssize_t n = ::read(master, buffer, sizeof buffer);
+      if (n <= 0) terminal_open = false;
+      if (n > 0) run.err.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(out[0]);
+  ::close(master);
+  run.exit_code = wait_for_exit(pid, std::chrono::seconds(10));
+  if (run.exit_code < 0) {  // it closed both and hangs, or outlived the 5 minutes
+    ::kill(pid, SIGKILL);
+    run.exit_code = wait_for_exit(pid, std::chrono::seconds(10));
+  }
+  return run;
+}
+
+}  // namespace pgtest

@@ -22,6 +22,13 @@ AgentRun run_agent(const std::vector<std::string>& args,
                    const std::vector<std::pair<std::string, std::string>>& env = {},
                    const std::string& stdin_data = "", long file_size_limit = 0);
 
+// Runs the real binary as a person at a terminal would: its stderr on a pseudo-terminal of
+// `columns` columns (AgentRun::err is what it wrote there, "\n" as the terminal's "\r\n"), its
+// stdout a pipe, its stdin /dev/null. Waits for it (at most 5 minutes).
+AgentRun run_agent_on_terminal(const std::vector<std::string>& args,
+                               const std::vector<std::pair<std::string, std::string>>& env = {},
+                               unsigned short columns = 100);
+
 // Writes a file (creating directories).
 void write_text(const std::filesystem::path& path, const std::string& text);
 std::string read_text_file(const std::filesystem::path& path);

@@ -25,6 +25,11 @@ std::string TestTarget::database_yaml(const std::string& dbname, const PgCluster
          ", connect_timeout: 5s}";
 }
 
+std::string TestTarget::restore_test_yaml(const std::string& dbname) {
+  return "    restore_test:\n      pick: latest\n      rto_target: 10m\n      database: " +
+         database_yaml(dbname) + "\n";
+}
+
 void TestTarget::write_config(const std::string& database_yaml, const std::string& extra_yaml) {
   write_text(config, "targets:\n  - name: " + name + "\n    database: " + database_yaml +
                          "\n    backup: {dir: " + dir.string() + "}\n" + extra_yaml);

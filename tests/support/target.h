@@ -34,6 +34,9 @@ struct TestTarget {
   // from kPasswordEnv): the target's own, or a restore test's scratch database.
   static std::string database_yaml(const std::string& dbname,
                                    const PgCluster& server = PgCluster::shared());
+  // A restore_test block (extra_yaml) testing the newest backup in `dbname` of the shared
+  // cluster, with a 10-minute RTO target.
+  static std::string restore_test_yaml(const std::string& dbname);
 
   // Runs the agent with --config and the password variable set, `stdin_data` on its stdin.
   AgentRun agent(std::vector<std::string> args,

@@ -111,8 +111,10 @@ class S3Client {
 
   // Uploads a file streamed from disk: one PUT below the multipart threshold, else a multipart
   // upload in parts of part_size (aborted if any part fails, so nothing half-done stays).
+  // `on_sent`, when given, is told the bytes sent so far after each part (or the one PUT).
+  using SentBytes = std::function<void(std::uint64_t)>;
   S3Upload upload_file(const std::string& key, const std::filesystem::path& file,
-                       const S3PutOptions& options);
+                       const S3PutOptions& options, const SentBytes& on_sent = {});
   // One PUT of an in-memory body (manifests).
   S3Upload put_bytes(const std::string& key, const std::string& body, const S3PutOptions& options);
   // The object's size, ETag, storage class and metadata, or nullopt when it does not exist.
@@ -147,10 +149,10 @@ class S3Client {
   S3Upload put_single(const std::string& key, const std::filesystem::path& file, std::uint64_t size,
                       const S3PutOptions& options);
   S3Upload put_multipart(const std::string& key, const std::filesystem::path& file,
-                         std::uint64_t size, const S3PutOptions& options);
+                         std::uint64_t size, const S3PutOptions& options, const SentBytes& on_sent);
   // Uploads the parts of a started multipart upload and completes it.
   S3Upload send_parts(const std::string& key, const Fd& fd, std::uint64_t size,
-                      const std::string& id_query);
+                      const std::string& id_query, const SentBytes& on_sent);
   void abort_multipart(const std::string& key, const std::string& id_query);
   std::string list_query(const std::string& prefix, const std::string& token, int page_size) const;
   [[noreturn]] void fail(const Request& request, const CurlResponse& response) const;

@@ -61,14 +61,16 @@ std::vector<std::string> storage_headers(const S3PutOptions& options) {
 }  // namespace
 
 S3Upload S3Client::upload_file(const std::string& key, const fs::path& file,
-                               const S3PutOptions& options) {
+                               const S3PutOptions& options, const SentBytes& on_sent) {
   std::error_code ec;
   const std::uint64_t size = fs::file_size(file, ec);
   if (ec) throw OperationError("cannot read " + file.string() + ": " + ec.message());
   if (size >= tuning_.multipart_threshold && size > 0) {
-    return put_multipart(key, file, size, options);
+    return put_multipart(key, file, size, options, on_sent);
   }
-  return put_single(key, file, size, options);
+  S3Upload sent = put_single(key, file, size, options);
+  if (on_sent) on_sent(size);
+  return sent;
 }
 
 S3Upload S3Client::put_single(const std::string& key, const fs::path& file, std::uint64_t size,
@@ -107,7 +109,7 @@ S3Upload S3Client::put_bytes(const std::string& key, const std::string& body,
 }
 
 S3Upload S3Client::put_multipart(const std::string& key, const fs::path& file, std::uint64_t size,
-                                 const S3PutOptions& options) {
+                                 const S3PutOptions& options, const SentBytes& on_sent) {
   const Fd fd(file, O_RDONLY, "read");
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   Request create;
@@ -124,7 +126,7 @@ S3Upload S3Client::put_multipart(const std::string& key, const fs::path& file, s
   }
   const std::string id_query = "uploadId=" + s3_uri_encode(upload_id, false);
   try {
-    return send_parts(key, fd, size, id_query);
+    return send_parts(key, fd, size, id_query, on_sent);
   } catch (...) {
     abort_multipart(key, id_query);
     throw;
@@ -132,7 +134,7 @@ S3Upload S3Client::put_multipart(const std::string& key, const fs::path& file, s
 }
 
 S3Upload S3Client::send_parts(const std::string& key, const Fd& fd, std::uint64_t size,
-                              const std::string& id_query) {
+                              const std::string& id_query, const SentBytes& on_sent) {
   std::string complete = "<CompleteMultipartUpload>";
   std::string part_md5s;
   Md5 whole;
@@ -156,6 +158,7 @@ S3Upload S3Client::send_parts(const std::string& key, const Fd& fd, std::uint64_
     complete += "<Part><PartNumber>" + std::to_string(parts) + "</PartNumber><ETag>\"" + etag +
                 "\"</ETag></Part>";
     part_md5s += digests.md5_raw;
+    if (on_sent) on_sent(offset + length);
   }
   complete += "</CompleteMultipartUpload>";
   Request finish;

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -124,11 +125,17 @@ std::string normalise(const std::string& text) {
   return std::regex_replace(out, revision, "$1REVISION$2");
 }
 
-std::string scrape(std::vector<TargetStatus> targets) {
+// With `web_config_reload_ok`, as the daemon does with --web.config.file: the web config
+// collector too.
+std::string scrape(std::vector<TargetStatus> targets,
+                   std::optional<bool> web_config_reload_ok = std::nullopt) {
   ScrapeInput input{std::move(targets)};
+  input.web_config_reload_ok = web_config_reload_ok;
+  std::vector<std::unique_ptr<Collector>> collectors = default_collectors();
+  if (web_config_reload_ok) collectors.push_back(make_web_config_collector());
   const ManualClock clock(SysTime{});
   const CollectorSet set(
-      default_collectors(), [&] { return input; }, clock);
+      std::move(collectors), [&] { return input; }, clock);
   return normalise(to_exposition(set.Collect()));
 }
 
@@ -176,6 +183,13 @@ TEST_CASE("two targets in one scrape share each family, one sample per target") 
   check_golden("two_targets", scrape({healthy_target(), failing_target()}));
 }
 
+// The dashboard lint reads these files to know what the agent exports (CTest's "monitoring:
+// dashboard and alerts cover every DESIGN metric the agent exports"): this case is where the
+// web config metric, served only with --web.config.file, appears.
+TEST_CASE("a refused web config reload shows as 0 while the previous config serves") {
+  check_golden("web_config_refused", scrape({healthy_target()}, false));
+}
+
 TEST_CASE("the normalisation replaces only collector durations and the build revision") {
   const std::string text =
       "pgbackup_build_info{version=\"0.1.0\",revision=\"abc123\"} 1\n"
@@ -194,8 +208,8 @@ TEST_CASE("every golden exposition passes promtool check metrics") {
     WARN("skipped: " << promtool << " is not installed");
     return;
   }
-  for (const char* name :
-       {"empty", "healthy", "failing", "anomaly", "restore_tested", "two_targets"}) {
+  for (const char* name : {"empty", "healthy", "failing", "anomaly", "restore_tested",
+                           "two_targets", "web_config_refused"}) {
     const fs::path golden = kFixtures / (std::string(name) + ".prom");
     INFO(golden.string());
     REQUIRE(fs::exists(golden));

@@ -4,7 +4,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 using namespace pgbackup;
 using namespace std::chrono_literals;
@@ -53,4 +56,26 @@ TEST_CASE("a child that closed its output still reports its exit status") {
   const ProcessResult r = run_process(spec);
   CHECK_FALSE(r.timed_out);
   CHECK(r.exit_code == 3);
+}
+
+TEST_CASE("stderr lines go to on_stderr_line as they come, and those it declines stay out of err") {
+  // 20000 lines of chatter (more than the kept tail) around an error, the last line unended.
+  ProcessSpec spec;
+  spec.argv = {"sh", "-c",
+               "i=0; while [ $i -lt 10000 ]; do echo \"chatter $i\"; i=$((i+1)); done >&2; "
+               "echo 'error: the one that matters' >&2; "
+               "i=0; while [ $i -lt 10000 ]; do echo \"chatter $i\"; i=$((i+1)); done >&2; "
+               "printf 'last words' >&2; exit 3"};
+  std::vector<std::string> seen;
+  spec.on_stderr_line = [&](std::string_view line) {
+    seen.emplace_back(line);
+    return line.rfind("chatter", 0) != 0;
+  };
+  const ProcessResult r = run_process(spec);
+  CHECK(r.exit_code == 3);
+  REQUIRE(seen.size() == 20002);
+  CHECK(seen[10000] == "error: the one that matters");
+  CHECK(seen.back() == "last words");
+  CHECK(r.err == "error: the one that matters\nlast words");
+  CHECK_THAT(describe_failure(spec, r), Catch::Contains("error: the one that matters"));
 }
