@@ -1,4 +1,4 @@
-#include "agent/postgres/pg_restore.h"
+#include "agent/engines/pg_dump/pg_restore.h"
 
 #include <pqxx/pqxx>
 
@@ -11,7 +11,7 @@
 #include "agent/config/config.h"
 #include "agent/core/errors.h"
 #include "agent/core/subprocess.h"
-#include "agent/postgres/toc.h"
+#include "agent/engines/pg_dump/toc.h"
 
 namespace pgbackup {
 namespace {
