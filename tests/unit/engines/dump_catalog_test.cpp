@@ -1,5 +1,6 @@
-// The catalogue's scan of a backup directory (catalog/repository.h) under the backup directory's
-// rule (storage/posix_storage.h): a backup is good only when every file of it may be read.
+// The catalogue's scan of a backup directory (engines/pg_dump/dump_catalog.h) under the backup
+// directory's rule (storage/posix_storage.h): a backup is good only when every file of it may be
+// read.
 #include "agent/engines/pg_dump/dump_catalog.h"
 
 #include <catch2/catch.hpp>
