@@ -6,10 +6,15 @@ namespace {
 
 using prometheus::MetricType;
 
-// A field of the newest good backup's manifest, or 0 when there is none.
+// A fact of the newest good backup, or 0 when there is none.
+double newest_entry(const TargetStatus& t, const std::function<double(const CatalogEntry&)>& fact) {
+  const CatalogEntry* b = t.newest_good();
+  return b ? fact(*b) : 0;
+}
+
+// A field of the newest good backup's record, or 0 when there is none.
 double newest(const TargetStatus& t, const std::function<double(const Manifest&)>& field) {
-  const BackupEntry* b = t.newest_good();
-  return b ? field(*b->manifest) : 0;
+  return newest_entry(t, [&](const CatalogEntry& b) { return field(*b.manifest); });
 }
 
 class BackupsCollector : public Collector {
@@ -20,8 +25,8 @@ class BackupsCollector : public Collector {
     add_per_target(out, in, "pgbackup_backup_last_success_timestamp_seconds",
                    "Finish time of the newest good backup (0: none).", MetricType::Gauge,
                    [](const TargetStatus& t) {
-                     return newest(
-                         t, [](const Manifest& m) { return to_unix_seconds(m.finished_at); });
+                     return newest_entry(
+                         t, [](const CatalogEntry& b) { return to_unix_seconds(b.finished_at()); });
                    });
     add_per_target(out, in, "pgbackup_backup_last_attempt_timestamp_seconds",
                    "Finish time of the last backup attempt, whatever its outcome (0: none).",
@@ -44,7 +49,8 @@ class BackupsCollector : public Collector {
                    });
     add_per_target(out, in, "pgbackup_backup_last_size_bytes", "Size of the newest good backup.",
                    MetricType::Gauge, [](const TargetStatus& t) {
-                     return newest(t, [](const Manifest& m) { return double(m.size_bytes); });
+                     return newest_entry(
+                         t, [](const CatalogEntry& b) { return double(b.size_bytes()); });
                    });
     add_per_target(out, in, "pgbackup_backup_size_baseline_bytes",
                    "Median size of the good backups before the newest (its anomaly baseline).",

@@ -18,7 +18,7 @@ class DatabaseCollector : public Collector {
     add_per_target(out, in, "pgbackup_database_size_bytes",
                    "Database size at the newest good backup.", MetricType::Gauge,
                    [](const TargetStatus& t) {
-                     const BackupEntry* b = t.newest_good();
+                     const CatalogEntry* b = t.newest_good();
                      return b ? double(b->manifest->database.size_bytes) : 0.0;
                    });
   }

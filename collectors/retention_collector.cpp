@@ -15,7 +15,7 @@ class RetentionCollector : public Collector {
     for (const TargetStatus& t : in.targets) {
       for (Tier tier : {Tier::daily, Tier::weekly, Tier::monthly}) {
         double n = 0;
-        for (const BackupEntry* b : t.good()) n += b->manifest->tier == tier;
+        for (const CatalogEntry* b : t.good()) n += b->tier() == tier;
         by_tier.add(n, {{"target", t.name}, {"tier", tier_name(tier)}});
       }
     }
@@ -23,7 +23,7 @@ class RetentionCollector : public Collector {
     add_per_target(out, in, "pgbackup_backups_stored_bytes", "Bytes of the backups kept.",
                    MetricType::Gauge, [](const TargetStatus& t) {
                      double bytes = 0;
-                     for (const BackupEntry& b : t.backups)
+                     for (const CatalogEntry& b : t.backups)
                        bytes += static_cast<double>(b.file_size);
                      return bytes;
                    });

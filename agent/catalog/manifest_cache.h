@@ -18,11 +18,11 @@ class ManifestCache {
  public:
   // The manifest at `path`, fingerprint emptied; throws like manifest_from_json (and
   // std::filesystem errors) when it cannot be read.
-  // `read_text` reads it (default: read_file); Repository::scan passes PosixStorage's.
+  // `read_text` reads it (default: read_file); DumpCatalog::scan passes PosixStorage's.
   Manifest load(const std::filesystem::path& path,
                 const std::function<std::string()>& read_text = nullptr);
   // Forgets the manifests in directory `dir` not loaded since the previous call for `dir`
-  // (deleted backups). Repository::scan calls it after each scan.
+  // (deleted backups). DumpCatalog::scan calls it after each scan.
   void forget_unused_in(const std::filesystem::path& dir);
   std::size_t size() const;
 

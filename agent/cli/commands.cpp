@@ -7,15 +7,15 @@
 #include <iostream>
 
 #include "agent/catalog/audit_log.h"
-#include "agent/catalog/repository.h"
 #include "agent/core/errors.h"
 #include "agent/core/units.h"
+#include "agent/engines/engine.h"
+#include "agent/engines/pg_dump/dump_catalog.h"
 #include "agent/jobs/backup.h"
 #include "agent/jobs/offsite.h"
 #include "agent/jobs/prune.h"
 #include "agent/jobs/restore.h"
 #include "agent/jobs/restore_drill.h"
-#include "agent/jobs/verify.h"
 #include "agent/rules/schema_diff.h"
 #include "agent/schedule/cron.h"
 
@@ -27,9 +27,8 @@ JobContext context_of(const CommandOptions& options) {
   return JobContext{*options.clock, options.cancel, options.progress};
 }
 
-Repository repository_of(const TargetConfig& t) {
-  return Repository(t.backup.dir, t.backup.file_prefix);
-}
+// The target's catalogue, through its engine.
+std::vector<CatalogEntry> catalog_of(const TargetConfig& t) { return make_engine(t)->catalog(); }
 
 // "2 hypertables (21 chunks, 11 compressed)" for a TimescaleDB backup.
 std::string hypertables_text(const Manifest& m) {
@@ -43,8 +42,8 @@ std::string hypertables_text(const Manifest& m) {
 }
 
 // "ok", "size anomaly", "2 shrunk tables", "restore test failed", "no manifest"...
-std::string checks_text(const BackupEntry& b) {
-  if (!b.good()) return b.manifest_error;
+std::string checks_text(const CatalogEntry& b) {
+  if (!b.good()) return b.problem();
   const Manifest& m = *b.manifest;
   std::string out;
   auto add = [&](const std::string& s) { out += (out.empty() ? "" : ", ") + s; };
@@ -58,7 +57,7 @@ std::string checks_text(const BackupEntry& b) {
   return out;
 }
 
-nlohmann::json entry_to_json(const BackupEntry& b) {
+nlohmann::json entry_to_json(const CatalogEntry& b) {
   nlohmann::json j = {{"file", b.dump.string()},
                       {"started_at", format_iso8601(b.started_at)},
                       {"size_bytes", b.file_size},
@@ -66,31 +65,31 @@ nlohmann::json entry_to_json(const BackupEntry& b) {
   if (b.good()) {
     j["manifest"] = manifest_to_json(*b.manifest);
   } else {
-    j["problem"] = b.manifest_error;
+    j["problem"] = b.problem();
   }
   return j;
 }
 
 // The backups `diff` compares: OLD and NEW as given (file names as `list` shows them, or
 // paths), else NEW the newest good backup and OLD the good one before NEW.
-std::pair<const BackupEntry*, const BackupEntry*> backups_to_diff(
-    const std::vector<BackupEntry>& entries, const CommandOptions& options, const fs::path& dir) {
+std::pair<const CatalogEntry*, const CatalogEntry*> backups_to_diff(
+    const std::vector<CatalogEntry>& entries, const CommandOptions& options, const fs::path& dir) {
   const auto named = [&](const std::string& file) {
     fs::path p = file;
     if (!p.has_parent_path()) p = dir / p;
-    const BackupEntry& b = select_backup(entries, p, dir);
+    const CatalogEntry& b = select_backup(entries, p, dir);
     if (!b.good()) {
-      throw OperationError(file + " is not a good backup: " + b.manifest_error +
+      throw OperationError(file + " is not a good backup: " + b.problem() +
                            " (hint: pgbackup-agent list shows the good ones)");
     }
     return &b;
   };
-  std::vector<const BackupEntry*> good;
-  for (const BackupEntry& b : entries) {
+  std::vector<const CatalogEntry*> good;
+  for (const CatalogEntry& b : entries) {
     if (b.good()) good.push_back(&b);
   }
-  const BackupEntry* newer = options.second_file ? named(*options.second_file) : nullptr;
-  const BackupEntry* older = options.file ? named(*options.file) : nullptr;
+  const CatalogEntry* newer = options.second_file ? named(*options.second_file) : nullptr;
+  const CatalogEntry* older = options.file ? named(*options.file) : nullptr;
   if (!newer) {
     if (good.empty() || (older && good.back() == older)) {
       throw OperationError("there is no newer good backup to compare with in " + dir.string() +
@@ -99,12 +98,12 @@ std::pair<const BackupEntry*, const BackupEntry*> backups_to_diff(
     newer = good.back();
   }
   if (!older) {
-    for (const BackupEntry* b : good) {
+    for (const CatalogEntry* b : good) {
       if (b->started_at < newer->started_at) older = b;
     }
     if (!older) {
       throw OperationError("diff needs two good backups, and " + dir.string() +
-                           " has no good backup older than " + newer->dump.filename().string() +
+                           " has no good backup older than " + newer->name() +
                            " (hint: take another with pgbackup-agent backup)");
     }
   }
@@ -157,9 +156,9 @@ int command_list(const Config& config, const CommandOptions& options) {
   }
   nlohmann::json json = nlohmann::json::array();
   for (const TargetConfig* t : targets) {
-    const std::vector<BackupEntry> entries = repository_of(*t).scan();
+    const std::vector<CatalogEntry> entries = catalog_of(*t);
     if (options.output == "json") {
-      for (const BackupEntry& b : entries) {
+      for (const CatalogEntry& b : entries) {
         nlohmann::json j = entry_to_json(b);
         j["target"] = t->name;
         json.push_back(j);
@@ -173,9 +172,9 @@ int command_list(const Config& config, const CommandOptions& options) {
     }
     std::printf("  %-40s %-8s %10s %10s %12s  %s\n", "FILE", "TIER", "SIZE", "AGE", "ROWS",
                 "CHECKS");
-    for (const BackupEntry& b : entries) {
-      std::printf("  %-40s %-8s %10s %10s %12s  %s\n", b.dump.filename().c_str(),
-                  b.good() ? tier_name(b.manifest->tier) : "-", format_bytes(b.file_size).c_str(),
+    for (const CatalogEntry& b : entries) {
+      std::printf("  %-40s %-8s %10s %10s %12s  %s\n", b.name().c_str(),
+                  b.good() ? tier_name(b.tier()) : "-", format_bytes(b.file_size).c_str(),
                   format_age(b.started_at, now).c_str(),
                   b.good() ? std::to_string(b.manifest->total_rows()).c_str() : "-",
                   checks_text(b).c_str());
@@ -187,18 +186,19 @@ int command_list(const Config& config, const CommandOptions& options) {
 
 int command_verify(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
-  const std::vector<BackupEntry> entries = repository_of(target).scan();
-  const BackupEntry* entry =
+  const std::unique_ptr<BackupEngine> engine = make_engine(target);
+  const std::vector<CatalogEntry> entries = engine->catalog();
+  const CatalogEntry* entry =
       &select_backup(entries, options.file ? std::optional<fs::path>(*options.file) : std::nullopt,
                      target.backup.dir);
-  const VerifyReport report = verify_backup(*entry, options.progress);
+  const VerifyReport report = engine->verify(*entry, options.progress);
   for (const VerifyCheck& c : report.checks) {
     std::printf("%-18s %s  %s\n", c.name.c_str(), c.passed ? "ok  " : "FAIL", c.detail.c_str());
   }
   append_audit(config.audit_log_for(target),
                {{"target", target.name},
                 {"operation", "verify"},
-                {"file", entry->dump.filename().string()},
+                {"file", entry->name()},
                 {"outcome", report.ok() ? "success" : "failure"},
                 {"error", report.first_problem()}},
                options.clock->now());
@@ -221,25 +221,23 @@ int command_restore_test(const Config& config, const CommandOptions& options) {
 
 int command_check(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
-  const std::vector<BackupEntry> entries = repository_of(target).scan();
-  const BackupEntry* newest = newest_good(entries);
+  const std::vector<CatalogEntry> entries = catalog_of(target);
+  const CatalogEntry* newest = newest_good(entries);
   const SysTime now = options.clock->now();
   if (!newest) {
     std::printf("CRITICAL: %s has no good backup in %s\n", target.name.c_str(),
                 target.backup.dir.c_str());
     return 1;
   }
-  const auto age =
-      std::chrono::duration_cast<std::chrono::seconds>(now - newest->manifest->finished_at);
+  const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - newest->finished_at());
   if (age >= options.max_age) {
     std::printf("CRITICAL: the newest good backup of %s is %s old (more than %s): %s\n",
                 target.name.c_str(), format_duration(age).c_str(),
-                format_duration(options.max_age).c_str(), newest->dump.filename().c_str());
+                format_duration(options.max_age).c_str(), newest->name().c_str());
     return 1;
   }
   std::printf("OK: the newest good backup of %s is %s old: %s\n", target.name.c_str(),
-              format_age(newest->manifest->finished_at, now).c_str(),
-              newest->dump.filename().c_str());
+              format_age(newest->finished_at(), now).c_str(), newest->name().c_str());
   return 0;
 }
 
@@ -299,7 +297,9 @@ int command_restore(const Config& config, const CommandOptions& options) {
 
 int command_diff(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
-  const std::vector<BackupEntry> entries = repository_of(target).scan();
+  // pg_dump only (row counts and schema fingerprints from its manifests).
+  const std::vector<CatalogEntry> entries =
+      DumpCatalog(target.backup.dir, target.backup.file_prefix).scan();
   const auto [older, newer] = backups_to_diff(entries, options, target.backup.dir);
   const Manifest& a = *older->manifest;
   const Manifest& b = *newer->manifest;

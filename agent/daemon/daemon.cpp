@@ -9,11 +9,11 @@
 #include <thread>
 
 #include "agent/catalog/directory_lock.h"
-#include "agent/catalog/repository.h"
 #include "agent/core/errors.h"
 #include "agent/core/systemd.h"
 #include "agent/daemon/daemon_state.h"
 #include "agent/daemon/threads.h"
+#include "agent/engines/engine.h"
 #include "agent/web/http_server.h"
 #include "agent/web/status_page.h"
 #include "collectors/collector.h"
@@ -110,10 +110,12 @@ void Daemon::register_handlers(HttpServer& server, CachedExposition& exposition)
 void prepare_backup_dirs(const Config& cfg) {
   for (const TargetConfig& t : cfg.targets) {
     try {
-      const Repository repo(t.backup.dir, t.backup.file_prefix);
-      repo.prepare();
-      const DirectoryLock lock(repo.state_dir());
-      for (const auto& p : repo.remove_partials()) spdlog::warn("removed leftover {}", p.string());
+      const std::unique_ptr<BackupEngine> engine = make_engine(t);
+      engine->prepare();
+      const DirectoryLock lock(t.state_dir());
+      for (const auto& p : engine->remove_leftovers()) {
+        spdlog::warn("removed leftover {}", p.string());
+      }
     } catch (const std::exception& e) {
       spdlog::warn("{}: {}", t.name, e.what());
     }

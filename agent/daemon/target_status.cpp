@@ -4,25 +4,15 @@
 #include <cmath>
 
 #include "agent/catalog/job_state.h"
+#include "agent/engines/engine.h"
 #include "agent/jobs/offsite.h"
 #include "agent/schedule/cron.h"
 
 namespace pgbackup {
 
-const BackupEntry* TargetStatus::newest_good() const {
-  for (auto it = backups.rbegin(); it != backups.rend(); ++it) {
-    if (it->good()) return &*it;
-  }
-  return nullptr;
-}
+const CatalogEntry* TargetStatus::newest_good() const { return pgbackup::newest_good(backups); }
 
-std::vector<const BackupEntry*> TargetStatus::good() const {
-  std::vector<const BackupEntry*> out;
-  for (const BackupEntry& b : backups) {
-    if (b.good()) out.push_back(&b);
-  }
-  return out;
-}
+std::vector<const CatalogEntry*> TargetStatus::good() const { return good_entries(backups); }
 
 const RestoreTestReport* TargetStatus::last_restore_test() const {
   return restore_tests.empty() ? nullptr : &restore_tests.front();
@@ -35,7 +25,7 @@ std::optional<SysTime> TargetStatus::last_restore_test_success() const {
   for (const RestoreTestReport& r : restore_tests) {
     if (r.success) consider(r.finished_at);
   }
-  for (const BackupEntry* b : good()) {
+  for (const CatalogEntry* b : good()) {
     const auto& mark = b->manifest->restore_test;
     if (!mark || !mark->success) continue;
     if (const auto at = parse_iso8601(mark->tested_at)) consider(*at);
@@ -57,10 +47,10 @@ double TargetStatus::last_restore_test_seconds() const {
 
 std::vector<SpaceSample> space_history(const TargetStatus& t, SysTime now) {
   std::vector<SpaceSample> out;
-  for (const BackupEntry* b : t.good()) {
+  for (const CatalogEntry* b : t.good()) {
     const Manifest& m = *b->manifest;
-    if (m.repository_size_bytes > 0 && m.finished_at < now) {
-      out.push_back({m.finished_at, double(m.repository_avail_bytes)});
+    if (m.repository_size_bytes > 0 && b->finished_at() < now) {
+      out.push_back({b->finished_at(), double(m.repository_avail_bytes)});
     }
   }
   if (t.filesystem.size_bytes > 0) out.push_back({now, double(t.filesystem.avail_bytes)});
@@ -69,9 +59,9 @@ std::vector<SpaceSample> space_history(const TargetStatus& t, SysTime now) {
 
 HealthSignals health_signals(const TargetStatus& t, SysTime now) {
   HealthSignals s;
-  if (const BackupEntry* b = t.newest_good()) {
+  if (const CatalogEntry* b = t.newest_good()) {
     const Manifest& m = *b->manifest;
-    s.last_good_backup = m.finished_at;
+    s.last_good_backup = b->finished_at();
     s.size_anomaly = m.size_anomaly;
     s.size_anomaly_reason = m.size_anomaly_reason;
     for (const ShrunkTable& st : m.shrunk_tables) {
@@ -111,15 +101,17 @@ TargetStatus read_target_status(const TargetConfig& target, SysTime now, Manifes
   TargetStatus s;
   s.name = target.name;
   s.backup_dir = target.backup.dir.string();
-  const Repository repo(target.backup.dir, target.backup.file_prefix);
-  s.backups = repo.scan(cache);
-  for (BackupEntry& b : s.backups) {
+  const std::unique_ptr<BackupEngine> engine = make_engine(target);
+  s.engine = engine->name();
+  s.backups = engine->catalog(cache);
+  for (CatalogEntry& b : s.backups) {
     if (b.manifest) drop_fingerprint_contents(*b.manifest);
   }
-  s.state = load_state(repo.state_dir());
-  s.restore_tests = read_restore_test_history(repo.state_dir(), kRestoreTestHistory);
-  s.filesystem = repo.filesystem();
-  s.backup_running = repo.backup_running();
+  s.recovery_window = engine->recovery_window(s.backups);
+  s.state = load_state(target.state_dir());
+  s.restore_tests = read_restore_test_history(target.state_dir(), kRestoreTestHistory);
+  s.filesystem = engine->storage_space();
+  s.backup_running = engine->backup_running();
   s.schedule_interval_seconds =
       static_cast<double>(CronSchedule::parse(target.backup.schedule).interval(now).count());
   if (target.restore_test) {

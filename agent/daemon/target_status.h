@@ -6,10 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "agent/catalog/backup_dir.h"
 #include "agent/catalog/job_state.h"
-#include "agent/catalog/repository.h"
+#include "agent/catalog/manifest_cache.h"
 #include "agent/config/config.h"
 #include "agent/core/timeutil.h"
+#include "agent/engines/catalog_entry.h"
 #include "agent/jobs/restore_drill.h"
 #include "agent/rules/health.h"
 #include "agent/storage/s3/client.h"
@@ -43,11 +45,13 @@ constexpr std::size_t kRestoreTestHistory = 10;
 struct TargetStatus {
   std::string name;
   std::string backup_dir;
-  std::vector<BackupEntry> backups;  // oldest first, good and not
+  std::string engine;                 // its engine's name ("pg_dump")
+  std::vector<CatalogEntry> backups;  // its engine's catalogue: oldest first, good and not
+  RecoveryWindow recovery_window;     // from the good ones
   TargetState state;
   std::vector<RestoreTestReport> restore_tests;  // newest first, at most kRestoreTestHistory
   FilesystemStats filesystem;
-  bool backup_running = false;  // some process is writing a dump (see Repository::backup_running)
+  bool backup_running = false;  // some process takes a backup (BackupEngine::backup_running)
   double schedule_interval_seconds = 0;
   double restore_test_schedule_interval_seconds = 0;  // 0: no restore tests configured
   double restore_test_rto_target_seconds = 0;
@@ -59,8 +63,8 @@ struct TargetStatus {
   // A backup runs, in this daemon or in another process.
   bool backup_in_progress() const { return runtime.backup_in_progress || backup_running; }
   // The newest good backup, or nullptr.
-  const BackupEntry* newest_good() const;
-  std::vector<const BackupEntry*> good() const;
+  const CatalogEntry* newest_good() const;
+  std::vector<const CatalogEntry*> good() const;
   // The newest restore-test report, or nullptr.
   const RestoreTestReport* last_restore_test() const;
   // When a restore test last passed, from state.json, the report history and the manifests'

@@ -19,7 +19,7 @@ class DaemonTargetJobs final : public TargetJobs {
 
   std::optional<SysTime> last_good_backup(SysTime not_after) override {
     return state_.cached_time(name_, [&](const TargetStatus& s) -> std::optional<SysTime> {
-      const std::vector<const BackupEntry*> good = s.good();
+      const std::vector<const CatalogEntry*> good = s.good();
       for (auto it = good.rbegin(); it != good.rend(); ++it) {
         if ((*it)->started_at <= not_after) return (*it)->started_at;
       }

@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "agent/catalog/manifest.h"
-#include "agent/catalog/repository.h"
 #include "agent/config/config.h"
 #include "agent/core/timeutil.h"
+#include "agent/engines/catalog_entry.h"
 #include "agent/jobs/job_context.h"
 #include "agent/jobs/prune.h"
 
@@ -23,6 +23,8 @@ struct BackupOptions {
   bool apply_retention = true;
   // Recorded in the audit log entry ("backup", "safety backup").
   std::string purpose = "backup";
+  // The kind of backup; pg_dump takes only full ones.
+  BackupType type = BackupType::full;
 };
 
 struct BackupResult {
@@ -31,11 +33,11 @@ struct BackupResult {
   PruneResult prune;
 };
 
-// Takes one backup of `target` (DESIGN §1, §4): pre-flight checks, pg_dump in the snapshot
-// the row counts use, SHA-256 while streaming, fsync, pg_restore --list, rename, manifest,
-// then retention (unless options say otherwise). Records the attempt in state.json and the audit
-// log either way. Throws OperationError (nothing left behind, earlier backups untouched) when it
-// fails.
+// Takes one backup of `target` through its engine (engines/engine.h; for pg_dump: pre-flight
+// checks, pg_dump in the snapshot the row counts use, SHA-256 while streaming, fsync,
+// pg_restore --list, rename, manifest), under the directory lock, then retention (unless options
+// say otherwise). Records the attempt in state.json and the audit log either way. Throws
+// OperationError (nothing left behind, earlier backups untouched) when it fails.
 BackupResult take_backup(const Config& config, const TargetConfig& target, const JobContext& ctx,
                          const BackupOptions& options = {});
 

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "agent/catalog/audit_log.h"
+#include "agent/catalog/backup_dir.h"
 #include "agent/catalog/directory_lock.h"
 #include "agent/catalog/globals_file.h"
 #include "agent/catalog/job_state.h"
@@ -91,9 +92,9 @@ std::optional<S3ObjectInfo> already_there(S3Client& client, const std::string& k
   return std::nullopt;
 }
 
-void record_copy(const TargetConfig& target, const BackupEntry& backup, const OffsiteCopy& copy) {
+void record_copy(const TargetConfig& target, const CatalogEntry& backup, const OffsiteCopy& copy) {
   const DirectoryLock lock(target.state_dir(), kRecordLockWait);
-  const fs::path path = backup.manifest_path();
+  const fs::path path = manifest_path(backup);
   const std::optional<std::string> text =
       PosixStorage(path.parent_path()).read_if_present(path.filename().string());
   if (!text) {
@@ -123,7 +124,7 @@ namespace {
 
 // Copies one backup and writes the outcome to the audit log and the report. Returns false when
 // the failure will repeat for every other backup (credentials, bucket, endpoint): stop there.
-bool copy_and_audit(S3Client& client, const TargetConfig& target, const BackupEntry& b,
+bool copy_and_audit(S3Client& client, const TargetConfig& target, const CatalogEntry& b,
                     const JobContext& ctx, const fs::path& audit, const UploadObserver& observer,
                     UploadReport& report) {
   const Manifest& m = *b.manifest;
@@ -181,11 +182,11 @@ bool is_offsite(const Manifest& manifest, const S3Config& s3) {
                      [&](const OffsiteCopy& o) { return o.url == url; });
 }
 
-std::vector<const BackupEntry*> pending_offsite(const std::vector<BackupEntry>& backups,
-                                                const S3Config& s3,
-                                                const RetentionConfig& retention, SysTime now) {
-  std::vector<const BackupEntry*> out;
-  for (const BackupEntry& b : backups) {
+std::vector<const CatalogEntry*> pending_offsite(const std::vector<CatalogEntry>& backups,
+                                                 const S3Config& s3,
+                                                 const RetentionConfig& retention, SysTime now) {
+  std::vector<const CatalogEntry*> out;
+  for (const CatalogEntry& b : backups) {
     if (!b.good()) continue;
     const Tier tier = b.manifest->tier;
     const bool wanted =
@@ -197,7 +198,7 @@ std::vector<const BackupEntry*> pending_offsite(const std::vector<BackupEntry>& 
   return out;
 }
 
-OffsiteCopy upload_backup(S3Client& client, const TargetConfig& target, const BackupEntry& backup,
+OffsiteCopy upload_backup(S3Client& client, const TargetConfig& target, const CatalogEntry& backup,
                           const JobContext& ctx) {
   const S3Config& s3 = client.config();
   const Manifest& m = *backup.manifest;
@@ -228,13 +229,13 @@ OffsiteCopy upload_backup(S3Client& client, const TargetConfig& target, const Ba
   const S3PutOptions manifest_opts = manifest_options(s3);
   if (m.globals) {
     const S3Upload globals = client.put_bytes(
-        key + kGlobalsSuffix, read_globals_text(backup.globals_path(), *m.globals), manifest_opts);
+        key + kGlobalsSuffix, read_globals_text(globals_path(backup), *m.globals), manifest_opts);
     verify_object(client, key + kGlobalsSuffix, globals, manifest_opts);
   }
   // The manifest goes last: in the bucket as on disk, a dump without one is not a backup.
   PosixStorage local(backup.dump.parent_path());
   const S3Upload manifest = client.put_bytes(
-      key + kManifestSuffix, local.read(backup.manifest_path().filename().string()), manifest_opts);
+      key + kManifestSuffix, local.read(manifest_path(backup).filename().string()), manifest_opts);
   verify_object(client, key + kManifestSuffix, manifest, manifest_opts);
 
   OffsiteCopy copy{format_s3_url(s3.bucket, key), options.storage_class, etag,
@@ -247,14 +248,14 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
                              const JobContext& ctx, const std::optional<fs::path>& only,
                              const UploadObserver& observer) {
   const S3Config& s3 = s3_of(target);
-  const Repository repo(target.backup.dir, target.backup.file_prefix);
+  const DumpCatalog repo(target.backup.dir, target.backup.file_prefix);
   const fs::path audit = config.audit_log_for(target);
-  const std::vector<BackupEntry> backups = repo.scan();
-  std::vector<const BackupEntry*> todo = pending_offsite(backups, s3, target.retention, ctx.now());
+  const std::vector<CatalogEntry> backups = repo.scan();
+  std::vector<const CatalogEntry*> todo = pending_offsite(backups, s3, target.retention, ctx.now());
   UploadReport report;
   report.pending_before = todo.size();
   if (only) {
-    const BackupEntry* it = find_backup(backups, *only);
+    const CatalogEntry* it = find_backup(backups, *only);
     if (!it || !it->good()) {
       throw OperationError(only->string() + " is not a good backup of target " + target.name +
                            " in " + target.backup.dir.string() + " (hint: pgbackup-agent list)");
@@ -264,7 +265,7 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
 
   JobRun run(config, target, "offsite", "", ctx);  // each copy has its own audit line
   const bool had_failed = [&] {
-    const TargetState state = load_state(repo.state_dir());
+    const TargetState state = load_state(target.state_dir());
     return state.offsite && !state.offsite->success;
   }();
   try {
@@ -278,11 +279,11 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
       for (std::size_t i = 0; i < todo.size() && observer.failed; ++i) observer.failed();
       throw;
     }
-    for (const BackupEntry* b : todo) {
+    for (const CatalogEntry* b : todo) {
       if (ctx.cancel && *ctx.cancel) break;
       if (!copy_and_audit(client, target, *b, ctx, audit, observer, report)) break;
     }
-    const std::string blocked = retention_blocked_reason(repo, backups);
+    const std::string blocked = retention_blocked_reason(target, backups);
     if (!blocked.empty()) {
       spdlog::info("off-site retention of {} not applied: {}", target.name, blocked);
     } else if (report.failures.empty()) {
@@ -343,13 +344,12 @@ FetchedBackup fetch_offsite_backup(const TargetConfig& target, const std::string
   {
     const std::string name = fs::path(where->key).filename().string();
     fetched.entry.dump = fetched.dir / name;
-    client.download(where->key + kManifestSuffix, fetched.entry.manifest_path());
+    client.download(where->key + kManifestSuffix, manifest_path(fetched.entry));
     const Manifest m =
-        manifest_from_json(nlohmann::json::parse(read_file(fetched.entry.manifest_path())));
+        manifest_from_json(nlohmann::json::parse(read_file(manifest_path(fetched.entry))));
     if (m.globals) {
-      client.download(where->key + kGlobalsSuffix, fetched.entry.globals_path());
-      if (const std::string problem =
-              globals_file_problem(fetched.entry.globals_path(), *m.globals);
+      client.download(where->key + kGlobalsSuffix, globals_path(fetched.entry));
+      if (const std::string problem = globals_file_problem(globals_path(fetched.entry), *m.globals);
           !problem.empty()) {
         throw OperationError(url + ": " + problem +
                              " (hint: the copy is damaged; use another backup)");

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/catalog/repository.h"
 #include "agent/config/config.h"
+#include "agent/engines/pg_dump/dump_catalog.h"
 #include "agent/jobs/backup.h"
 #include "agent/jobs/job_context.h"
 #include "agent/jobs/prune.h"
@@ -25,15 +25,15 @@ S3Tuning offsite_tuning(const S3Config& s3, const JobContext& ctx);
 bool is_offsite(const Manifest& manifest, const S3Config& s3);
 // Good backups whose tier is in offsite.s3.tiers, still inside their tier's retention window,
 // and with no recorded copy: what should be off-site and is not. Oldest first.
-std::vector<const BackupEntry*> pending_offsite(const std::vector<BackupEntry>& backups,
-                                                const S3Config& s3,
-                                                const RetentionConfig& retention, SysTime now);
+std::vector<const CatalogEntry*> pending_offsite(const std::vector<CatalogEntry>& backups,
+                                                 const S3Config& s3,
+                                                 const RetentionConfig& retention, SysTime now);
 
 // Uploads one good backup: the dump (with its tier's storage class and the configured
 // encryption), then its manifest; checks both with HEAD (size, ETag) and only then records the
 // copy in the local manifest (atomic rewrite under the directory lock). A dump already in the
 // bucket with the same size and SHA-256 is not sent again. Throws OperationError/S3Error.
-OffsiteCopy upload_backup(S3Client& client, const TargetConfig& target, const BackupEntry& backup,
+OffsiteCopy upload_backup(S3Client& client, const TargetConfig& target, const CatalogEntry& backup,
                           const JobContext& ctx);
 
 struct UploadReport {
@@ -63,7 +63,7 @@ UploadReport run_offsite_job(const Config& config, const TargetConfig& target,
 // its 0700 temporary directory: removed when this goes away.
 struct FetchedBackup {
   std::filesystem::path dir;
-  BackupEntry entry;  // the dump inside it, with its manifest
+  CatalogEntry entry;  // the dump inside it, with its manifest
 
   FetchedBackup() = default;
   ~FetchedBackup();
@@ -76,7 +76,7 @@ struct FetchedBackup {
 bool is_s3_url(const std::string& file);
 
 // Downloads s3://bucket/key and its .json manifest into a new 0700 directory under `parent`,
-// checks size and SHA-256 against the manifest, and returns it as a good BackupEntry. The
+// checks size and SHA-256 against the manifest, and returns it as a good CatalogEntry. The
 // bucket may differ from offsite.s3.bucket (endpoint, region and keys come from the config).
 FetchedBackup fetch_offsite_backup(const TargetConfig& target, const std::string& url,
                                    const std::filesystem::path& parent, const JobContext& ctx);

@@ -2,60 +2,30 @@
 
 #include <exception>
 #include <filesystem>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/catalog/manifest.h"
-#include "agent/catalog/repository.h"
 #include "agent/config/config.h"
 #include "agent/core/timeutil.h"
+#include "agent/engines/engine.h"
+#include "agent/engines/pg_dump/dump_retention.h"
 #include "agent/rules/retention.h"
-#include "agent/storage/storage.h"
 
 namespace pgbackup {
 
 class S3Client;
 struct JobContext;
 
-// Retention (DESIGN §5), once for every Storage: the backup directory and the off-site bucket.
+// Retention (DESIGN §5): of the target's backups through its engine, and of the off-site
+// bucket (pg_dump backups, engines/pg_dump/dump_retention.h).
 
-// A backup in a Storage: a dump whose manifest could be read.
-struct StoredBackup {
-  std::string dump;  // its name in the storage
-  SysTime started_at;
-  Manifest manifest;
-};
-
-// The backups in `storage`: dumps named as `naming` names them, each with a readable manifest
-// (`read_manifest` gets the manifest's name), oldest first. A dump without a manifest is not a
-// backup; one whose manifest cannot be read, or names another file, is kept out of retention,
-// with a warning.
-std::vector<StoredBackup> list_stored_backups(
-    Storage& storage, const Repository& naming,
-    const std::function<std::string(const std::string& manifest)>& read_manifest);
-
-struct RetentionOutcome {
-  std::vector<const StoredBackup*> deleted;
-  std::vector<const StoredBackup*> kept;
-  std::string refused;  // why nothing was deleted (clock_guard_reason), or empty
-};
-
-// Deletes the backups whose age reached their tier's window, never the newest min_keep
-// (select_expired): each manifest before its dump, synced in between, so an abort never leaves
-// a dump that looks like a backup. `on_deleted` runs after each deletion. With dry_run nothing
-// is deleted and `deleted` lists what would be. Deletes nothing, and says why in `refused`,
-// when the clock cannot be trusted (clock_guard_reason in rules/retention.h).
-RetentionOutcome apply_retention(Storage& storage, const std::vector<StoredBackup>& backups,
-                                 const RetentionConfig& policy, SysTime now, RetentionRun run,
-                                 bool dry_run,
-                                 const std::function<void(const StoredBackup&)>& on_deleted);
-
-// Why retention must wait now, from state.json and the newest good of `backups`, or "": see
-// retention_blocked_reason in rules/retention.h. Off-site retention obeys it too.
-std::string retention_blocked_reason(const Repository& repo,
-                                     const std::vector<BackupEntry>& backups);
+// Why retention must wait now, from state.json and the newest good of `backups` (the target's
+// catalogue), or "": see retention_blocked_reason in rules/retention.h. Off-site retention
+// obeys it too.
+std::string retention_blocked_reason(const TargetConfig& target,
+                                     const std::vector<CatalogEntry>& backups);
 
 struct PruneResult {
   std::vector<std::filesystem::path> deleted;  // dumps (their manifests went first)
@@ -64,10 +34,11 @@ struct PruneResult {
   bool refused = false;        // ... because the clock guard refused (logged and audited)
 };
 
-// Retention of the backup directory, by a caller that holds its DirectoryLock. Refuses
-// (skipped_reason) when retention_blocked_reason or the clock guard says so; deletions and a
-// refusal by the clock guard go to the audit log.
-PruneResult prune_local(const Config& config, const TargetConfig& target, const Repository& repo,
+// Retention of the target's own backups, over its engine's catalogue, by a caller that holds
+// the directory lock: the engine offers the candidates with their tiers, rules/retention
+// chooses, the engine deletes each. Refuses (skipped_reason) when retention_blocked_reason or
+// the clock guard says so; deletions and a refusal by the clock guard go to the audit log.
+PruneResult prune_local(const Config& config, const TargetConfig& target, BackupEngine& engine,
                         SysTime now, RetentionRun run, bool dry_run);
 
 struct OffsitePruneResult {

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "agent/catalog/audit_log.h"
+#include "agent/catalog/backup_dir.h"
 #include "agent/catalog/directory_lock.h"
 #include "agent/catalog/globals_file.h"
 #include "agent/core/errors.h"
@@ -18,13 +19,13 @@
 #include "agent/core/subprocess.h"
 #include "agent/core/text.h"
 #include "agent/core/units.h"
+#include "agent/engines/pg_dump/dump_verify.h"
+#include "agent/engines/pg_dump/pg_restore.h"
+#include "agent/engines/pg_dump/toc.h"
 #include "agent/jobs/backup.h"
 #include "agent/jobs/offsite.h"
-#include "agent/jobs/verify.h"
 #include "agent/postgres/cluster_globals.h"
-#include "agent/postgres/pg_restore.h"
 #include "agent/postgres/postgres.h"
-#include "agent/postgres/toc.h"
 #include "agent/rules/cluster_plan.h"
 
 namespace pgbackup {
@@ -122,7 +123,7 @@ class ProductionRestore {
         endpoint_(database_of(target, request)),
         audit_log_(config.audit_log_for(target)) {}
 
-  int run(const BackupEntry& backup, std::istream& confirmation);
+  int run(const CatalogEntry& backup, std::istream& confirmation);
 
  private:
   static DatabaseConfig database_of(const TargetConfig& target, const RestoreRequest& request) {
@@ -141,8 +142,8 @@ class ProductionRestore {
 
   void audit(const std::string& step, const std::string& outcome,
              nlohmann::json details = nlohmann::json::object());
-  void verify(const BackupEntry& backup);
-  void refuse_partial_hypertables(const BackupEntry& backup) const;
+  void verify(const CatalogEntry& backup);
+  void refuse_partial_hypertables(const CatalogEntry& backup) const;
   void probe_database();
   // A connection to the server's maintenance database ("postgres"), or null when there is none.
   std::unique_ptr<pqxx::connection> connect_maintenance() const;
@@ -150,17 +151,17 @@ class ProductionRestore {
   void print_cluster_plan() const;
   void create_cluster_objects();
   void apply_database_statements();
-  void print_plan(const BackupEntry& backup);
+  void print_plan(const CatalogEntry& backup);
   bool confirmed(std::istream& in);
   void take_safety_backup();
   void run_command(const std::string& step, const std::vector<std::string>& argv);
-  void restore_data(const BackupEntry& backup);
-  fs::path write_partial_list(const BackupEntry& backup);
+  void restore_data(const CatalogEntry& backup);
+  fs::path write_partial_list(const CatalogEntry& backup);
   std::string pg_restore_text() const;
   std::string database_state(const std::string& step) const;
   std::string end_timescaledb_restore();
   void compare_counts();
-  int fail(const std::string& step, const std::string& error, const BackupEntry& backup);
+  int fail(const std::string& step, const std::string& error, const CatalogEntry& backup);
 
   const Config& config_;
   const TargetConfig& target_;
@@ -204,7 +205,7 @@ void ProductionRestore::audit(const std::string& step, const std::string& outcom
   }
 }
 
-void ProductionRestore::verify(const BackupEntry& backup) {
+void ProductionRestore::verify(const CatalogEntry& backup) {
   const VerifyReport report = verify_backup(backup, ctx_.progress);
   if (!report.ok()) {
     audit("verify", "failure",
@@ -216,7 +217,7 @@ void ProductionRestore::verify(const BackupEntry& backup) {
   tables_ = select_tables(backup.manifest->tables, request_.tables);
   timescaledb_ = timescaledb_version(*backup.manifest);
   if (backup.manifest->globals) {
-    globals_ = read_globals_file(backup.globals_path(), *backup.manifest->globals);
+    globals_ = read_globals_file(globals_path(backup), *backup.manifest->globals);
   }
   if (partial()) {
     try {
@@ -235,7 +236,7 @@ void ProductionRestore::verify(const BackupEntry& backup) {
 // dimension_slice, compression tables, continuous aggregates' invalidation logs): a partial
 // restore of the table alone cannot bring those back consistently, so it is refused, with the
 // seed's alternative (scenario 2): restore into a scratch database and copy the rows over.
-void ProductionRestore::refuse_partial_hypertables(const BackupEntry& backup) const {
+void ProductionRestore::refuse_partial_hypertables(const CatalogEntry& backup) const {
   for (const TableRows& t : tables_) {
     if (t.kind != RelationKind::hypertable) continue;
     const DatabaseConfig& db = endpoint_.config();
@@ -345,7 +346,7 @@ void ProductionRestore::plan_cluster_objects(pqxx::connection& conn) {
   }
 }
 
-void ProductionRestore::print_plan(const BackupEntry& backup) {
+void ProductionRestore::print_plan(const CatalogEntry& backup) {
   const Manifest& m = *backup.manifest;
   std::vector<std::string> names;
   for (const TableRows& t : tables_) {
@@ -540,7 +541,7 @@ void ProductionRestore::run_command(const std::string& step, const std::vector<s
   audit(step, "success", {{"command", argv}});
 }
 
-void ProductionRestore::restore_data(const BackupEntry& backup) {
+void ProductionRestore::restore_data(const CatalogEntry& backup) {
   check_stopping();
   auto conn = endpoint_.connect();
   database_touched_ = true;
@@ -578,7 +579,7 @@ void ProductionRestore::restore_data(const BackupEntry& backup) {
 // pg_restore --table alone would re-create a table without its primary key, indexes or
 // sequences, so a partial restore lists exactly the entries it needs: each table with its data,
 // constraints, defaults, triggers, indexes and owned sequences.
-fs::path ProductionRestore::write_partial_list(const BackupEntry& backup) {
+fs::path ProductionRestore::write_partial_list(const CatalogEntry& backup) {
   const std::string dump = backup.dump.string();
   const std::string entries = select_toc_entries(read_toc_text(dump), tables_,
                                                  objects_of_tables(read_schema_sql(dump), tables_));
@@ -673,7 +674,7 @@ std::string ProductionRestore::database_state(const std::string& step) const {
 // After stop_command ran, a failure leaves the application down and the database possibly
 // half restored: say so, where the safety backup is and how to go back.
 int ProductionRestore::fail(const std::string& step, const std::string& error,
-                            const BackupEntry& backup) {
+                            const CatalogEntry& backup) {
   timescaledb_after_failure_ = end_timescaledb_restore();
   const std::string target_arg = " --target " + target_.name;
   const std::string db_arg = into_own_database() ? "" : " --dbname " + dbname();
@@ -712,7 +713,7 @@ int ProductionRestore::fail(const std::string& step, const std::string& error,
   return 1;
 }
 
-int ProductionRestore::run(const BackupEntry& backup, std::istream& confirmation) {
+int ProductionRestore::run(const CatalogEntry& backup, std::istream& confirmation) {
   verify(backup);
   probe_database();
   print_plan(backup);
@@ -762,9 +763,9 @@ int ProductionRestore::run(const BackupEntry& backup, std::istream& confirmation
 
 }  // namespace
 
-BackupEntry resolve_backup(const TargetConfig& target, const RestoreRequest& request) {
-  const Repository repo(target.backup.dir, target.backup.file_prefix);
-  const std::vector<BackupEntry> entries = repo.scan();
+CatalogEntry resolve_backup(const TargetConfig& target, const RestoreRequest& request) {
+  const DumpCatalog repo(target.backup.dir, target.backup.file_prefix);
+  const std::vector<CatalogEntry> entries = repo.scan();
   const std::optional<fs::path> file =
       request.file ? std::optional<fs::path>(*request.file) : std::nullopt;
   return select_backup(entries, file, target.backup.dir);
@@ -773,18 +774,17 @@ BackupEntry resolve_backup(const TargetConfig& target, const RestoreRequest& req
 int restore_production(const Config& config, const TargetConfig& target,
                        const RestoreRequest& request, std::istream& confirmation,
                        const JobContext& ctx) {
-  const Repository repo(target.backup.dir, target.backup.file_prefix);
-  repo.prepare();
+  prepare_backup_dir(target.backup.dir);
   // Held from the plan to the end: no scheduled backup, prune or restore test runs meanwhile
   // (the safety backup is taken under it).
-  const DirectoryLock lock(repo.state_dir());
+  const DirectoryLock lock(target.state_dir());
   // s3://bucket/key: a new server with nothing but the bucket (the seed's scenario 3). The copy
   // is checked against its manifest on arrival and removed when the restore is over.
   std::optional<FetchedBackup> fetched;
   if (request.file && is_s3_url(*request.file)) {
-    fetched.emplace(fetch_offsite_backup(target, *request.file, repo.state_dir(), ctx));
+    fetched.emplace(fetch_offsite_backup(target, *request.file, target.state_dir(), ctx));
   }
-  const BackupEntry backup = fetched ? fetched->entry : resolve_backup(target, request);
+  const CatalogEntry backup = fetched ? fetched->entry : resolve_backup(target, request);
   ProductionRestore restore(config, target, request, ctx);
   return restore.run(backup, confirmation);
 }

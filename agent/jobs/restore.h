@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/catalog/repository.h"
 #include "agent/config/config.h"
+#include "agent/engines/pg_dump/dump_catalog.h"
 #include "agent/jobs/backup.h"
 
 namespace pgbackup {
@@ -26,7 +26,7 @@ struct RestoreRequest {
 
 // The backup a restore reads: the entry of `target`'s repository named by FILE, or the newest
 // good one. Kept apart from the restore itself so other sources (S3) can plug in here.
-BackupEntry resolve_backup(const TargetConfig& target, const RestoreRequest& request);
+CatalogEntry resolve_backup(const TargetConfig& target, const RestoreRequest& request);
 
 // Restores production from a backup, the seed's procedure automated: verify the backup, show
 // the plan, read `YES` from `confirmation` (unless --yes), safety backup, stop_command,

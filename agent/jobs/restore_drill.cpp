@@ -7,6 +7,7 @@
 #include <random>
 #include <sstream>
 
+#include "agent/catalog/backup_dir.h"
 #include "agent/catalog/directory_lock.h"
 #include "agent/catalog/globals_file.h"
 #include "agent/catalog/job_state.h"
@@ -14,11 +15,11 @@
 #include "agent/core/file_io.h"
 #include "agent/core/text.h"
 #include "agent/core/units.h"
+#include "agent/engines/pg_dump/dump_verify.h"
+#include "agent/engines/pg_dump/pg_restore.h"
 #include "agent/jobs/job_run.h"
 #include "agent/jobs/offsite.h"
-#include "agent/jobs/verify.h"
 #include "agent/postgres/cluster_globals.h"
-#include "agent/postgres/pg_restore.h"
 #include "agent/postgres/postgres.h"
 #include "agent/postgres/schema_fingerprint.h"
 #include "agent/rules/cluster_plan.h"
@@ -118,11 +119,11 @@ void drop_database(const DatabaseConfig& database, const std::string& dbname) {
 // (roles: none, or a backup without a companion file). The created roles are in the report,
 // a finding, and are dropped after the test (drop_roles).
 std::optional<ClusterPlan> create_test_roles(const DatabaseEndpoint& endpoint,
-                                             const BackupEntry& backup, const RestoreTestConfig& rt,
+                                             const CatalogEntry& backup,
+                                             const RestoreTestConfig& rt,
                                              RestoreTestReport& report) {
   if (!backup.manifest->globals || rt.roles == "none") return std::nullopt;
-  const ClusterGlobals globals =
-      read_globals_file(backup.globals_path(), *backup.manifest->globals);
+  const ClusterGlobals globals = read_globals_file(globals_path(backup), *backup.manifest->globals);
   const auto conn = endpoint.connect();
   pqxx::read_transaction tx(*conn);
   const ClusterState state = read_cluster_state(tx, globals, rt.database.dbname);
@@ -180,7 +181,7 @@ std::optional<std::string> run_check(pqxx::connection& conn, const RestoreTestCo
 // Verify, re-create, restore, count, check: the part of the test that the RTO measures.
 // Fills the report's findings; throws OperationError when a step cannot be done at all.
 // `may_drop` becomes true once the scratch database is known not to be a production one.
-void restore_and_check(const Config& config, const TargetConfig& target, const BackupEntry& backup,
+void restore_and_check(const Config& config, const TargetConfig& target, const CatalogEntry& backup,
                        const JobContext& ctx, RestoreTestReport& report, bool& may_drop) {
   const RestoreTestConfig& rt = *target.restore_test;
   const VerifyReport verified = verify_backup(backup, ctx.progress);
@@ -229,18 +230,18 @@ void restore_and_check(const Config& config, const TargetConfig& target, const B
 }
 
 // Marks the tested backup's manifest (DESIGN §7); the caller holds the directory lock.
-void mark_manifest(const BackupEntry& backup, const RestoreTestReport& report) {
-  const fs::path path = backup.manifest_path();
+void mark_manifest(const CatalogEntry& backup, const RestoreTestReport& report) {
+  const fs::path path = manifest_path(backup);
   Manifest m = manifest_from_json(
       nlohmann::json::parse(PosixStorage(path.parent_path()).read(path.filename().string())));
   m.restore_test =
       RestoreTestMark{format_iso8601(report.finished_at), report.success, first_problem(report)};
-  write_file_atomic(backup.manifest_path(), manifest_to_json(m).dump(2) + "\n", kPrivateFile);
+  write_file_atomic(manifest_path(backup), manifest_to_json(m).dump(2) + "\n", kPrivateFile);
 }
 
-void record_report(const Repository& repo, const BackupEntry* backup,
+void record_report(const fs::path& state_dir, const CatalogEntry* backup,
                    const RestoreTestReport& report, JobRun& run) {
-  append_json_line(restore_test_log(repo.state_dir()), report_to_json(report));
+  append_json_line(restore_test_log(state_dir), report_to_json(report));
   if (backup && backup->good()) mark_manifest(*backup, report);
   const nlohmann::json details = {{"file", report.backup},
                                   {"duration_seconds", report.duration_seconds},
@@ -318,11 +319,11 @@ std::vector<RestoreTestReport> read_restore_test_history(const fs::path& state_d
   return out;
 }
 
-const BackupEntry* pick_backup_to_test(
-    const std::vector<BackupEntry>& entries, const RestoreTestConfig& config, SysTime now,
+const CatalogEntry* pick_backup_to_test(
+    const std::vector<CatalogEntry>& entries, const RestoreTestConfig& config, SysTime now,
     const std::function<std::size_t(std::size_t)>& random_index) {
-  std::vector<const BackupEntry*> candidates;
-  for (const BackupEntry& b : entries) {
+  std::vector<const CatalogEntry*> candidates;
+  for (const CatalogEntry& b : entries) {
     if (b.good() && now - b.manifest->finished_at <= config.max_age) candidates.push_back(&b);
   }
   if (candidates.empty()) return nullptr;
@@ -339,10 +340,10 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
                       "...}} to it; see docs/restore-tests.md)");
   }
   const RestoreTestConfig& rt = *target.restore_test;
-  const Repository repo(target.backup.dir, target.backup.file_prefix);
-  repo.prepare();
-  const DirectoryLock lock(repo.state_dir());
-  const std::vector<BackupEntry> entries = repo.scan();
+  const DumpCatalog repo(target.backup.dir, target.backup.file_prefix);
+  prepare_backup_dir(target.backup.dir);
+  const DirectoryLock lock(target.state_dir());
+  const std::vector<CatalogEntry> entries = repo.scan();
 
   RestoreTestReport report;
   report.target = target.name;
@@ -351,10 +352,10 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
   report.started_at = run.started_at();
   // s3://bucket/key: tests the off-site copy itself, fetched and checked against its manifest.
   std::optional<FetchedBackup> fetched;
-  const BackupEntry* backup = nullptr;
+  const CatalogEntry* backup = nullptr;
   try {
     if (file && is_s3_url(file->string())) {
-      fetched.emplace(fetch_offsite_backup(target, file->string(), repo.state_dir(), ctx));
+      fetched.emplace(fetch_offsite_backup(target, file->string(), target.state_dir(), ctx));
     }
     backup = fetched ? &fetched->entry
              : file  ? &select_backup(entries, file, repo.dir())
@@ -391,7 +392,7 @@ RestoreTestReport run_restore_test(const Config& config, const TargetConfig& tar
     throw OperationError("the restore test of " + target.name +
                          " was interrupted (the agent is stopping); it was not recorded");
   }
-  record_report(repo, backup, report, run);
+  record_report(target.state_dir(), backup, report, run);
   return report;
 }
 

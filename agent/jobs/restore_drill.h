@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "agent/catalog/repository.h"
 #include "agent/config/config.h"
 #include "agent/core/timeutil.h"
+#include "agent/engines/pg_dump/dump_catalog.h"
 #include "agent/jobs/backup.h"
 
 namespace pgbackup {
@@ -49,9 +49,9 @@ std::vector<RestoreTestReport> read_restore_test_history(const std::filesystem::
 // The backup a scheduled test restores: among good backups that finished within `max_age`,
 // the newest (pick: latest) or one chosen by `random_index(n)` in [0, n) (pick: random).
 // nullptr when there is none.
-const BackupEntry* pick_backup_to_test(const std::vector<BackupEntry>& entries,
-                                       const RestoreTestConfig& config, SysTime now,
-                                       const std::function<std::size_t(std::size_t)>& random_index);
+const CatalogEntry* pick_backup_to_test(
+    const std::vector<CatalogEntry>& entries, const RestoreTestConfig& config, SysTime now,
+    const std::function<std::size_t(std::size_t)>& random_index);
 
 // Runs one restore test of `target` (of `file` when given, else a picked backup) into the
 // restore_test database, then records it: restore-tests.jsonl, the backup's manifest, state.json

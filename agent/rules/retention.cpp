@@ -92,6 +92,15 @@ std::string clock_guard_reason(const std::vector<RetainedBackup>& backups, std::
   return "";
 }
 
+ExpiryDecision decide_expiry(const std::vector<RetainedBackup>& backups,
+                             const RetentionConfig& policy, SysTime now, RetentionRun run) {
+  ExpiryDecision d;
+  d.expired = select_expired(backups, policy, now);
+  d.refused = clock_guard_reason(backups, d.expired.size(), now, run);
+  if (!d.refused.empty()) d.expired.clear();
+  return d;
+}
+
 std::string retention_blocked_reason(bool last_backup_failed, const Manifest* newest_good) {
   if (last_backup_failed) {
     return "the newest backup attempt failed; retention waits for a good backup";

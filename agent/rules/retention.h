@@ -45,6 +45,15 @@ inline constexpr std::chrono::minutes kClockTolerance{10};
 std::string clock_guard_reason(const std::vector<RetainedBackup>& backups, std::size_t expired,
                                SysTime now, RetentionRun run);
 
+// What one retention run deletes at `now`: select_expired's choice, or nothing when
+// clock_guard_reason refuses (the reason in `refused`).
+struct ExpiryDecision {
+  std::vector<std::size_t> expired;  // indices into the backups, oldest first
+  std::string refused;
+};
+ExpiryDecision decide_expiry(const std::vector<RetainedBackup>& backups,
+                             const RetentionConfig& policy, SysTime now, RetentionRun run);
+
 // Why retention must wait (DESIGN §5), or "" when it may run: never prune after a failed or
 // anomalous backup. `last_backup_failed`: the newest backup attempt (state.json) failed;
 // `newest_good`: the manifest of the newest good backup, or nullptr when there is none.

@@ -39,7 +39,7 @@ std::string offsite_row(const TargetStatus& t, SysTime now) {
 }
 
 // Where a backup's off-site copy is, for the backups table.
-std::string offsite_cell(const BackupEntry& b) {
+std::string offsite_cell(const CatalogEntry& b) {
   if (!b.good() || b.manifest->offsite.empty()) return "-";
   const OffsiteCopy& c = b.manifest->offsite.back();
   return escape_html(c.url) +
@@ -92,7 +92,7 @@ std::string restore_test_history(const TargetStatus& t) {
 // The newest good backup's TimescaleDB hypertables (rows, chunks, compressed chunks) and
 // continuous aggregates; nothing for a database without them.
 std::string hypertables_table(const TargetStatus& t) {
-  const BackupEntry* newest = t.newest_good();
+  const CatalogEntry* newest = t.newest_good();
   if (!newest || newest->manifest->hypertable_count() == 0) return "";
   std::ostringstream html;
   html << "<table><tr><th>hypertable (newest backup)</th><th>rows</th><th>chunks</th>"
@@ -112,7 +112,7 @@ std::string hypertables_table(const TargetStatus& t) {
 
 // The schema changes of the newest good backup against the good backup before it.
 std::string schema_changes_section(const TargetStatus& t) {
-  const BackupEntry* newest = t.newest_good();
+  const CatalogEntry* newest = t.newest_good();
   if (!newest) return "";
   const Manifest& m = *newest->manifest;
   std::ostringstream html;
@@ -151,15 +151,15 @@ std::string badge(HealthLevel level) {
   return std::string("<span class='badge ") + name + "'>" + name + "</span>";
 }
 
-std::string backup_label(const BackupEntry& b) {
-  return b.dump.filename().string() + " (" + format_iso8601(b.started_at) + ")";
+std::string backup_label(const CatalogEntry& b) {
+  return b.name() + " (" + format_iso8601(b.started_at) + ")";
 }
 
 // Dumps without a readable manifest and a failed last attempt: the failures the charts mark.
 std::vector<ChartEvent> backup_failures(const TargetStatus& t) {
   std::vector<ChartEvent> out;
-  for (const BackupEntry& b : t.backups) {
-    if (!b.good()) out.push_back({b.started_at, backup_label(b) + ": " + b.manifest_error});
+  for (const CatalogEntry& b : t.backups) {
+    if (!b.good()) out.push_back({b.started_at, backup_label(b) + ": " + b.problem()});
   }
   if (t.state.backup && !t.state.backup->success) {
     out.push_back({t.state.backup->finished_at, "backup failed at " +
@@ -174,16 +174,16 @@ Chart size_chart(const TargetStatus& t) {
   Chart c{part_id("size", t), "Backup size and anomaly baseline", ChartUnit::bytes, {}, {}, {}};
   ChartSeries sizes{"backup size", "#2b6cb0", {}, false, true};
   ChartSeries baseline{"anomaly baseline (median)", "#718096", {}, true, false};
-  for (const BackupEntry* b : t.good()) {
+  for (const CatalogEntry* b : t.good()) {
     const Manifest& m = *b->manifest;
-    std::string label = backup_label(*b) + ": " + format_bytes(m.size_bytes);
+    std::string label = backup_label(*b) + ": " + format_bytes(b->size_bytes());
     if (m.size_baseline_bytes > 0) label += ", baseline " + format_bytes(m.size_baseline_bytes);
     if (m.size_anomaly) label += " — size anomaly: " + m.size_anomaly_reason;
     if (!m.shrunk_tables.empty()) {
       label += " — " + std::to_string(m.shrunk_tables.size()) + " shrunk table(s)";
     }
-    sizes.points.push_back(
-        {b->started_at, double(m.size_bytes), label, m.size_anomaly || !m.shrunk_tables.empty()});
+    sizes.points.push_back({b->started_at, double(b->size_bytes()), label,
+                            m.size_anomaly || !m.shrunk_tables.empty()});
     if (m.size_baseline_bytes > 0) {
       baseline.points.push_back({b->started_at, m.size_baseline_bytes,
                                  "baseline " + format_bytes(m.size_baseline_bytes), false});
@@ -197,7 +197,7 @@ Chart size_chart(const TargetStatus& t) {
 Chart duration_chart(const TargetStatus& t) {
   Chart c{part_id("duration", t), "Backup duration", ChartUnit::seconds, {}, {}, {}};
   ChartSeries d{"backup duration", "#2f855a", {}, false, true};
-  for (const BackupEntry* b : t.good()) {
+  for (const CatalogEntry* b : t.good()) {
     const double seconds = b->manifest->duration_seconds;
     d.points.push_back({b->started_at, seconds,
                         backup_label(*b) + ": " + format_chart_value(seconds, ChartUnit::seconds),
@@ -313,7 +313,7 @@ std::string health_summary(const std::vector<TargetStatus>& targets,
 }
 
 // A backup's restore-test mark, for the backups table.
-std::string restore_test_cell(const BackupEntry& b) {
+std::string restore_test_cell(const CatalogEntry& b) {
   if (!b.good() || !b.manifest->restore_test) return "-";
   const RestoreTestMark& r = *b.manifest->restore_test;
   return r.success ? "<span class=ok>passed</span>"
@@ -332,13 +332,12 @@ std::string backups_table(const TargetStatus& t, SysTime now) {
          "<th>checks</th></tr>";
   int shown = 0;
   for (auto it = t.backups.rbegin(); it != t.backups.rend() && shown < 30; ++it, ++shown) {
-    const BackupEntry& b = *it;
-    html << "<tr><td>" << escape_html(b.dump.filename().string()) << "</td><td>"
-         << age(b.started_at, now) << "</td>";
+    const CatalogEntry& b = *it;
+    html << "<tr><td>" << escape_html(b.name()) << "</td><td>" << age(b.started_at, now) << "</td>";
     if (!b.good()) {
       html << "<td>-</td><td>" << format_bytes(b.file_size)
            << "</td><td>-</td><td>-</td><td>-</td><td>-</td><td>-</td><td class=bad>"
-           << escape_html(b.manifest_error) << "</td></tr>";
+           << escape_html(b.problem()) << "</td></tr>";
       continue;
     }
     const Manifest& m = *b.manifest;
@@ -347,8 +346,8 @@ std::string backups_table(const TargetStatus& t, SysTime now) {
       shrunk += escape_html(st.schema + "." + st.name) + " " + std::to_string(st.previous_rows) +
                 " → " + std::to_string(st.rows) + "<br>";
     }
-    html << "<td>" << tier_name(m.tier) << "</td><td>" << format_bytes(m.size_bytes) << "</td><td>"
-         << format_chart_value(m.duration_seconds, ChartUnit::seconds) << "</td><td>"
+    html << "<td>" << tier_name(b.tier()) << "</td><td>" << format_bytes(b.size_bytes())
+         << "</td><td>" << format_chart_value(m.duration_seconds, ChartUnit::seconds) << "</td><td>"
          << m.total_rows() << "</td><td" << (shrunk.empty() ? ">-" : " class=bad>" + shrunk)
          << "</td><td>" << offsite_cell(b) << "</td><td>" << restore_test_cell(b) << "</td>"
          << (m.size_anomaly ? "<td class=bad>" + escape_html(m.size_anomaly_reason)
@@ -462,16 +461,15 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
   html << health_summary(targets, healths);
   for (std::size_t i = 0; i < targets.size(); ++i) {
     const TargetStatus& t = targets[i];
-    const BackupEntry* newest = t.newest_good();
+    const CatalogEntry* newest = t.newest_good();
     const Health& health = healths[i];
     const std::vector<SpaceSample> space = space_history(t, now);
     html << "<section class=card id='" << escape_html(part_id("target", t)) << "'><h2>"
          << escape_html(t.name) << " " << badge(health.level)
          << "</h2><div class=scroll><table class=facts>";
     html << "<tr><th>newest good backup</th><td>"
-         << (newest ? escape_html(newest->dump.filename().string()) + " · " +
-                          age(newest->manifest->finished_at, now) + " · " +
-                          format_bytes(newest->manifest->size_bytes)
+         << (newest ? escape_html(newest->name()) + " · " + age(newest->finished_at(), now) +
+                          " · " + format_bytes(newest->size_bytes())
                     : "<span class=bad>none</span>")
          << "</td></tr>";
     html << "<tr><th>last attempt</th><td>";
@@ -516,13 +514,13 @@ nlohmann::json status_json(const std::vector<TargetStatus>& targets, SysTime now
                         {"targets", nlohmann::json::array()}};
   for (const TargetStatus& t : targets) {
     nlohmann::json backups = nlohmann::json::array();
-    for (const BackupEntry& b : t.backups) {
-      nlohmann::json j = {{"file", b.dump.filename().string()},
+    for (const CatalogEntry& b : t.backups) {
+      nlohmann::json j = {{"file", b.name()},
                           {"started_at", format_iso8601(b.started_at)},
                           {"size_bytes", b.file_size},
                           {"good", b.good()}};
       if (b.good()) {
-        j["tier"] = tier_name(b.manifest->tier);
+        j["tier"] = tier_name(b.tier());
         j["rows"] = b.manifest->total_rows();
         j["duration_seconds"] = b.manifest->duration_seconds;
         j["size_anomaly"] = b.manifest->size_anomaly;

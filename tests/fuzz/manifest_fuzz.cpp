@@ -1,5 +1,5 @@
 // The manifest reader: any JSON document reads as a Manifest or throws std::runtime_error naming
-// the field (what Repository::scan shows as "unreadable manifest"); a manifest that reads writes
+// the field (what DumpCatalog::scan shows as "unreadable manifest"); a manifest that reads writes
 // back to JSON that reads again to the same file name and checksum.
 #include <nlohmann/json.hpp>
 

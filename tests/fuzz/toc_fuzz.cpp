@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "agent/postgres/toc.h"
+#include "agent/engines/pg_dump/toc.h"
 #include "tests/fuzz/fuzz.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -18,6 +18,7 @@
 
 using namespace pgtest;
 using namespace pgbackup::pgbackrest;
+using pgbackup::BackupType;
 
 namespace {
 

@@ -6,7 +6,7 @@
 
 #include "agent/config/config.h"
 #include "agent/core/errors.h"
-#include "agent/postgres/pg_restore.h"
+#include "agent/engines/pg_dump/pg_restore.h"
 #include "tests/support/target.h"
 
 using namespace pgtest;

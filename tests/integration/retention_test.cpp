@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "agent/catalog/manifest.h"
-#include "agent/catalog/repository.h"
+#include "agent/engines/pg_dump/dump_catalog.h"
 #include "tests/support/fake_backup.h"
 #include "tests/support/target.h"
 

@@ -10,7 +10,7 @@
 
 #include "agent/core/errors.h"
 #include "agent/core/subprocess.h"
-#include "agent/engines/pgbackrest/backup_type.h"
+#include "agent/engines/backup_type.h"
 #include "agent/engines/pgbackrest/verify_output.h"
 
 namespace pgbackup::pgbackrest {

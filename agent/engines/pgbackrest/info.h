@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "agent/core/timeutil.h"
-#include "agent/engines/pgbackrest/backup_type.h"
+#include "agent/engines/backup_type.h"
 
 namespace pgbackup::pgbackrest {
 

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "agent/catalog/repository.h"
 #include "agent/core/file_io.h"
+#include "agent/engines/pg_dump/dump_catalog.h"
 
 using namespace pgbackup;
 
@@ -41,10 +41,10 @@ TEST_CASE(
   const fs::path dir = make_temp_dir();
   write_backup(dir, "shop_20260201_020000.dump", 10);
   write_backup(dir, "shop_20260202_020000.dump", 20);
-  const Repository repo(dir, "shop");
+  const DumpCatalog repo(dir, "shop");
   ManifestCache cache;
 
-  std::vector<BackupEntry> first = repo.scan(&cache);
+  std::vector<CatalogEntry> first = repo.scan(&cache);
   REQUIRE(first.size() == 2);
   REQUIRE(first[1].good());
   CHECK(cache.size() == 2);
@@ -66,7 +66,7 @@ TEST_CASE(
   // A manifest that became unreadable is reported, not served from the cache.
   write_file_atomic(dir / "shop_20260202_020000.dump.json", "{not json",
                     fs::perms::owner_read | fs::perms::owner_write);
-  const std::vector<BackupEntry> broken = repo.scan(&cache);
+  const std::vector<CatalogEntry> broken = repo.scan(&cache);
   REQUIRE(broken.size() == 1);
   CHECK_FALSE(broken[0].good());
   CHECK_THAT(broken[0].manifest_error, Catch::Contains("unreadable manifest"));

@@ -22,7 +22,7 @@ nlohmann::json fixture() {
 
 TEST_CASE("a manifest with an unknown tier, kind or change type is malformed, not a crash") {
   // fuzz: parse_tier's std::invalid_argument escaped manifest_from_json (a logic_error, which
-  // Repository::scan's callers did not expect from a manifest).
+  // DumpCatalog::scan's callers did not expect from a manifest).
   nlohmann::json j = fixture();
   j["tier"] = "wee ly";
   CHECK_THROWS_AS(manifest_from_json(j), std::runtime_error);

@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "agent/catalog/job_state.h"
-#include "agent/catalog/repository.h"
 #include "agent/core/subprocess.h"
 #include "agent/core/timeutil.h"
 #include "agent/daemon/target_status.h"
+#include "agent/engines/pg_dump/dump_catalog.h"
 #include "agent/jobs/offsite.h"
 #include "collectors/collector.h"
 
@@ -48,7 +48,7 @@ TargetStatus fixture_target(const std::string& fixture, const std::string& name,
   TargetStatus t;
   t.name = name;
   t.backup_dir = dir.string();
-  t.backups = Repository(dir, name).scan();
+  t.backups = DumpCatalog(dir, name).scan();
   t.state = load_state(dir / ".pgbackup");
   t.restore_tests = read_restore_test_history(dir / ".pgbackup", kRestoreTestHistory);
   t.filesystem = {100 * kGiB, 30 * kGiB};

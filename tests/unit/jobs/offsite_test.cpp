@@ -14,7 +14,7 @@ TEST_CASE(
   s3.prefix = "p/";
   s3.tiers = {"weekly", "monthly"};
   auto backup = [&](const char* stamp, Tier tier, const std::string& copied_to = "") {
-    BackupEntry e;
+    CatalogEntry e;
     e.started_at = *parse_iso8601(stamp);
     Manifest m;
     m.file = std::string("t_") + format_file_stamp(e.started_at) + ".dump";
@@ -23,14 +23,14 @@ TEST_CASE(
     e.manifest = m;
     return e;
   };
-  std::vector<BackupEntry> backups = {
+  std::vector<CatalogEntry> backups = {
       backup("2025-01-01T02:00:00Z", Tier::monthly),                   // past 365 days: not owed
       backup("2026-01-01T02:00:00Z", Tier::monthly, "s3://b/p/"),      // copied
       backup("2026-02-01T02:00:00Z", Tier::monthly, "s3://other/p/"),  // another bucket: owed
       backup("2026-02-02T02:00:00Z", Tier::weekly),                    // owed
       backup("2026-02-03T02:00:00Z", Tier::daily),                     // tier not listed
   };
-  BackupEntry broken;
+  CatalogEntry broken;
   broken.manifest_error = "no manifest";
   backups.push_back(broken);  // not a good backup
   const auto pending = pending_offsite(backups, s3, RetentionConfig{}, now);

@@ -54,7 +54,7 @@ void add_backup(MemoryStorage& storage, const char* iso, Tier tier, bool with_ma
 }
 
 std::vector<StoredBackup> listed(MemoryStorage& storage) {
-  const Repository naming("/nowhere", "t");
+  const DumpCatalog naming("/nowhere", "t");
   return list_stored_backups(storage, naming,
                              [&](const std::string& name) { return storage.read(name); });
 }

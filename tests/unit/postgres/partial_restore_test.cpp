@@ -1,7 +1,7 @@
 // The pure parts of a partial restore: which archive entries it lists for pg_restore --use-list.
 #include <catch2/catch.hpp>
 
-#include "agent/postgres/toc.h"
+#include "agent/engines/pg_dump/toc.h"
 
 using pgbackup::TableRows;
 

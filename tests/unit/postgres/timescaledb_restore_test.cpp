@@ -2,7 +2,7 @@
 // which statements of pg_restore's --clean script are its drops.
 #include <catch2/catch.hpp>
 
-#include "agent/postgres/toc.h"
+#include "agent/engines/pg_dump/toc.h"
 
 namespace {
 

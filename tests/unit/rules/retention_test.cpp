@@ -5,7 +5,7 @@
 #include <set>
 
 #include "agent/core/timeutil.h"
-#include "agent/postgres/toc.h"
+#include "agent/engines/pg_dump/toc.h"
 #include "agent/rules/anomaly.h"
 
 using namespace pgbackup;

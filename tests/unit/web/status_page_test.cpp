@@ -36,7 +36,7 @@ TargetStatus tested_target() {
 TargetStatus target_with_backup(const std::string& name, const Manifest& m) {
   TargetStatus t;
   t.name = name;
-  BackupEntry b;
+  CatalogEntry b;
   b.dump = m.file;
   b.started_at = *parse_iso8601("2026-02-08T02:00:00Z");
   b.manifest = m;
@@ -194,14 +194,14 @@ TargetStatus growing_target() {
     }
     m.repository_size_bytes = 100ull << 30;
     m.repository_avail_bytes = (50ull - 3 * day) << 30;
-    BackupEntry b;
+    CatalogEntry b;
     b.dump = "/var/backups/shop/" + m.file;
     b.started_at = m.started_at;
     b.file_size = m.size_bytes;
     b.manifest = m;
     t.backups.push_back(b);
   }
-  BackupEntry broken;
+  CatalogEntry broken;
   broken.dump = "/var/backups/shop/shop_20260205_020000.dump";
   broken.started_at = kDay0 + std::chrono::hours(96);
   broken.manifest_error = "no manifest <shop_20260205_020000.dump.json>";

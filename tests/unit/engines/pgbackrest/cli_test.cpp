@@ -8,6 +8,7 @@
 #include "agent/engines/pgbackrest/cli.h"
 
 using namespace pgbackup::pgbackrest;
+using pgbackup::BackupType;
 using Argv = std::vector<std::string>;
 
 TEST_CASE("the pgbackrest argv: the operator's prefix, config, stanza, repo where taken, verb") {

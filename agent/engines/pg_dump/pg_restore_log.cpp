@@ -1,4 +1,4 @@
-#include "agent/postgres/pg_restore_log.h"
+#include "agent/engines/pg_dump/pg_restore_log.h"
 
 namespace pgbackup {
 namespace {

@@ -1,6 +1,7 @@
-// The catalogue's scan of a backup directory (catalog/repository.h) under the backup directory's
-// rule (storage/posix_storage.h): a backup is good only when every file of it may be read.
-#include "agent/catalog/repository.h"
+// The catalogue's scan of a backup directory (engines/pg_dump/dump_catalog.h) under the backup
+// directory's rule (storage/posix_storage.h): a backup is good only when every file of it may be
+// read.
+#include "agent/engines/pg_dump/dump_catalog.h"
 
 #include <catch2/catch.hpp>
 
@@ -40,8 +41,8 @@ TEST_CASE("a backup whose companion file is a symbolic link is listed but is not
   fs::rename(companion, outside);
   fs::create_symlink(outside, companion);
 
-  const Repository repo(dir, "shop");
-  const std::vector<BackupEntry> entries = repo.scan();
+  const DumpCatalog repo(dir, "shop");
+  const std::vector<CatalogEntry> entries = repo.scan();
   REQUIRE(entries.size() == 2);
   CHECK(entries[0].good());
   CHECK_FALSE(entries[1].good());

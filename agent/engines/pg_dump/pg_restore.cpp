@@ -1,4 +1,4 @@
-#include "agent/postgres/pg_restore.h"
+#include "agent/engines/pg_dump/pg_restore.h"
 
 #include <pqxx/pqxx>
 
@@ -13,8 +13,8 @@
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
 #include "agent/core/subprocess.h"
-#include "agent/postgres/pg_restore_log.h"
-#include "agent/postgres/toc.h"
+#include "agent/engines/pg_dump/pg_restore_log.h"
+#include "agent/engines/pg_dump/toc.h"
 
 namespace pgbackup {
 namespace {

@@ -1,25 +1,12 @@
-#include "agent/jobs/verify.h"
+#include "agent/engines/pg_dump/dump_verify.h"
 
 #include "agent/catalog/globals_file.h"
 #include "agent/core/errors.h"
 #include "agent/core/sha256.h"
-#include "agent/postgres/toc.h"
+#include "agent/engines/pg_dump/dump_catalog.h"
+#include "agent/engines/pg_dump/toc.h"
 
 namespace pgbackup {
-
-bool VerifyReport::ok() const {
-  for (const VerifyCheck& c : checks) {
-    if (!c.passed) return false;
-  }
-  return !checks.empty();
-}
-
-std::string VerifyReport::first_problem() const {
-  for (const VerifyCheck& c : checks) {
-    if (!c.passed) return c.name + ": " + c.detail;
-  }
-  return "";
-}
 
 namespace {
 
@@ -50,7 +37,7 @@ VerifyCheck check_hypertables(const TocSummary& toc, const Manifest& m) {
 
 }  // namespace
 
-VerifyReport verify_backup(const BackupEntry& entry, Progress* progress) {
+VerifyReport verify_backup(const CatalogEntry& entry, Progress* progress) {
   VerifyReport report;
   report.file = entry.dump;
   if (!entry.manifest) {
@@ -60,7 +47,7 @@ VerifyReport verify_backup(const BackupEntry& entry, Progress* progress) {
     return report;
   }
   const Manifest& m = *entry.manifest;
-  report.checks.push_back({"manifest", true, entry.manifest_path().filename().string()});
+  report.checks.push_back({"manifest", true, manifest_path(entry).filename().string()});
 
   std::error_code ec;
   const std::uint64_t size = std::filesystem::file_size(entry.dump, ec);
@@ -94,7 +81,7 @@ VerifyReport verify_backup(const BackupEntry& entry, Progress* progress) {
     report.checks.push_back({"pg_restore --list", false, e.what()});
   }
   if (m.globals) {
-    const std::string problem = globals_file_problem(entry.globals_path(), *m.globals);
+    const std::string problem = globals_file_problem(globals_path(entry), *m.globals);
     report.checks.push_back(
         {"companion file", problem.empty(),
          problem.empty() ? std::to_string(m.globals->roles.size()) + " roles" : problem});

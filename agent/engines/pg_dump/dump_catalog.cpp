@@ -1,10 +1,6 @@
-#include "agent/catalog/repository.h"
+#include "agent/engines/pg_dump/dump_catalog.h"
 
 #include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
@@ -12,7 +8,6 @@
 
 #include "agent/catalog/directory_lock.h"
 #include "agent/core/errors.h"
-#include "agent/core/file_io.h"
 #include "agent/storage/posix_storage.h"
 
 namespace pgbackup {
@@ -34,110 +29,71 @@ bool present(const fs::path& path) {
 
 }  // namespace
 
-const BackupEntry* newest_good(const std::vector<BackupEntry>& entries) {
-  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
-    if (it->good()) return &*it;
-  }
-  return nullptr;
+fs::path manifest_path(const CatalogEntry& backup) {
+  return fs::path(backup.dump.string() + kManifestSuffix);
 }
 
-const BackupEntry* find_backup(const std::vector<BackupEntry>& entries, const fs::path& file) {
+fs::path globals_path(const CatalogEntry& backup) {
+  return fs::path(backup.dump.string() + kGlobalsSuffix);
+}
+
+const CatalogEntry* find_backup(const std::vector<CatalogEntry>& entries, const fs::path& file) {
   // The location of an entry: its directory resolved, its own name kept.
   const auto location = [](const fs::path& p) {
     return fs::weakly_canonical(fs::absolute(p).parent_path()) / p.filename();
   };
   const fs::path named = location(file);
-  for (const BackupEntry& b : entries) {
+  for (const CatalogEntry& b : entries) {
     if (location(b.dump) == named) return &b;
   }
   const fs::path target = fs::weakly_canonical(file);
-  for (const BackupEntry& b : entries) {
+  for (const CatalogEntry& b : entries) {
     if (location(b.dump) == target) return &b;
   }
   return nullptr;
 }
 
-const BackupEntry& select_backup(const std::vector<BackupEntry>& entries,
-                                 const std::optional<fs::path>& file, const fs::path& dir) {
+const CatalogEntry& select_backup(const std::vector<CatalogEntry>& entries,
+                                  const std::optional<fs::path>& file, const fs::path& dir) {
   if (!file) {
-    const BackupEntry* newest = newest_good(entries);
+    const CatalogEntry* newest = newest_good(entries);
     if (!newest) {
       throw OperationError("there is no good backup in " + dir.string() +
                            " (hint: take one with pgbackup-agent backup)");
     }
     return *newest;
   }
-  if (const BackupEntry* found = find_backup(entries, *file)) return *found;
+  if (const CatalogEntry* found = find_backup(entries, *file)) return *found;
   throw OperationError(file->string() + " is not a backup in " + dir.string() +
                        " (hint: pgbackup-agent list shows the backups)");
 }
 
-Repository::Repository(fs::path dir, std::string prefix)
+DumpCatalog::DumpCatalog(fs::path dir, std::string prefix)
     : dir_(std::move(dir)), prefix_(std::move(prefix)) {}
 
-fs::path Repository::dump_path(SysTime started) const {
+fs::path DumpCatalog::dump_path(SysTime started) const {
   return dir_ / (prefix_ + "_" + format_file_stamp(started) + kDumpSuffix);
 }
 
-void Repository::prepare() const {
-  std::error_code ec;
-  if (!fs::exists(dir_, ec)) {
-    try {
-      create_private_dir(dir_);
-    } catch (const OperationError&) {
-      throw OperationError("cannot create the backup directory " + dir_.string() + ": " +
-                           errno_text() + " (hint: sudo mkdir -p " + dir_.string() +
-                           " && sudo chown $(id -un): " + dir_.string() + " && chmod 700 " +
-                           dir_.string() + ")");
-    }
-  }
-  if (!fs::is_directory(dir_, ec)) {
-    throw OperationError("the backup directory " + dir_.string() +
-                         " is not a directory (hint: fix backup.dir)");
-  }
-  if (::access(dir_.c_str(), W_OK | X_OK) != 0) {
-    throw OperationError("permission denied: cannot write to the backup directory " +
-                         dir_.string() + " (hint: sudo chown $(id -un): " + dir_.string() +
-                         " && chmod 700 " + dir_.string() + ")");
-  }
-  tighten_mode();
-  create_private_dir(state_dir());
-}
-
-void Repository::tighten_mode() const {
-  // Backups hold every row of the database: an existing directory that others can read or enter
-  // (e.g. made by hand with the default umask) is closed to them, as a new one would be.
-  struct stat st {};
-  if (::stat(dir_.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
-  if (::chmod(dir_.c_str(), 0700) == 0) {
-    spdlog::warn("the backup directory {} was mode {:o}; changed it to 700", dir_.string(),
-                 st.st_mode & 0777);
-  } else {
-    spdlog::warn(
-        "the backup directory {} is mode {:o} and cannot be changed ({}); hint: chmod 700 {}",
-        dir_.string(), st.st_mode & 0777, errno_text(), dir_.string());
-  }
-}
-
-std::optional<SysTime> Repository::parse_dump_name(const std::string& name) const {
+std::optional<SysTime> DumpCatalog::parse_dump_name(const std::string& name) const {
   const std::string head = prefix_ + "_";
   if (name.rfind(head, 0) != 0 || !ends_with(name, kDumpSuffix)) return std::nullopt;
   return parse_file_stamp(
       name.substr(head.size(), name.size() - head.size() - std::strlen(kDumpSuffix)));
 }
 
-std::vector<BackupEntry> Repository::scan(ManifestCache* cache) const {
+std::vector<CatalogEntry> DumpCatalog::scan(ManifestCache* cache) const {
   // Through PosixStorage: symbolic links, other users' files and non-files are listed (so that
   // `list` and the status page show them) but never read as backups.
   PosixStorage storage(dir_);
   const std::vector<LocalFile> files = storage.entries();
   std::map<std::string, const LocalFile*> by_name;
   for (const LocalFile& f : files) by_name[f.name] = &f;
-  std::vector<BackupEntry> out;
+  std::vector<CatalogEntry> out;
   for (const LocalFile& f : files) {
     const auto started = parse_dump_name(f.name);
     if (!started) continue;
-    BackupEntry entry;
+    CatalogEntry entry;
     entry.dump = dir_ / f.name;
     entry.started_at = *started;
     entry.file_size = f.size;
@@ -152,7 +108,7 @@ std::vector<BackupEntry> Repository::scan(ManifestCache* cache) const {
     } else {
       try {
         const auto read = [&] { return storage.read_if_present(manifest_name).value_or(""); };
-        Manifest m = cache ? cache->load(entry.manifest_path(), read)
+        Manifest m = cache ? cache->load(manifest_path(entry), read)
                            : manifest_from_json(nlohmann::json::parse(read()));
         const auto companion = m.globals ? by_name.find(f.name + kGlobalsSuffix) : by_name.end();
         if (const std::string why = manifest_mismatch(m, f.name); !why.empty()) {
@@ -166,7 +122,7 @@ std::vector<BackupEntry> Repository::scan(ManifestCache* cache) const {
       } catch (const std::exception& e) {
         entry.manifest_error = std::string("unreadable manifest: ") + e.what();
       }
-      if (!entry.manifest && !present(entry.manifest_path())) {
+      if (!entry.manifest && !present(manifest_path(entry))) {
         // Deleted since the listing (a prune in another process): gone with its dump, or the
         // dump is left without one.
         if (!present(entry.dump)) continue;
@@ -175,13 +131,14 @@ std::vector<BackupEntry> Repository::scan(ManifestCache* cache) const {
     }
     out.push_back(std::move(entry));
   }
-  std::sort(out.begin(), out.end(),
-            [](const BackupEntry& a, const BackupEntry& b) { return a.started_at < b.started_at; });
+  std::sort(out.begin(), out.end(), [](const CatalogEntry& a, const CatalogEntry& b) {
+    return a.started_at < b.started_at;
+  });
   if (cache) cache->forget_unused_in(dir_);
   return out;
 }
 
-std::vector<fs::path> Repository::partials() const {
+std::vector<fs::path> DumpCatalog::partials() const {
   std::vector<fs::path> out;
   std::error_code ec;
   for (const auto& item : fs::directory_iterator(dir_, ec)) {
@@ -193,7 +150,7 @@ std::vector<fs::path> Repository::partials() const {
   return out;
 }
 
-std::vector<fs::path> Repository::remove_partials() const {
+std::vector<fs::path> DumpCatalog::remove_partials() const {
   std::vector<fs::path> removed;
   std::error_code ec;
   for (const fs::path& p : partials()) {
@@ -202,15 +159,8 @@ std::vector<fs::path> Repository::remove_partials() const {
   return removed;
 }
 
-bool Repository::backup_running() const {
-  return !partials().empty() && directory_lock_held(state_dir());
-}
-
-FilesystemStats Repository::filesystem() const {
-  struct statvfs st {};
-  if (::statvfs(dir_.c_str(), &st) != 0) return {};
-  return {static_cast<std::uint64_t>(st.f_blocks) * st.f_frsize,
-          static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize};
+bool DumpCatalog::backup_running() const {
+  return !partials().empty() && directory_lock_held(dir_ / ".pgbackup");
 }
 
 }  // namespace pgbackup

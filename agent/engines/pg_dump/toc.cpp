@@ -1,4 +1,4 @@
-#include "agent/postgres/toc.h"
+#include "agent/engines/pg_dump/toc.h"
 
 #include <cstring>
 #include <sstream>

@@ -1,0 +1,103 @@
+#pragma once
+
+// The backup-engine seam (STYLE.md point 8, DESIGN §11).
+//
+// A target's backups are taken by one engine: pg_dump (logical dumps in backup.dir, each with
+// the agent's manifest) or, later, pgBackRest (physical sets in its repository, plus WAL). The
+// choice is made once, in make_engine(); everything above this interface -- the scheduler and
+// the backup job, retention (tiers and GFS in rules/retention), the daemon's status, the
+// collectors, `list`, `check`, `verify`, the status page and the alerts -- sees the target's
+// backups only as CatalogEntry values (when, type, tier, size, proven good or why not, and the
+// agent's record) and asks the engine for the few verbs below. When a caller needs to ask
+// "which engine is this?", a verb is missing here: add it rather than branch.
+//
+// Like pgBackRest's own Storage table, the interface is small and in the domain's words:
+// - backup(type): take one backup; pg_dump has one type (full, logical) and refuses others.
+// - catalog(): what exists, oldest first, with its proof; recovery_window() over it.
+// - retention_candidates() and remove(): retention chooses (rules/retention, jobs/prune), the
+//   engine deletes. pg_dump deletes a dump with its manifest and companion file; pgBackRest
+//   will expire a whole set (`pgbackrest expire --set`) and its diff/incr with it, and offer
+//   only its full backups as candidates.
+// - verify(): prove one backup again. pg_dump: size, SHA-256, TOC and table data; pgBackRest:
+//   `info`, the agent's WAL-continuity check and `verify` judged by its output.
+// - prepare(), remove_leftovers(), backup_running(), storage_space(): the housekeeping the
+//   daemon and the jobs do around a backup, wherever the engine keeps its data.
+// The job machinery stays engine-agnostic (jobs/backup.cpp: the lock, state.json, the audit
+// line, retention after a good backup), as do the agent's own files under backup.dir/.pgbackup.
+// Restore ("put the data back", issue 23) is not a verb yet: restore and the restore drill are
+// pg_dump-only and read the pg_dump catalogue (engines/pg_dump/dump_catalog.h) directly, as do
+// `diff` and the off-site upload.
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/catalog/backup_dir.h"
+#include "agent/catalog/manifest_cache.h"
+#include "agent/config/config.h"
+#include "agent/core/progress.h"
+#include "agent/engines/catalog_entry.h"
+#include "agent/jobs/job_context.h"
+
+namespace pgbackup {
+
+struct VerifyCheck {
+  std::string name;  // "manifest", "size", "sha256", "pg_restore --list", "table data"
+  bool passed = false;
+  std::string detail;
+};
+
+struct VerifyReport {
+  std::filesystem::path file;
+  std::vector<VerifyCheck> checks;
+  bool ok() const;
+  // The first failed check's detail, or empty.
+  std::string first_problem() const;
+};
+
+class BackupEngine {
+ public:
+  virtual ~BackupEngine() = default;
+
+  // "pg_dump" or "pgbackrest" (messages, the status page, metric labels).
+  virtual std::string name() const = 0;
+
+  // Makes the target's directories ready (backup.dir 0700 and its state directory), or throws
+  // OperationError with a hint.
+  virtual void prepare() const = 0;
+  // Removes what a killed backup left behind; the caller holds the directory lock. Returns what
+  // it removed, for a warning.
+  virtual std::vector<std::filesystem::path> remove_leftovers() const = 0;
+  // True while some process (this daemon, another agent, a `backup` by hand) is taking a backup.
+  virtual bool backup_running() const = 0;
+  // The filesystem the backups are stored on (zeros when it cannot be read).
+  virtual FilesystemStats storage_space() const = 0;
+
+  // Takes one backup of `type` and returns it (good, with its record). The caller holds the
+  // directory lock and records the attempt (jobs/backup.h). Throws OperationError, leaving
+  // nothing that looks like a backup, when it fails or `type` is not one this engine takes.
+  virtual CatalogEntry backup(BackupType type, const JobContext& ctx) = 0;
+
+  // Every backup of the target, oldest first, good and not (a bad one says why). `cache` spares
+  // re-reading unchanged records (the daemon's refresh; records then come without their schema
+  // fingerprint's contents, see ManifestCache).
+  virtual std::vector<CatalogEntry> catalog(ManifestCache* cache = nullptr) const = 0;
+  // The earliest and latest point a restore can reach, from `catalog` (as catalog() returns).
+  virtual RecoveryWindow recovery_window(const std::vector<CatalogEntry>& catalog) const = 0;
+
+  // What retention may delete, oldest first, each with its tier: good backups whose record is
+  // complete (warnings name those kept out). A physical engine offers whole sets (its fulls).
+  virtual std::vector<CatalogEntry> retention_candidates() const = 0;
+  // Deletes one backup retention chose (a set, with what belongs to it), so that an abort never
+  // leaves something that looks like a good backup. Throws OperationError when it cannot.
+  virtual void remove(const CatalogEntry& backup) = 0;
+
+  // Proves `backup` again, from what is stored now; `progress` (may be null) sees the bytes read.
+  virtual VerifyReport verify(const CatalogEntry& backup, Progress* progress) const = 0;
+};
+
+// The engine of `target`: the one place the choice is made.
+std::unique_ptr<BackupEngine> make_engine(const TargetConfig& target);
+
+}  // namespace pgbackup
