@@ -2,25 +2,6 @@
 
 namespace pgbackup {
 
-const char* backup_type_name(BackupType type) {
-  switch (type) {
-    case BackupType::full:
-      return "full";
-    case BackupType::diff:
-      return "diff";
-    case BackupType::incr:
-      return "incr";
-  }
-  return "full";
-}
-
-std::optional<BackupType> parse_backup_type(std::string_view text) {
-  if (text == "full") return BackupType::full;
-  if (text == "diff") return BackupType::diff;
-  if (text == "incr") return BackupType::incr;
-  return std::nullopt;
-}
-
 const CatalogEntry* newest_good(const std::vector<CatalogEntry>& entries) {
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
     if (it->good()) return &*it;

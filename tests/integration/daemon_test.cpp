@@ -42,7 +42,11 @@ TEST_CASE(
   write_text(config, "targets:\n" + target_yaml(healthy, healthy.default_database_yaml()) +
                          target_yaml(down, down_db));
   const int port = free_port();
-  Daemon daemon(config, port);
+  // An empty web config (plain HTTP, no auth), so that the scrape has every metric the
+  // dashboard queries, the web config reload state included.
+  const fs::path web_config = healthy.root / "web.yml";
+  write_text(web_config, "# plain HTTP, no authentication\n");
+  Daemon daemon(config, port, web_config.string());
 
   daemon.wait_for_metric(R"(pgbackup_backup_failures_total\{target="down"\} [1-9])");
   const std::string metrics =
