@@ -309,9 +309,15 @@ PipelineResult run_pipeline(const ProcessSpec& producer, const ProcessSpec& cons
   }
   // A producer that failed must not look like a complete input: the consumer is stopped before
   // it sees the end of its stdin (age would otherwise finish a truncated file).
-  if (source_error || (!out.consumer_gone && !out.producer.ok())) stop_consumer = true;
+  // SIGKILL before the pipe closes: age must not get to read the end of its input, which it
+  // would take for the end of the dump (the pump thread then reaps it as cancelled).
+  if (source_error || (!out.consumer_gone && !out.producer.ok())) {
+    stop_consumer = true;
+    ::kill(-sink.pid, SIGKILL);
+  }
   write_end.reset();
   pump.join();
+  if (stop_consumer) out.consumer.cancelled = true;  // its pipes may have closed first
   if (source_error) std::rethrow_exception(source_error);
   if (sink_error) std::rethrow_exception(sink_error);
   return out;

@@ -126,9 +126,7 @@ std::string recipient_problem(std::string_view text) {
   if (text.rfind("AGE-SECRET-KEY-", 0) == 0) {
     return "is a secret key, not a recipient (hint: `age-keygen -y FILE` prints the public key)";
   }
-  if (std::any_of(text.begin(), text.end(), [](char c) { return std::isupper(c & 0xff); })) {
-    return "has uppercase letters (age recipients are lowercase)";
-  }
+  if (text.substr(0, 4) == "AGE1") return "is in uppercase (age recipients are lowercase)";
   return bech32_key_problem(text, "age");
 }
 
