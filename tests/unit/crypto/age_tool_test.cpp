@@ -38,7 +38,7 @@ std::string make_key(const fs::path& path) {
 // Some bytes that are not text, so a decryption that mangles them shows.
 std::string sample_plaintext() {
   std::string data;
-  for (int i = 0; i < 300000; ++i) data.push_back(static_cast<char>((i * 7919) % 251));
+  for (std::size_t i = 0; i < 300000; ++i) data.push_back(static_cast<char>((i * 7919) % 251));
   return data;
 }
 
