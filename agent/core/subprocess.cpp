@@ -93,8 +93,9 @@ struct Child {
 };
 
 // Forks and execs spec.argv (no shell) in a process group of its own, with the spec's
-// environment on top of ours. Throws ProcessError when it cannot start, with errno's reason.
-Child spawn(const ProcessSpec& spec) {
+// environment on top of ours; its stdin is `stdin_fd` when given (a pipeline's pipe). Throws
+// ProcessError when it cannot start, with errno's reason.
+Child spawn(const ProcessSpec& spec, int stdin_fd = -1) {
   std::vector<std::string> argv_strings = spec.argv;
   std::vector<std::string> env_strings = build_environment(spec);
   std::vector<char*> argv = c_strings(argv_strings);
@@ -113,7 +114,9 @@ Child spawn(const ProcessSpec& spec) {
   if (pid == 0) {
     // Child: only async-signal-safe calls from here on.
     ::setpgid(0, 0);
-    int in_fd = in_r.get() >= 0 ? in_r.get() : ::open("/dev/null", O_RDONLY);
+    int in_fd = stdin_fd >= 0     ? stdin_fd
+                : in_r.get() >= 0 ? in_r.get()
+                                  : ::open("/dev/null", O_RDONLY);
     ::dup2(in_fd, 0);
     ::dup2(out_w.get(), 1);
     ::dup2(err_w.get(), 2);
@@ -255,11 +258,8 @@ void wait_for_exit(const ProcessSpec& spec, pid_t pid, bool stop, SteadyTime dea
   if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
 }
 
-}  // namespace
-
-ProcessResult run_process(const ProcessSpec& spec) {
-  if (spec.argv.empty()) throw ProcessError("no program to run");
-  Child child = spawn(spec);
+// Feeds, pumps and reaps a started child; rethrows what on_stdout threw.
+ProcessResult finish(const ProcessSpec& spec, Child& child) {
   feed_stdin(child.in, spec.stdin_data);
   ProcessResult result;
   // The real monotonic clock, not the injected one: this deadline races a real child process
@@ -272,6 +272,88 @@ ProcessResult run_process(const ProcessSpec& spec) {
   if (result.err.size() > kMaxStderr) result.err.erase(0, result.err.size() - kMaxStderr);
   if (sink_error) std::rethrow_exception(sink_error);
   return result;
+}
+
+// Thrown by the relay when the consumer closed its stdin (it exited): stops the producer.
+struct ConsumerGone {};
+
+// Writes all of `data` into the pipe to the consumer, or throws ConsumerGone.
+void relay(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw ConsumerGone{};
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+ProcessResult run_process(const ProcessSpec& spec) {
+  if (spec.argv.empty()) throw ProcessError("no program to run");
+  Child child = spawn(spec);
+  return finish(spec, child);
+}
+
+PipelineResult run_pipeline(const ProcessSpec& producer, const ProcessSpec& consumer,
+                            const std::function<void(const char*, std::size_t)>& tap) {
+  if (producer.argv.empty() || consumer.argv.empty()) throw ProcessError("no program to run");
+  Fd read_end, write_end;
+  make_pipe(read_end, write_end);
+  std::atomic<bool> stop_consumer{false};
+  ProcessSpec sink_spec = consumer;
+  sink_spec.cancel = &stop_consumer;
+  sink_spec.stdin_data.clear();
+  Child sink = spawn(sink_spec, read_end.get());
+  read_end.reset();  // the consumer holds it now: its exit breaks the pipe
+
+  PipelineResult out;
+  std::exception_ptr sink_error;
+  std::thread pump([&] {
+    try {
+      out.consumer = finish(sink_spec, sink);
+    } catch (...) {
+      sink_error = std::current_exception();
+    }
+  });
+  ::signal(SIGPIPE, SIG_IGN);  // a consumer that exits early is an EPIPE, not our death
+  ProcessSpec source_spec = producer;
+  source_spec.on_stdout = [&](const char* data, std::size_t size) {
+    if (tap) tap(data, size);
+    relay(write_end.get(), data, size);
+  };
+  std::exception_ptr source_error;
+  try {
+    out.producer = run_process(source_spec);
+  } catch (const ConsumerGone&) {
+    out.consumer_gone = true;
+  } catch (...) {
+    source_error = std::current_exception();
+  }
+  // A producer that failed must not look like a complete input: the consumer is stopped before
+  // it sees the end of its stdin (age would otherwise finish a truncated file).
+  // SIGKILL before the pipe closes: age must not get to read the end of its input, which it
+  // would take for the end of the dump (the pump thread then reaps it as cancelled).
+  if (source_error || (!out.consumer_gone && !out.producer.ok())) {
+    stop_consumer = true;
+    ::kill(-sink.pid, SIGKILL);
+  }
+  write_end.reset();
+  pump.join();
+  if (stop_consumer) out.consumer.cancelled = true;  // its pipes may have closed first
+  if (source_error) std::rethrow_exception(source_error);
+  if (sink_error) std::rethrow_exception(sink_error);
+  return out;
+}
+
+std::string describe_failure(const ProcessSpec& producer, const ProcessSpec& consumer,
+                             const PipelineResult& result) {
+  if (!result.consumer_gone && !result.producer.ok())
+    return describe_failure(producer, result.producer);
+  if (!result.consumer.ok()) return describe_failure(consumer, result.consumer);
+  std::string program = consumer.argv.front();
+  return program.substr(program.rfind('/') + 1) + " stopped reading its input before the end";
 }
 
 std::string describe_failure(const ProcessSpec& spec, const ProcessResult& result) {

@@ -53,8 +53,31 @@ class ProcessError : public std::runtime_error {
 // cancellation or an exception from on_stdout (which is then rethrown).
 ProcessResult run_process(const ProcessSpec& spec);
 
+// Two children run as `producer | consumer` without a shell: the agent relays the producer's
+// stdout into the consumer's stdin (`pg_dump | age -o partial`), showing each chunk to `tap`
+// first (to hash the plaintext as it passes).
+struct PipelineResult {
+  ProcessResult producer;  // default (exit_code -1) when it was stopped because of the consumer
+  ProcessResult consumer;  // its stdout: consumer.on_stdout, or collected into consumer.out
+  // The consumer exited before reading everything: the producer was stopped.
+  bool consumer_gone = false;
+
+  bool ok() const { return !consumer_gone && producer.ok() && consumer.ok(); }
+};
+
+// Runs the pipeline to completion. The producer's cancel flag and timeout govern it; the
+// consumer keeps its own timeout, is stopped (never sees the end of its input) when the
+// producer fails, and the producer is stopped when the consumer exits early. An exception
+// from `tap` or from consumer.on_stdout stops both and is rethrown.
+PipelineResult run_pipeline(const ProcessSpec& producer, const ProcessSpec& consumer,
+                            const std::function<void(const char*, std::size_t)>& tap = {});
+
 // "pg_dump exited with status 1: pg_dump: error: connection ... failed" — the program, how it
 // ended and the tail of its stderr, for error messages.
 std::string describe_failure(const ProcessSpec& spec, const ProcessResult& result);
+// The failure of a pipeline, the child that caused it first: the producer when it failed on
+// its own, else the consumer.
+std::string describe_failure(const ProcessSpec& producer, const ProcessSpec& consumer,
+                             const PipelineResult& result);
 
 }  // namespace pgbackup
