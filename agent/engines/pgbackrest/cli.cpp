@@ -64,7 +64,9 @@ ProcessResult PgBackRestCli::run(const std::string& verb, const std::vector<std:
   throw PgBackRestError(describe_failure(named, shown), ended_by_itself ? result.exit_code : -1);
 }
 
-void PgBackRestCli::backup(BackupType type) const { run("backup", {std::string("--type=") + backup_type_name(type)}); }
+void PgBackRestCli::backup(BackupType type) const {
+  run("backup", {std::string("--type=") + backup_type_name(type)});
+}
 
 std::string PgBackRestCli::info_json() const { return run("info", {"--output=json"}).out; }
 
