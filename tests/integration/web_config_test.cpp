@@ -3,8 +3,6 @@
 // certificates are made here with openssl.
 #include <catch2/catch.hpp>
 
-#include <crypt.h>
-
 #include <chrono>
 #include <map>
 #include <memory>
@@ -13,6 +11,7 @@
 #include <vector>
 
 #include "agent/core/subprocess.h"
+#include "tests/support/bcrypt_hash.h"
 #include "tests/support/daemon.h"
 #include "tests/support/target.h"
 
@@ -77,12 +76,6 @@ std::string block(const std::string& text, int indent) {
     start = end + 1;
   }
   return out;
-}
-
-std::string bcrypt(const std::string& password) {
-  std::unique_ptr<char, decltype(&free)> salt(crypt_gensalt_ra("$2y$", 5, nullptr, 0), &free);
-  auto data = std::make_unique<crypt_data>();
-  return crypt_r(password.c_str(), salt.get(), data.get());
 }
 
 // The web config files, by name: the toolkit's test files rewritten for our certificates.
@@ -672,7 +665,7 @@ TEST_CASE("a changed web config applies to the next connection and a broken one 
                Catch::Contains("pgbackup_web_config_last_reload_successful 0"));
 
     SECTION("and the next good file takes over") {
-      const std::string hash = bcrypt("s3cret");
+      const std::string hash = bcrypt_hash("s3cret", 5);
       replace(web, pki.pem("web_config_noAuth.good.yml") + "basic_auth_users:\n  ops: " + hash +
                        "\nhttp_server_config:\n  headers:\n    X-Frame-Options: sameorigin\n");
       CHECK(fetch(pki, r.port, plain).status == 401);
