@@ -345,8 +345,7 @@ struct HttpServer::Impl {
   static int on_log_message(const mg_connection* conn, const char* message) {
     if (conn != nullptr && mg_get_user_connection_data(conn) == refused()) return 1;
     spdlog::warn("http: civetweb: {}", message);
-    const mg_context* ctx = conn != nullptr ? mg_get_context(conn) : nullptr;
-    if (Impl* impl = ctx != nullptr ? from_server(mg_get_user_data(ctx)) : nullptr) {
+    if (Impl* impl = from_connection(conn)) {
       std::lock_guard lock(impl->log_mutex);
       impl->last_civetweb_error = message;
     }
