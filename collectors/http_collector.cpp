@@ -1,4 +1,5 @@
 // pgbackup_http_connections_refused_total: connections the HTTP server closed unserved.
+#include "agent/web/http_server.h"
 #include "collectors/collector.h"
 
 namespace pgbackup {
@@ -13,7 +14,9 @@ class HttpCollector : public Collector {
     if (!input.http_connections_refused) return;
     FamilyBuilder refused("pgbackup_http_connections_refused_total",
                           "Connections closed unserved because their client address held as many "
-                          "as one address may (8); the log names the address.",
+                          "as one address may (" +
+                              std::to_string(HttpServer::kConnectionsPerAddress) +
+                              "); the log names the address.",
                           prometheus::MetricType::Counter);
     refused.add(static_cast<double>(*input.http_connections_refused));
     out.push_back(refused.build());

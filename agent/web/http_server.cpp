@@ -29,12 +29,6 @@ extern "C" int pgbackup_civetweb_openssl3_compat();
 namespace pgbackup {
 namespace {
 
-// At most this many connections from one client address at once (see ConnectionLimit).
-constexpr int kConnectionsPerAddress = 8;
-
-// Milliseconds a connection has for its TLS handshake and then for its request's headers.
-constexpr int kRequestTimeoutMs = 5000;
-
 // mg_check_feature() bits, from civetweb.h.
 constexpr unsigned kFeatureSsl = 2;
 constexpr unsigned kFeatureIpv6 = 8;

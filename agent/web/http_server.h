@@ -39,12 +39,18 @@ using HttpHandlerFn = std::function<HttpResponse(const HttpRequest&)>;
 // exporter-toolkit web config asks for: TLS, basic auth, extra headers and a rate limit.
 class HttpServer {
  public:
+  // Connections one client address may hold at once (see ConnectionLimit); more are closed at
+  // once.
+  static constexpr int kConnectionsPerAddress = 8;
+  // Milliseconds a connection has for its TLS handshake and then for its request's headers.
+  static constexpr int kRequestTimeoutMs = 5000;
+
   // Listens at once on `listen_addresses` (":10115" is every IPv4 interface, "127.0.0.1:0" a
   // free port); requests get 503 until start(). Throws std::invalid_argument for a malformed
   // address and std::runtime_error naming the address when it cannot listen or TLS fails.
   // `threads` bounds the connections served at once (each kept-alive connection holds one);
-  // one client address may hold 8 of them (more are closed at once), and a connection has 5 s
-  // for its TLS handshake and then 5 s for its request's headers.
+  // one client address may hold kConnectionsPerAddress of them, and a connection has
+  // kRequestTimeoutMs for its TLS handshake and then as long for its request's headers.
   // `web` is asked for the settings on every request and TLS handshake (it re-reads its file
   // when that changed); TLS is on or off for the server's life as it was at construction.
   HttpServer(std::vector<std::string> listen_addresses, std::shared_ptr<WebConfigFile> web,
