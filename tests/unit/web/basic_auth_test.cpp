@@ -132,3 +132,15 @@ TEST_CASE("loading a cost 31 hash warns from a cheap measurement and never hashe
   CHECK(settings->basic_auth != nullptr);
   CHECK(pgbackup::measure_bcrypt_seconds(6) > 0);
 }
+
+TEST_CASE("hashes of cost 12 or less load without a warning, a slower one beside them warns") {
+  pgbackup::WebConfig config;
+  config.basic_auth_users["alice"] = "$2y$12$1DpfPeqF9HzHJt.EWswy1exHluGfbhnn3yXhR7Xes6m3WJqFg0Wby";
+  config.basic_auth_users["dave"] = bcrypt("dave123");
+  CHECK(pgbackup::build_server_settings(config, std::make_shared<std::mutex>())
+            ->config.warnings.empty());
+  config.basic_auth_users["bob"] = "$2y$18$4VeFDzXIoPHKnKTU3O3GH.N.vZu06CVqczYZ8WvfzrddFU6tGqjR.";
+  const auto settings = pgbackup::build_server_settings(config, std::make_shared<std::mutex>());
+  REQUIRE(settings->config.warnings.size() == 1);
+  CHECK_THAT(settings->config.warnings[0], Catch::Contains("user \"bob\" has cost 18"));
+}
