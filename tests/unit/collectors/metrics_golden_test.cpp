@@ -125,14 +125,18 @@ std::string normalise(const std::string& text) {
   return std::regex_replace(out, revision, "$1REVISION$2");
 }
 
-// With `web_config_reload_ok`, as the daemon does with --web.config.file: the web config
-// collector too.
+// With `web_config_reload_ok`, as the daemon serves with --web.config.file: the web config
+// and HTTP collectors too (3 connections refused).
 std::string scrape(std::vector<TargetStatus> targets,
                    std::optional<bool> web_config_reload_ok = std::nullopt) {
   ScrapeInput input{std::move(targets)};
   input.web_config_reload_ok = web_config_reload_ok;
   std::vector<std::unique_ptr<Collector>> collectors = default_collectors();
-  if (web_config_reload_ok) collectors.push_back(make_web_config_collector());
+  if (web_config_reload_ok) {
+    collectors.push_back(make_web_config_collector());
+    collectors.push_back(make_http_collector());
+    input.http_connections_refused = 3;
+  }
   const ManualClock clock(SysTime{});
   const CollectorSet set(
       std::move(collectors), [&] { return input; }, clock);
