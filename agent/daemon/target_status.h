@@ -45,9 +45,13 @@ constexpr std::size_t kRestoreTestHistory = 10;
 struct TargetStatus {
   std::string name;
   std::string backup_dir;
-  std::string engine;                 // its engine's name ("pg_dump")
   std::vector<CatalogEntry> backups;  // its engine's catalogue: oldest first, good and not
-  RecoveryWindow recovery_window;     // from the good ones
+  // Its engine's name ("pg_dump") and the recovery window over `backups` (the engine's, as it
+  // reaches further with WAL): nothing reads them yet; they are what DESIGN §11's
+  // pgbackup_target_info{engine} and pgbackup_recovery_window_* and the status page's engine
+  // and window rows (issue 22 item 7) will show, since collectors see no engine.
+  std::string engine;
+  RecoveryWindow recovery_window;
   TargetState state;
   std::vector<RestoreTestReport> restore_tests;  // newest first, at most kRestoreTestHistory
   FilesystemStats filesystem;

@@ -15,9 +15,9 @@
 // - backup(type): take one backup; pg_dump has one type (full, logical) and refuses others.
 // - catalog(): what exists, oldest first, with its proof; recovery_window() over it.
 // - retention_candidates() and remove(): retention chooses (rules/retention, jobs/prune), the
-//   engine deletes. pg_dump deletes a dump with its manifest and companion file; pgBackRest
-//   will expire a whole set (`pgbackrest expire --set`) and its diff/incr with it, and offer
-//   only its full backups as candidates.
+//   engine deletes what one run chose. pg_dump deletes a dump with its manifest and companion file;
+//   pgBackRest will expire a whole set (`pgbackrest expire --set`) and its diff/incr with it, and
+//   offer only its full backups as candidates.
 // - verify(): prove one backup again. pg_dump: size, SHA-256, TOC and table data; pgBackRest:
 //   `info`, the agent's WAL-continuity check and `verify` judged by its output.
 // - prepare(), remove_leftovers(), backup_running(), storage_space(): the housekeeping the
@@ -29,6 +29,7 @@
 // `diff` and the off-site upload.
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -89,9 +90,13 @@ class BackupEngine {
   // What retention may delete, oldest first, each with its tier: good backups whose record is
   // complete (warnings name those kept out). A physical engine offers whole sets (its fulls).
   virtual std::vector<CatalogEntry> retention_candidates() const = 0;
-  // Deletes one backup retention chose (a set, with what belongs to it), so that an abort never
-  // leaves something that looks like a good backup. Throws OperationError when it cannot.
-  virtual void remove(const CatalogEntry& backup) = 0;
+  // Deletes the backups one retention run chose (`chosen`, oldest first), each whole (a set,
+  // with what belongs to it) so that an abort never leaves something that looks like a good
+  // backup, and makes the run's deletions durable once at its end. `on_removed` (may be empty)
+  // runs after each deletion. Throws OperationError when one cannot be deleted (those before
+  // it are gone).
+  virtual void remove(const std::vector<const CatalogEntry*>& chosen,
+                      const std::function<void(const CatalogEntry&)>& on_removed) = 0;
 
   // Proves `backup` again, from what is stored now; `progress` (may be null) sees the bytes read.
   virtual VerifyReport verify(const CatalogEntry& backup, Progress* progress) const = 0;

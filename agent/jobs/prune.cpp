@@ -50,14 +50,18 @@ PruneResult prune_local(const Config& config, const TargetConfig& target, Backup
   std::vector<RetainedBackup> items;
   for (const CatalogEntry& b : backups) items.push_back({b.started_at, b.tier()});
   const ExpiryDecision decision = decide_expiry(items, target.retention, now, run);
+  std::vector<const CatalogEntry*> expired;
   for (std::size_t i = 0; i < backups.size(); ++i) {
     const CatalogEntry& b = backups[i];
     if (std::find(decision.expired.begin(), decision.expired.end(), i) == decision.expired.end()) {
       result.kept.push_back(b.dump);
       continue;
     }
-    if (!dry_run) {
-      engine.remove(b);
+    expired.push_back(&b);
+    result.deleted.push_back(b.dump);
+  }
+  if (!dry_run && !expired.empty()) {
+    engine.remove(expired, [&](const CatalogEntry& b) {
       append_audit(config.audit_log_for(target),
                    {{"target", target.name},
                     {"operation", "prune"},
@@ -65,8 +69,7 @@ PruneResult prune_local(const Config& config, const TargetConfig& target, Backup
                     {"file", b.name()},
                     {"tier", tier_name(b.tier())}},
                    now);
-    }
-    result.deleted.push_back(b.dump);
+    });
   }
   result.skipped_reason = decision.refused;
   result.refused = !decision.refused.empty();

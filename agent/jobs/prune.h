@@ -36,7 +36,7 @@ struct PruneResult {
 
 // Retention of the target's own backups, over its engine's catalogue, by a caller that holds
 // the directory lock: the engine offers the candidates with their tiers, rules/retention
-// chooses, the engine deletes each. Refuses (skipped_reason) when retention_blocked_reason or
+// chooses, the engine deletes them. Refuses (skipped_reason) when retention_blocked_reason or
 // the clock guard says so; deletions and a refusal by the clock guard go to the audit log.
 PruneResult prune_local(const Config& config, const TargetConfig& target, BackupEngine& engine,
                         SysTime now, RetentionRun run, bool dry_run);

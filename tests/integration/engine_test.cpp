@@ -57,7 +57,10 @@ TEST_CASE("a pg_dump target's engine lists its dumps with their proof and delete
   // Retention is offered the good backups only; a deletion takes the manifest with the dump.
   const std::vector<pgbackup::CatalogEntry> candidates = engine->retention_candidates();
   REQUIRE(candidates.size() == 2);
-  engine->remove(candidates[0]);
+  std::vector<std::string> removed;
+  engine->remove({&candidates[0]},
+                 [&](const pgbackup::CatalogEntry& b) { removed.push_back(b.name()); });
+  CHECK(removed == std::vector<std::string>{monthly.filename().string()});
   CHECK_FALSE(fs::exists(monthly));
   CHECK_FALSE(fs::exists(monthly.string() + ".json"));
   CHECK(fs::exists(daily));

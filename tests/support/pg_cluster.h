@@ -72,7 +72,6 @@ class PgCluster {
 
   void stop();
   void start();
-  bool running() const { return running_; }
   // The data directory (PGDATA).
   fs::path data_dir() const { return dir_ / "data"; }
   // A libpq connection string for `db` as the superuser.

@@ -58,9 +58,15 @@ std::vector<CatalogEntry> PgDumpEngine::retention_candidates() const {
   return out;
 }
 
-void PgDumpEngine::remove(const CatalogEntry& backup) {
+void PgDumpEngine::remove(const std::vector<const CatalogEntry*>& chosen,
+                          const std::function<void(const CatalogEntry&)>& on_removed) {
   PosixStorage storage(dumps_.dir());
-  remove_stored_backup(storage, backup.name(), backup.manifest && backup.manifest->globals);
+  for (const CatalogEntry* b : chosen) {
+    remove_stored_backup(storage, b->name(), b->manifest && b->manifest->globals);
+    if (on_removed) on_removed(*b);
+  }
+  // Each manifest went durably before its dump (remove_stored_backup); the dumps' removals are
+  // made durable once for the run, as apply_retention does.
   storage.sync();
 }
 

@@ -21,7 +21,8 @@ class PgDumpEngine final : public BackupEngine {
   std::vector<CatalogEntry> catalog(ManifestCache* cache) const override;
   RecoveryWindow recovery_window(const std::vector<CatalogEntry>& catalog) const override;
   std::vector<CatalogEntry> retention_candidates() const override;
-  void remove(const CatalogEntry& backup) override;
+  void remove(const std::vector<const CatalogEntry*>& chosen,
+              const std::function<void(const CatalogEntry&)>& on_removed) override;
   VerifyReport verify(const CatalogEntry& backup, Progress* progress) const override;
 
  private:

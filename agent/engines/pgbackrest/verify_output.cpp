@@ -47,14 +47,10 @@ int invalid_count(std::string_view text) {
   return total;
 }
 
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
 // Per-file findings of 2.45: "invalid checksum 'path'", "invalid size 'path'", "file missing
 // 'path'", "invalid result 'path'".
 bool is_file_finding(std::string_view message) {
-  return (starts_with(message, "invalid ") || starts_with(message, "file missing")) &&
+  return (message.starts_with("invalid ") || message.starts_with("file missing")) &&
          message.find('\'') != std::string_view::npos;
 }
 
@@ -73,10 +69,10 @@ VerifyVerdict judge_verify_output(std::string_view output, int exit_code) {
       v.warnings.emplace_back(message);
     } else if (is_file_finding(message)) {
       v.reasons.emplace_back(message);
-    } else if (starts_with(message, "status: ")) {
+    } else if (message.starts_with("status: ")) {
       saw_status = true;
       if (message != "status: ok") status_error = true;
-    } else if (starts_with(message, "backup: ")) {
+    } else if (message.starts_with("backup: ")) {
       const auto status = message.find(", status: ");
       if (status != std::string_view::npos) {
         const std::string_view rest = message.substr(status + 10);

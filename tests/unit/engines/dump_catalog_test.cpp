@@ -50,7 +50,7 @@ TEST_CASE("a backup whose companion file is a symbolic link is listed but is not
              Catch::Contains("companion file not read: a symbolic link to " + outside.string()));
   CHECK(newest_good(entries) == &entries[0]);
 
-  // A missing companion file is not a refusal: verify reports it (jobs/verify.cpp).
+  // A missing companion file is not a refusal: verify reports it (engines/pg_dump/dump_verify.cpp).
   fs::remove(companion);
   CHECK(repo.scan()[1].good());
 }

@@ -87,3 +87,56 @@ TEST_CASE(
     }
   }
 }
+
+TEST_CASE(
+    "one retention run deletes what select_expired chose, or nothing with the clock guard's "
+    "reason") {
+  using namespace std::chrono_literals;
+  const SysTime now = *parse_iso8601("2026-06-15T02:00:00Z");
+  const RetentionConfig policy;  // daily 30d, min_keep 3
+  // `count` daily backups, the newest `newest_age` before now, one a day before that.
+  const auto dailies = [&](int count, std::chrono::hours newest_age) {
+    std::vector<RetainedBackup> out;
+    for (int i = 0; i < count; ++i) out.push_back({now - newest_age - i * 24h, Tier::daily});
+    return out;
+  };
+  std::vector<std::size_t> oldest_eleven;
+  for (std::size_t i = 20; i <= 30; ++i) oldest_eleven.push_back(i);
+  struct Case {
+    const char* situation;
+    std::vector<RetainedBackup> backups;
+    RetentionRun run;
+    std::vector<std::size_t> expired;
+    const char* refused_starts;  // "" when the run deletes `expired`
+  };
+  const Case cases[] = {
+      {"a normal day: the oldest daily expires",
+       dailies(31, 1h),
+       RetentionRun::automatic,
+       {30},
+       ""},
+      {"nothing old enough", dailies(10, 1h), RetentionRun::automatic, {}, ""},
+      {"a 10-day jump expires 11 of 31 at once",
+       dailies(31, 241h),
+       RetentionRun::automatic,
+       {},
+       "11 of 31 backups would expire at once"},
+      {"the same, by hand", dailies(31, 241h), RetentionRun::by_hand, oldest_eleven, ""},
+      {"a backup from the future, by hand",
+       dailies(40, -48h),
+       RetentionRun::by_hand,
+       {},
+       "a backup started at 2026-06-17T02:00:00Z"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.situation);
+    const ExpiryDecision d = decide_expiry(c.backups, policy, now, c.run);
+    CHECK(d.expired == c.expired);
+    if (std::string(c.refused_starts).empty()) {
+      CHECK(d.refused.empty());
+      CHECK(d.expired == select_expired(c.backups, policy, now));
+    } else {
+      CHECK(d.refused.rfind(c.refused_starts, 0) == 0);
+    }
+  }
+}
