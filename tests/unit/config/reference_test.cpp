@@ -55,11 +55,12 @@ void check_generated(const GeneratedFile& file) {
     WARN("rewrote the generated part of " << file.path.string());
     return;
   }
-  INFO(file.path.string()
-       << ": " << first_difference(wanted, generated_block(text, file.begin, file.end))
-       << "\nhint: PGBACKUP_UPDATE_GOLDEN=1 build/tests/unit_tests \"[reference]\" "
-          "rewrites it from the tables");
-  CHECK(first_difference(wanted, generated_block(text, file.begin, file.end)).empty());
+  const std::string difference =
+      first_difference(wanted, generated_block(text, file.begin, file.end));
+  INFO(file.path.string() << ": " << difference
+                          << "\nhint: PGBACKUP_UPDATE_GOLDEN=1 build/tests/unit_tests "
+                             "\"[reference]\" rewrites it from the tables");
+  CHECK(difference.empty());
 }
 
 // A section with one documented key and one a change forgot to document.
