@@ -61,7 +61,7 @@ TEST_CASE("a config key that is a list or mapping is a config error naming its l
   CHECK_THROWS_AS(parse_config("targets:\n  - name: a\n    [x]: 1\n", "t.yml"), ConfigError);
 }
 
-TEST_CASE("a target's required sections are named when missing; absent optional ones stay unset") {
+TEST_CASE("a target's missing required sections are named, absent optional ones stay unset") {
   CHECK_THROWS_WITH(
       parse_config("targets:\n  - name: a\n    backup: {dir: /tmp/a}\n", "t.yml"),
       Catch::Contains("t.yml:2:") && Catch::Contains("targets[0].database is required"));
