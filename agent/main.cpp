@@ -1,4 +1,4 @@
-// pgbackup-agent: scheduled, proven PostgreSQL backups (see README.md and DESIGN §2).
+// pgbackup-agent: scheduled, proven PostgreSQL backups (see docs/ and DESIGN §2).
 // This file only parses the command line and wires the pieces together.
 #include <pthread.h>
 #include <signal.h>

@@ -283,7 +283,7 @@ local age(metric) =
                      ['increase(pgbackup_backups_total{%(t)s}[1h])', '{{target}} backups'],
                      ['increase(pgbackup_restore_tests_total{%(t)s}[1h])', '{{target}} restore tests'],
                    ]), custom={ drawStyle: 'bars', fillOpacity: 80 }, defaults={ min: 0, decimals: 0 }),
-        timeseries(25, 'Retention', 'Backups that retention deleted per hour, and local or off-site retention runs that deleted nothing because the clock looked wrong (bars, the clock guard of README Backups step 5); the log and the audit log say why.',
+        timeseries(25, 'Retention', 'Backups that retention deleted per hour, and local or off-site retention runs that deleted nothing because the clock looked wrong (bars, the clock guard of docs/backups.md, step 5); the log and the audit log say why.',
                    grid(12, 34, 12, 8), 'short', series([
                      ['increase(pgbackup_retention_deleted_total{%(t)s}[1h])', '{{target}} deleted'],
                      ['increase(pgbackup_retention_refusals_total{%(t)s}[1h])', '{{target}} refused by the clock guard'],

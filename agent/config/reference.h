@@ -19,7 +19,8 @@ struct ReferenceSection {
 std::vector<ReferenceSection> config_reference();
 
 // "undocumented key backup.x (no doc(...) in its table)" for every key the reference cannot
-// describe: without a meaning, a type or a default.
+// describe: without a meaning or a type. (A default needs no check: describe_keys falls back on
+// what render writes, "none" at worst; a section's keys show their own.)
 std::vector<std::string> undocumented_keys(const std::vector<ReferenceSection>& reference);
 
 // One Markdown table per section (`### title`), for docs/configuration.md.

@@ -66,18 +66,12 @@ DatabaseConfig parse_database(const Section& s) {
 // A required database section, read and written with database_keys().
 template <typename T>
 ConfigKey<T> database(const char* name, DatabaseConfig T::*field) {
-  return ConfigKey<T>{name,
-                      [field](const Section& s, const char* k, T& t) {
-                        if (!s.has(k)) s.fail(s.node(), s.key_path(k) + " is required");
-                        t.*field = parse_database(s.section(k));
-                      },
-                      [field](YAML::Emitter& out, const char* k, const T& t) {
-                        out << YAML::Key << k << YAML::Value;
-                        render_keys(out, database_keys(), t.*field);
-                      }}
-      .kind("section")
-      .defaults_to("required")
-      .with_keys(database_keys);
+  ConfigKey<T> key = section(name, field, database_keys);
+  key.parse = [field](const Section& s, const char* k, T& t) {
+    if (!s.has(k)) s.fail(s.node(), s.key_path(k) + " is required");
+    t.*field = parse_database(s.section(k));
+  };
+  return std::move(key).defaults_to("required");
 }
 
 const KeyTable<BackupConfig>& backup_keys() {
@@ -276,6 +270,29 @@ void parse_restore_test(const Section& rt, TargetConfig& t) {
   t.restore_test = c;
 }
 
+// `backup`: the section builder's rendering; required, and file_prefix defaults to the name.
+ConfigKey<TargetConfig> backup_key() {
+  ConfigKey<TargetConfig> key = section("backup", &TargetConfig::backup, backup_keys);
+  key.parse = [](const Section& s, const char* k, TargetConfig& t) {
+    if (!s.has(k)) s.fail(s.node(), s.key_path(k) + " is required");
+    t.backup.file_prefix = t.name;  // the default prefix
+    parse_keys(s.section(k), backup_keys(), t.backup);
+  };
+  return std::move(key).defaults_to("required");
+}
+
+// `offsite`: absent, nothing is copied and config-check leaves it out.
+ConfigKey<TargetConfig> offsite_key() {
+  ConfigKey<TargetConfig> key = section("offsite", &TargetConfig::offsite_s3, offsite_keys);
+  key.parse = [](const Section& s, const char* k, TargetConfig& t) {
+    if (s.has(k)) parse_keys(s.section(k), offsite_keys(), t.offsite_s3);
+  };
+  key.render = [written = key.render](YAML::Emitter& out, const char* k, const TargetConfig& t) {
+    if (t.offsite_s3) written(out, k, t);
+  };
+  return std::move(key).defaults_to("none");
+}
+
 }  // namespace
 
 bool same_server(const DatabaseConfig& a, const DatabaseConfig& b) {
@@ -301,21 +318,7 @@ const KeyTable<TargetConfig>& target_keys() {
       database("database", &T::database)
           .doc("The database to back up. The role needs to read everything in it (`GRANT "
                "pg_read_all_data`, PostgreSQL 14+); `restore` needs more (it drops and creates)."),
-      ConfigKey<T>{"backup",
-                   [](const Section& s, const char* k, T& t) {
-                     const Section b = s.section(k);
-                     if (!s.has(k)) s.fail(s.node(), s.key_path(k) + " is required");
-                     t.backup.file_prefix = t.name;  // the default prefix
-                     parse_keys(b, backup_keys(), t.backup);
-                   },
-                   [](YAML::Emitter& out, const char* k, const T& t) {
-                     out << YAML::Key << k << YAML::Value;
-                     render_keys(out, backup_keys(), t.backup);
-                   }}
-          .kind("section")
-          .defaults_to("required")
-          .doc("Where, when and how backups are taken.")
-          .with_keys(backup_keys),
+      backup_key().doc("Where, when and how backups are taken."),
       section("anomaly", &T::anomaly, anomaly_keys, /*flow=*/true)
           .doc("When a backup's size or a table's rows look wrong (the size check of each "
                "backup, recorded in its manifest)."),
@@ -325,19 +328,7 @@ const KeyTable<TargetConfig>& target_keys() {
                "the same windows."),
       optional_section("restore_test", &T::restore_test, parse_restore_test, restore_test_keys)
           .doc("Restore a backup into a scratch database regularly and check it."),
-      ConfigKey<T>{"offsite",
-                   [](const Section& s, const char* k, T& t) {
-                     if (s.has(k)) parse_keys(s.section(k), offsite_keys(), t.offsite_s3);
-                   },
-                   [](YAML::Emitter& out, const char* k, const T& t) {
-                     if (!t.offsite_s3) return;
-                     out << YAML::Key << k << YAML::Value;
-                     render_keys(out, offsite_keys(), t.offsite_s3);
-                   }}
-          .kind("section")
-          .defaults_to("none")
-          .doc("Where backups are copied off-site (`s3`).")
-          .with_keys(offsite_keys),
+      offsite_key().doc("Where backups are copied off-site (`s3`)."),
       // config-check has never shown the restore commands; its output stays as it was.
       ConfigKey<T>{"restore",
                    [](const Section& s, const char* k, T& t) {

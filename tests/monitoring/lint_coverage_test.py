@@ -4,7 +4,9 @@
   1. they cover every DESIGN metric the golden expositions export (the lint passes);
   2. with one panel taken out (S3 retries by reason, Retention, Web config reload, Schema
      changes), the lint fails and names the metric only that panel showed;
-  3. a DESIGN metric no exposition has is not required, and is the moment one has it.
+  3. a metric an alert uses needs no panel: without the panel "Last successful restore test"
+     the lint passes, and fails once the rules do not mention the metric either;
+  4. a DESIGN metric no exposition has is not required, and is the moment one has it.
 
 Runs tests/monitoring/lint_dashboard.py as CTest does (a child process), from the source tree.
 python3 stdlib only. Exit status 0 when every case holds.
@@ -31,8 +33,8 @@ ONLY_PANEL_OF = {
 }
 
 
-def lint(dashboard, design=DESIGN, exported=EXPORTED):
-    argv = [sys.executable, LINT, dashboard, "--rules", RULES, "--design", design]
+def lint(dashboard, design=DESIGN, exported=EXPORTED, rules=RULES):
+    argv = [sys.executable, LINT, dashboard, "--rules", rules, "--design", design]
     for path in exported:
         argv += ["--exported", path]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -73,6 +75,23 @@ def main():
             expect(code == 1 and wanted in err,
                    f"without the panel {title!r} the lint fails naming {metric}",
                    f"exit {code}, stderr:\n{err}")
+
+        # A metric an alert uses (PgBackupRestoreTestOverdue) is covered without its panel...
+        alerted = "pgbackup_restore_test_last_success_timestamp_seconds"
+        path = os.path.join(tmp, "dashboard.json")
+        without_panel(dashboard, "Last successful restore test", path)
+        code, err = lint(path)
+        expect(code == 0, f"without its panel, {alerted} is covered by an alert", err)
+        # ...and not once the rules leave it out.
+        rules = os.path.join(tmp, "rules.yml")
+        with open(RULES, encoding="utf-8") as f:
+            kept = [line for line in f if alerted not in line]
+        with open(rules, "w", encoding="utf-8") as f:
+            f.writelines(kept)
+        code, err = lint(path, rules=rules)
+        expect(code == 1 and f"metric {alerted} is exported but in neither" in err,
+               f"without its panel and its alert lines the lint fails naming {alerted}",
+               f"exit {code}, stderr:\n{err}")
 
         # A DESIGN metric that nothing exports yet (as the §11 ones were) is not required...
         design = os.path.join(tmp, "design.prom")

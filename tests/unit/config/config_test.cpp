@@ -61,6 +61,31 @@ TEST_CASE("a config key that is a list or mapping is a config error naming its l
   CHECK_THROWS_AS(parse_config("targets:\n  - name: a\n    [x]: 1\n", "t.yml"), ConfigError);
 }
 
+TEST_CASE("a target's missing required sections are named, absent optional ones stay unset") {
+  CHECK_THROWS_WITH(
+      parse_config("targets:\n  - name: a\n    backup: {dir: /tmp/a}\n", "t.yml"),
+      Catch::Contains("t.yml:2:") && Catch::Contains("targets[0].database is required"));
+  CHECK_THROWS_WITH(
+      parse_config("targets:\n  - name: a\n    database: {user: u, dbname: d}\n", "t.yml"),
+      Catch::Contains("t.yml:2:") && Catch::Contains("targets[0].backup is required"));
+  CHECK_THROWS_WITH(parse_config("targets:\n  - name: a\n    database: {user: u, dbname: d}\n"
+                                 "    backup: {dir: /tmp/a}\n    restore_test: {jobs: 2}\n",
+                                 "t.yml"),
+                    Catch::Contains("t.yml:5:") &&
+                        Catch::Contains("targets[0].restore_test.database is required"));
+
+  const Config c = parse_config(
+      "targets:\n  - name: a\n    database: {user: u, dbname: d}\n    backup: {dir: /tmp/a}\n",
+      "t.yml");
+  REQUIRE(c.targets.size() == 1);
+  CHECK(c.targets[0].backup.file_prefix == "a");
+  CHECK_FALSE(c.targets[0].restore_test.has_value());
+  CHECK_FALSE(c.targets[0].offsite_s3.has_value());
+  const std::string shown = render_config(c);
+  CHECK_THAT(shown, Catch::Contains("backup:") && !Catch::Contains("restore_test:") &&
+                        !Catch::Contains("offsite:"));
+}
+
 TEST_CASE("a restore-test database equal to production is refused") {
   CHECK_THROWS_WITH(parse_config(R"(targets:
   - name: a

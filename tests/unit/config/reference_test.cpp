@@ -55,11 +55,12 @@ void check_generated(const GeneratedFile& file) {
     WARN("rewrote the generated part of " << file.path.string());
     return;
   }
-  INFO(file.path.string()
-       << ": " << first_difference(wanted, generated_block(text, file.begin, file.end))
-       << "\nhint: PGBACKUP_UPDATE_GOLDEN=1 build/tests/unit_tests \"[reference]\" "
-          "rewrites it from the tables");
-  CHECK(first_difference(wanted, generated_block(text, file.begin, file.end)).empty());
+  const std::string difference =
+      first_difference(wanted, generated_block(text, file.begin, file.end));
+  INFO(file.path.string() << ": " << difference
+                          << "\nhint: PGBACKUP_UPDATE_GOLDEN=1 build/tests/unit_tests "
+                             "\"[reference]\" rewrites it from the tables");
+  CHECK(difference.empty());
 }
 
 // A section with one documented key and one a change forgot to document.
@@ -178,7 +179,22 @@ TEST_CASE("setting a key to the default the reference shows changes nothing", "[
 
 namespace {
 
-// The ```yaml blocks of a Markdown file that are whole configurations (they have `targets:`).
+// The sections of a target that a ```yaml block shows, indented as under `- name:`
+// ("    offsite:"), inside a minimal target that has the required sections it lacks.
+std::string in_a_target(const std::string& sections) {
+  std::string config = "targets:\n  - name: t\n";
+  if (!std::regex_search(sections, std::regex("(^|\n)    database:"))) {
+    config += "    database: {user: u, dbname: d}\n";
+  }
+  if (!std::regex_search(sections, std::regex("(^|\n)    backup:"))) {
+    config += "    backup: {dir: /backups/t}\n";
+  }
+  return config + sections;
+}
+
+// The ```yaml blocks of a Markdown file that are configurations: whole ones (they have
+// `targets:`), and sections of a target (in_a_target). Other YAML (a web config, Prometheus's)
+// starts at the first column without `targets:`.
 std::vector<std::string> yaml_configs_in(const fs::path& markdown) {
   std::vector<std::string> configs;
   std::istringstream in(read_file(markdown));
@@ -192,6 +208,8 @@ std::vector<std::string> yaml_configs_in(const fs::path& markdown) {
       inside = false;
       if (block.rfind("targets:", 0) == 0 || block.find("\ntargets:") != std::string::npos) {
         configs.push_back(block);
+      } else if (std::regex_search(block, std::regex("^    [a-z_]+:"))) {
+        configs.push_back(in_a_target(block));
       }
     } else if (inside) {
       block += line + "\n";
@@ -227,15 +245,21 @@ std::string with_optional_sections(const std::string& example) {
 
 TEST_CASE("the example configurations of the README, the docs and the package are valid",
           "[reference]") {
+  std::vector<fs::path> pages{kSource / "README.md"};
+  for (const fs::directory_entry& e : fs::directory_iterator(kSource / "docs")) {
+    if (e.path().extension() == ".md") pages.push_back(e.path());
+  }
   std::size_t examples = 0;
-  for (const fs::path& page : {kSource / "README.md", kSource / "docs" / "configuration.md"}) {
+  for (const fs::path& page : pages) {
     for (const std::string& yaml : yaml_configs_in(page)) {
       INFO(page.string() << ":\n" << yaml);
       CHECK_NOTHROW(parse_config(yaml, page.string()));
       ++examples;
     }
   }
-  CHECK(examples >= 2);
+  // The README's and configuration.md's whole configurations; the offsite, restore_test and
+  // restore sections of offsite.md, restore-tests.md and restore.md.
+  CHECK(examples >= 5);
 
   const std::string packaged = read_file(kSource / "packaging" / "pgbackup.yml");
   CHECK_NOTHROW(parse_config(packaged, "pgbackup.yml"));
