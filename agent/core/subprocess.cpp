@@ -331,16 +331,17 @@ PipelineResult run_pipeline(const ProcessSpec& producer, const ProcessSpec& cons
   } catch (...) {
     source_error = std::current_exception();
   }
-  // A producer that failed must not look like a complete input: the consumer is stopped before
-  // it sees the end of its stdin (age would otherwise finish a truncated file).
-  // SIGKILL before the pipe closes: age must not get to read the end of its input, which it
-  // would take for the end of the dump (the pump thread then reaps it as cancelled).
+  // A producer that failed must not look like a complete input: the consumer is stopped (by
+  // its cancel flag, as run_process stops any child) and reaped while the pipe is still open,
+  // so it never reads the end of its stdin, which age would take for the end of the dump.
   if (source_error || (!out.consumer_gone && !out.producer.ok())) {
     stop_consumer = true;
-    ::kill(-sink.pid, SIGKILL);
+    pump.join();
+    write_end.reset();
+  } else {
+    write_end.reset();
+    pump.join();
   }
-  write_end.reset();
-  pump.join();
   if (stop_consumer) out.consumer.cancelled = true;  // its pipes may have closed first
   if (source_error) std::rethrow_exception(source_error);
   if (sink_error) std::rethrow_exception(sink_error);
