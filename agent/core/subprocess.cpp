@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "agent/core/clock.h"
+#include "agent/core/file_io.h"
 
 extern char** environ;
 
@@ -146,15 +147,8 @@ Child spawn(const ProcessSpec& spec, int stdin_fd = -1) {
 // Small inputs only (SQL scripts; passwords are never sent this way): writes, then closes.
 void feed_stdin(Fd& in, const std::string& data) {
   if (in.get() < 0) return;
-  const char* p = data.data();
-  std::size_t left = data.size();
   ::signal(SIGPIPE, SIG_IGN);
-  while (left > 0) {
-    const ssize_t n = ::write(in.get(), p, left);
-    if (n <= 0) break;
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
+  write_all(in.get(), data);  // a child that stops reading ends it: its exit status tells why
   in.reset();
 }
 
@@ -277,17 +271,6 @@ ProcessResult finish(const ProcessSpec& spec, Child& child) {
 // Thrown by the relay when the consumer closed its stdin (it exited): stops the producer.
 struct ConsumerGone {};
 
-// Writes all of `data` into the pipe to the consumer, or throws ConsumerGone.
-void relay(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw ConsumerGone{};
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-}
-
 }  // namespace
 
 ProcessResult run_process(const ProcessSpec& spec) {
@@ -321,7 +304,7 @@ PipelineResult run_pipeline(const ProcessSpec& producer, const ProcessSpec& cons
   ProcessSpec source_spec = producer;
   source_spec.on_stdout = [&](const char* data, std::size_t size) {
     if (tap) tap(data, size);
-    relay(write_end.get(), data, size);
+    if (!write_all(write_end.get(), {data, size})) throw ConsumerGone{};
   };
   std::exception_ptr source_error;
   try {
