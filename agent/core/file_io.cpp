@@ -28,6 +28,16 @@ void create_private_dir(const fs::path& path) {
   }
 }
 
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
 void write_file_atomic(const fs::path& path, const std::string& content, fs::perms mode) {
   // A temporary name of its own (mkstemp) in the same directory: two writers of one file (the
   // uploader thread and a job both saving state.json, say) must not share one "<file>.tmp" and
@@ -48,21 +58,7 @@ void write_file_atomic(const fs::path& path, const std::string& content, fs::per
     ::close(fd);
     fail("cannot write " + tmp.string());
   }
-  const char* p = content.data();
-  std::size_t left = content.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int saved = errno;
-      ::close(fd);
-      errno = saved;
-      fail("cannot write " + tmp.string());
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
+  if (!write_all(fd, content) || ::fsync(fd) != 0) {
     const int saved = errno;
     ::close(fd);
     errno = saved;

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,9 @@ namespace fs = std::filesystem;
 // Writes `content` to `path` atomically (temporary file, fsync, rename, fsync of the directory)
 // with the given mode.
 void write_file_atomic(const fs::path& path, const std::string& content, fs::perms mode);
+// Writes all of `data` to `fd` (a file, a pipe, a terminal), again after EINTR and short
+// writes. False, with errno set, when a write fails (EPIPE: the reader is gone).
+bool write_all(int fd, std::string_view data);
 // Reads a whole file; throws OperationError naming it.
 std::string read_file(const fs::path& path);
 // fsyncs a file or directory.

@@ -6,9 +6,9 @@
 #include <spdlog/sinks/sink.h>
 #include <spdlog/spdlog.h>
 
-#include <cerrno>
 #include <cmath>
 
+#include "agent/core/file_io.h"
 #include "agent/core/units.h"
 
 namespace pgbackup {
@@ -158,15 +158,9 @@ std::shared_ptr<Progress> progress_on_stderr(const std::string& log_format, cons
   winsize size{};
   const std::size_t width =
       ::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0 ? size.ws_col : 80;
-  const auto write_all = [](std::string_view text) {
-    while (!text.empty()) {
-      const ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;  // a closed terminal: progress is not worth failing a job for
-      text.remove_prefix(static_cast<std::size_t>(n));
-    }
-  };
-  auto progress = std::make_shared<TerminalProgress>(write_all, clock, width);
+  // A closed terminal is ignored: progress is not worth failing a job for.
+  const auto write = [](std::string_view text) { write_all(STDERR_FILENO, text); };
+  auto progress = std::make_shared<TerminalProgress>(write, clock, width);
   for (spdlog::sink_ptr& sink : spdlog::default_logger()->sinks()) {
     sink = std::make_shared<LineClearingSink>(sink, progress);
   }

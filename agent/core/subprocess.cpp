@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "agent/core/clock.h"
+#include "agent/core/file_io.h"
 
 extern char** environ;
 
@@ -146,15 +147,8 @@ Child spawn(const ProcessSpec& spec, int stdin_fd = -1) {
 // Small inputs only (SQL scripts; passwords are never sent this way): writes, then closes.
 void feed_stdin(Fd& in, const std::string& data) {
   if (in.get() < 0) return;
-  const char* p = data.data();
-  std::size_t left = data.size();
   ::signal(SIGPIPE, SIG_IGN);
-  while (left > 0) {
-    const ssize_t n = ::write(in.get(), p, left);
-    if (n <= 0) break;
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
+  write_all(in.get(), data);  // a child that stops reading ends it: its exit status tells why
   in.reset();
 }
 
@@ -277,17 +271,6 @@ ProcessResult finish(const ProcessSpec& spec, Child& child) {
 // Thrown by the relay when the consumer closed its stdin (it exited): stops the producer.
 struct ConsumerGone {};
 
-// Writes all of `data` into the pipe to the consumer, or throws ConsumerGone.
-void relay(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw ConsumerGone{};
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-}
-
 }  // namespace
 
 ProcessResult run_process(const ProcessSpec& spec) {
@@ -321,7 +304,7 @@ PipelineResult run_pipeline(const ProcessSpec& producer, const ProcessSpec& cons
   ProcessSpec source_spec = producer;
   source_spec.on_stdout = [&](const char* data, std::size_t size) {
     if (tap) tap(data, size);
-    relay(write_end.get(), data, size);
+    if (!write_all(write_end.get(), {data, size})) throw ConsumerGone{};
   };
   std::exception_ptr source_error;
   try {
@@ -331,16 +314,17 @@ PipelineResult run_pipeline(const ProcessSpec& producer, const ProcessSpec& cons
   } catch (...) {
     source_error = std::current_exception();
   }
-  // A producer that failed must not look like a complete input: the consumer is stopped before
-  // it sees the end of its stdin (age would otherwise finish a truncated file).
-  // SIGKILL before the pipe closes: age must not get to read the end of its input, which it
-  // would take for the end of the dump (the pump thread then reaps it as cancelled).
+  // A producer that failed must not look like a complete input: the consumer is stopped (by
+  // its cancel flag, as run_process stops any child) and reaped while the pipe is still open,
+  // so it never reads the end of its stdin, which age would take for the end of the dump.
   if (source_error || (!out.consumer_gone && !out.producer.ok())) {
     stop_consumer = true;
-    ::kill(-sink.pid, SIGKILL);
+    pump.join();
+    write_end.reset();
+  } else {
+    write_end.reset();
+    pump.join();
   }
-  write_end.reset();
-  pump.join();
   if (stop_consumer) out.consumer.cancelled = true;  // its pipes may have closed first
   if (source_error) std::rethrow_exception(source_error);
   if (sink_error) std::rethrow_exception(sink_error);

@@ -1,8 +1,10 @@
 // run_pipeline: two real children joined by the agent's relay, no shell between them.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "agent/core/subprocess.h"
 
@@ -44,6 +46,41 @@ TEST_CASE("a failed producer stops the consumer before it sees the end of its in
   CHECK(r.consumer.out.empty());
   CHECK(std::chrono::steady_clock::now() - start < 4s);
   CHECK(describe_failure(producer, consumer, r) == "sh exited with status 3: dump failed");
+}
+
+TEST_CASE("the producer's cancel flag stops the pipeline before the consumer sees an end") {
+  std::atomic<bool> cancel{false};
+  ProcessSpec producer = command({"yes"});
+  producer.cancel = &cancel;
+  // Would print "complete" only if its stdin ended normally.
+  const ProcessSpec consumer = command({"sh", "-c", "cat >/dev/null; echo complete"});
+  std::thread shutdown([&] {
+    std::this_thread::sleep_for(300ms);
+    cancel = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const PipelineResult r = run_pipeline(producer, consumer);
+  shutdown.join();
+  CHECK(r.producer.cancelled);
+  CHECK(r.consumer.cancelled);
+  CHECK(r.consumer.out.empty());
+  CHECK(std::chrono::steady_clock::now() - start < 10s);
+  CHECK(describe_failure(producer, consumer, r) ==
+        "yes was stopped because the agent is shutting down");
+}
+
+TEST_CASE("a producer past its timeout stops the pipeline before the consumer sees an end") {
+  ProcessSpec producer = command({"sleep", "30"});
+  producer.timeout = 1s;
+  const ProcessSpec consumer = command({"sh", "-c", "cat >/dev/null; echo complete"});
+  const auto start = std::chrono::steady_clock::now();
+  const PipelineResult r = run_pipeline(producer, consumer);
+  CHECK(r.producer.timed_out);
+  CHECK(r.consumer.cancelled);
+  CHECK(r.consumer.out.empty());
+  CHECK(std::chrono::steady_clock::now() - start < 10s);
+  CHECK(describe_failure(producer, consumer, r) ==
+        "sleep did not finish within 1s and was stopped");
 }
 
 TEST_CASE("a consumer that exits early stops an endless producer") {
