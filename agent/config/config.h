@@ -31,7 +31,12 @@ struct DatabaseConfig {
 struct BackupConfig {
   std::filesystem::path dir;
   std::string file_prefix;
+  // The full backups' cron schedule: `backup.schedule` as a string (pg_dump), or its `full` with
+  // `engine: pgbackrest`, whose `diff` and `incr` schedules follow ("": that type is not
+  // scheduled). DESIGN §11.
   std::string schedule = "0 2 * * *";
+  std::string diff_schedule;
+  std::string incr_schedule;
   int compression = 9;
   std::chrono::seconds timeout{2 * 3600};
   bool row_counts = true;
@@ -95,8 +100,30 @@ struct S3Config {
   std::chrono::seconds stall_timeout{60};
 };
 
+// Which engine takes a target's backups (engines/make_engine.cpp decides from it, nothing else
+// does).
+enum class EngineKind { pg_dump, pgbackrest };
+
+// The target's `pgbackrest:` section (DESIGN §11): how to reach the operator's own pgBackRest,
+// whose configuration the agent reads and never writes.
+struct PgBackRestConfig {
+  std::string stanza;
+  std::filesystem::path config;  // pgbackrest.conf; "" for pgBackRest's default
+  int repo = 1;
+  // The argv prefix that runs pgbackrest as the PGDATA owner, e.g. [sudo, -n, -u, postgres,
+  // pgbackrest].
+  std::vector<std::string> command{"pgbackrest"};
+};
+
+// `verify:`: re-proving the stored backups on a schedule of their own.
+struct VerifyConfig {
+  std::string schedule;
+};
+
 struct TargetConfig {
   std::string name;
+  EngineKind engine = EngineKind::pg_dump;
+  std::optional<PgBackRestConfig> pgbackrest;  // set when engine is pgbackrest
   DatabaseConfig database;
   BackupConfig backup;
   AnomalyConfig anomaly;
@@ -104,6 +131,9 @@ struct TargetConfig {
   std::optional<RestoreTestConfig> restore_test;
   RestoreConfig restore;
   std::optional<S3Config> offsite_s3;
+  // How old the newest change not yet in the backups may be (`rpo_target`, DESIGN §11).
+  std::optional<std::chrono::seconds> rpo_target;
+  std::optional<VerifyConfig> verify;
 
   // <backup.dir>/.pgbackup: state, audit log, lock.
   std::filesystem::path state_dir() const { return backup.dir / ".pgbackup"; }
