@@ -18,7 +18,8 @@ nlohmann::json attempt_to_json(const JobAttempt& a) {
           {"finished_at", to_unix_seconds(a.finished_at)},
           {"success", a.success},
           {"error", a.error},
-          {"file", a.file}};
+          {"file", a.file},
+          {"invalid_files", a.invalid_files}};
 }
 
 std::optional<JobAttempt> attempt_from_json(const nlohmann::json& j, const char* key) {
@@ -30,6 +31,7 @@ std::optional<JobAttempt> attempt_from_json(const nlohmann::json& j, const char*
   out.success = a.value("success", false);
   out.error = a.value("error", "");
   out.file = a.value("file", "");
+  out.invalid_files = a.value("invalid_files", std::uint64_t{0});
   return out;
 }
 
@@ -42,6 +44,10 @@ TargetState parse_state(const std::string& text) {
     state.backup = attempt_from_json(j, "backup");
     state.restore_test = attempt_from_json(j, "restore_test");
     state.offsite = attempt_from_json(j, "offsite");
+    state.verify = attempt_from_json(j, "verify");
+    if (j.contains("verify_last_success") && j["verify_last_success"].is_number()) {
+      state.verify_last_success = from_unix_seconds(j["verify_last_success"].get<double>());
+    }
   } catch (const std::exception&) {
     // A damaged state file only loses "last attempt" facts; the backups themselves are intact.
   }
@@ -64,6 +70,10 @@ void save_state(const fs::path& state_dir, const TargetState& state) {
   if (state.backup) j["backup"] = attempt_to_json(*state.backup);
   if (state.restore_test) j["restore_test"] = attempt_to_json(*state.restore_test);
   if (state.offsite) j["offsite"] = attempt_to_json(*state.offsite);
+  if (state.verify) j["verify"] = attempt_to_json(*state.verify);
+  if (state.verify_last_success) {
+    j["verify_last_success"] = to_unix_seconds(*state.verify_last_success);
+  }
   create_private_dir(state_dir);
   write_file_atomic(state_dir / "state.json", j.dump(2) + "\n",
                     fs::perms::owner_read | fs::perms::owner_write);
@@ -92,6 +102,10 @@ void record_attempt(const fs::path& state_dir, const std::string& job, const Job
   if (job == "backup") state.backup = attempt;
   if (job == "restore_test") state.restore_test = attempt;
   if (job == "offsite") state.offsite = attempt;
+  if (job == "verify") {
+    state.verify = attempt;
+    if (attempt.success) state.verify_last_success = attempt.finished_at;
+  }
   save_state(state_dir, state);
 }
 

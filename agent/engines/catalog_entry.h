@@ -35,6 +35,9 @@ struct CatalogEntry {
   std::uint64_t file_size = 0;       // bytes it occupies where it is stored
   std::optional<Manifest> manifest;  // the agent's record; set exactly when the backup is good
   std::string manifest_error;        // why it is not good (missing or unreadable record, ...)
+  // Repository bytes a restore of it reads when that is more than the backup itself: a physical
+  // diff or incr with the full (and diff) it builds on. Unset: size_bytes().
+  std::optional<std::uint64_t> restore_set_size;
 
   bool good() const { return manifest.has_value(); }
   // The name `list`, `check` and the status page show, and commands accept.
@@ -45,6 +48,8 @@ struct CatalogEntry {
   SysTime finished_at() const { return manifest ? manifest->finished_at : started_at; }
   // Its size as recorded when it was taken (else what it occupies).
   std::uint64_t size_bytes() const { return manifest ? manifest->size_bytes : file_size; }
+  // What a restore of it reads (pgbackup_backup_last_restore_set_bytes).
+  std::uint64_t restore_set_bytes() const { return restore_set_size.value_or(size_bytes()); }
   // Its retention tier (DESIGN §5); daily when it has no record.
   Tier tier() const { return manifest ? manifest->tier : Tier::daily; }
 };

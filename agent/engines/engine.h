@@ -31,6 +31,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,16 @@ struct VerifyReport {
   bool ok() const;
   // The first failed check's detail, or empty.
   std::string first_problem() const;
+};
+
+// What a target's archive says beyond its backups (DESIGN §11 metrics): pgBackRest's stanza
+// status and the agent's WAL-continuity check. An engine without a WAL archive has none.
+struct ArchiveHealth {
+  int stanza_status = 0;       // pgBackRest's status code (`info`), 0 = ok
+  std::string stanza_message;  // its message ("ok", "missing stanza path", ...)
+  std::uint64_t wal_gaps = 0;  // segments missing inside the recovery window
+  // The newest segment's time in the repository: the RPO estimate when the database is down.
+  std::optional<SysTime> newest_wal_time;
 };
 
 class BackupEngine {
@@ -86,6 +97,11 @@ class BackupEngine {
   virtual std::vector<CatalogEntry> catalog(ManifestCache* cache = nullptr) const = 0;
   // The earliest and latest point a restore can reach, from `catalog` (as catalog() returns).
   virtual RecoveryWindow recovery_window(const std::vector<CatalogEntry>& catalog) const = 0;
+
+  // The archive's health over `catalog` (as catalog() returns), read on the prober's cadence;
+  // nothing for an engine without a WAL archive (pg_dump).
+  virtual std::optional<ArchiveHealth> archive_health(
+      const std::vector<CatalogEntry>& catalog) const = 0;
 
   // What retention may delete, oldest first, each with its tier: good backups whose record is
   // complete (warnings name those kept out). A physical engine offers whole sets (its fulls).

@@ -43,6 +43,11 @@ RecoveryWindow PgDumpEngine::recovery_window(const std::vector<CatalogEntry>& ca
   return finish_time_window(catalog);
 }
 
+std::optional<ArchiveHealth> PgDumpEngine::archive_health(
+    const std::vector<CatalogEntry>& /*catalog*/) const {
+  return std::nullopt;  // each dump is self-contained: no WAL archive to watch
+}
+
 std::vector<CatalogEntry> PgDumpEngine::retention_candidates() const {
   PosixStorage storage(dumps_.dir());
   std::vector<CatalogEntry> out;

@@ -20,6 +20,8 @@ class PgDumpEngine final : public BackupEngine {
   CatalogEntry backup(BackupType type, const JobContext& ctx) override;
   std::vector<CatalogEntry> catalog(ManifestCache* cache) const override;
   RecoveryWindow recovery_window(const std::vector<CatalogEntry>& catalog) const override;
+  std::optional<ArchiveHealth> archive_health(
+      const std::vector<CatalogEntry>& catalog) const override;
   std::vector<CatalogEntry> retention_candidates() const override;
   void remove(const std::vector<const CatalogEntry*>& chosen,
               const std::function<void(const CatalogEntry&)>& on_removed) override;

@@ -54,3 +54,29 @@ TEST_CASE("concurrent record_attempt calls lose no job's update and leave a whol
   REQUIRE(::stat((state_dir / "state.json").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
 }
+
+TEST_CASE("a verify run's outcome survives in state.json and a failure keeps the last success") {
+  const testing::TempDir temp;
+  const fs::path state_dir = temp.path() / ".pgbackup";
+  JobAttempt passed;
+  passed.started_at = from_unix_seconds(1000);
+  passed.finished_at = from_unix_seconds(1060);
+  passed.success = true;
+  record_attempt(state_dir, "verify", passed);
+  JobAttempt failed = passed;
+  failed.started_at = from_unix_seconds(2000);
+  failed.finished_at = from_unix_seconds(2030);
+  failed.success = false;
+  failed.error = "verify: 2 invalid files";
+  failed.invalid_files = 2;
+  record_attempt(state_dir, "verify", failed);
+
+  const TargetState state = load_state(state_dir);
+  REQUIRE(state.verify);
+  CHECK_FALSE(state.verify->success);
+  CHECK(state.verify->invalid_files == 2);
+  CHECK(state.verify->error == "verify: 2 invalid files");
+  REQUIRE(state.verify_last_success);
+  CHECK(to_unix_seconds(*state.verify_last_success) == 1060);
+  CHECK_FALSE(state.backup);
+}
