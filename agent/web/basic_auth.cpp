@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "agent/core/units.h"
+#include "agent/web/bcrypt.h"
 #include "agent/web/tls_context.h"
 #include "agent/web/web_config.h"
 

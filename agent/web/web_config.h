@@ -93,17 +93,6 @@ void check_client_ca_policy(const WebConfig& config);
 // CA files it names into the config. Throws std::invalid_argument naming the file.
 WebConfig load_web_config(const std::filesystem::path& path);
 
-// What is wrong with `hash` as a bcrypt hash, as Go's bcrypt.Cost judges it, or "".
-std::string bcrypt_hash_problem(const std::string& hash);
-
-// The cost of a hash that bcrypt_hash_problem accepted ("$2y$10$..." is 10).
-int bcrypt_cost(const std::string& hash);
-
-// True when `password` matches the bcrypt `bcrypt_hash` ($2a$, $2b$ or $2y$); the comparison
-// takes the same time wherever the strings differ. A malformed hash never matches. Takes
-// 2^cost rounds, as long as bcrypt's cost says (at 31: days); see BasicAuth.
-bool verify_password(const std::string& password, const std::string& bcrypt_hash);
-
 // Parses a Go duration ("1s", "1m30s", "250ms", "0"). Throws std::invalid_argument.
 std::chrono::nanoseconds parse_go_duration(const std::string& text);
 

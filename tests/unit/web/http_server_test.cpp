@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "agent/web/bcrypt.h"
 #include "agent/web/web_config.h"
 #include "tests/support/bcrypt_hash.h"
 

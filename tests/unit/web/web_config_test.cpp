@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/web/bcrypt.h"
 #include "agent/web/rate_limit.h"
 #include "agent/web/tls_names.h"
 
