@@ -3,8 +3,12 @@
 // set-up a clear error with its fix and a non-zero exit.
 #include <catch2/catch.hpp>
 
-#include <regex>
+#include <signal.h>
 
+#include <regex>
+#include <thread>
+
+#include "tests/support/daemon.h"
 #include "tests/support/pgbackrest_cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/target.h"
@@ -118,4 +122,30 @@ TEST_CASE("config-check of a pgBackRest target: next runs per type, then each br
     CHECK(r.exit_code == 0);
     CHECK_THAT(r.err, Catch::Contains("warning: archive_mode and archive_command not checked"));
   }
+}
+
+TEST_CASE("the daemon does not schedule a pgBackRest target whose preflight errs, and says why",
+          "[pgbackrest_config]") {
+  PgBackRestCluster& cluster = PgBackRestCluster::shared();
+  const fs::path dir = make_temp_dir("pgbackrest_config_daemon");
+  const fs::path conf = dir / "other.conf";
+  write_text(conf, "[main]\npg1-path=/x\n");
+  const fs::path config = dir / "agent.yml";
+  write_text(config, pgbackrest_yaml(dir, cluster.pg(), conf, cluster.stanza()));
+  Daemon daemon(config, free_port());
+
+  daemon.wait_for_metric("pgbackup_build_info");
+  std::string log;
+  for (int i = 0; i < 100 && log.find("not scheduling") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    log = daemon.log();
+  }
+  INFO(log);
+  CHECK_THAT(log, Catch::Contains("physical: error: pgbackrest.conf " + conf.string() +
+                                  " has no [" + cluster.stanza() + "] section"));
+  CHECK_THAT(log, Catch::Contains("physical: not scheduling its jobs until the set-up above is "
+                                  "fixed (then SIGHUP)"));
+  CHECK_THAT(log, !Catch::Contains("backup of physical starting"));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait_exit(std::chrono::seconds(10)) == 0);
 }
