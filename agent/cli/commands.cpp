@@ -11,12 +11,14 @@
 #include "agent/core/units.h"
 #include "agent/engines/engine.h"
 #include "agent/engines/pg_dump/dump_catalog.h"
+#include "agent/engines/setup_check.h"
 #include "agent/jobs/backup.h"
 #include "agent/jobs/offsite.h"
 #include "agent/jobs/prune.h"
 #include "agent/jobs/restore.h"
 #include "agent/jobs/restore_drill.h"
 #include "agent/rules/schema_diff.h"
+#include "agent/schedule/backup_types.h"
 #include "agent/schedule/cron.h"
 
 namespace pgbackup {
@@ -365,20 +367,39 @@ int command_diff(const Config& config, const CommandOptions& options) {
 }
 
 std::string describe_next_runs(const Config& config, SysTime now, int count) {
-  const auto line = [&](const char* what, const std::string& expression) {
-    std::string out = what;
-    const auto runs = CronSchedule::parse(expression).next_runs(now, count);
+  const auto times = [](std::string out, const std::vector<SysTime>& runs) {
     for (std::size_t i = 0; i < runs.size(); ++i) {
       out += (i == 0 ? " " : ", ") + format_iso8601(runs[i]);
     }
     return out + "\n";
   };
+  const auto line = [&](const char* what, const std::string& expression) {
+    return times(what, CronSchedule::parse(expression).next_runs(now, count));
+  };
   std::string out;
   for (const TargetConfig& t : config.targets) {
-    out += "target " + t.name + ": backup.schedule \"" + t.backup.schedule + "\"";
+    const std::vector<TypeRuns> by_type = next_runs_by_type(t, now, count);
+    out += "target " + t.name + ": backup.schedule ";
+    if (by_type.size() == 1) {
+      out += "\"" + t.backup.schedule + "\"";
+    } else {
+      for (const TypeSchedule& s : scheduled_types(t)) {
+        out += std::string(s.type == BackupType::full ? "" : ", ") + backup_type_name(s.type) +
+               " \"" + s.schedule + "\"";
+      }
+    }
     if (t.restore_test) out += ", restore_test.schedule \"" + t.restore_test->schedule + "\"";
-    out += " (UTC)\n" + line("next backups:", t.backup.schedule);
+    if (t.verify) out += ", verify.schedule \"" + t.verify->schedule + "\"";
+    out += " (UTC)\n";
+    if (by_type.size() == 1) {
+      out += times("next backups:", by_type.front().runs);
+    } else {
+      for (const TypeRuns& r : by_type) {
+        out += times("next " + std::string(backup_type_name(r.type)) + ":", r.runs);
+      }
+    }
     if (t.restore_test) out += line("next restore tests:", t.restore_test->schedule);
+    if (t.verify) out += line("next verify runs:", t.verify->schedule);
   }
   return out;
 }
@@ -389,6 +410,18 @@ int command_config_check(const Config& config, const CommandOptions& options) {
   std::cout << render_config(config);
   std::cout.flush();
   std::fprintf(stderr, "%s", describe_next_runs(config, options.clock->now()).c_str());
+  // The engines' set-up outside the agent (pgBackRest's preflight): errors fail the check.
+  std::size_t errors = 0;
+  for (const TargetConfig& t : config.targets) {
+    for (const SetupProblem& p : check_engine_setup(t)) {
+      std::fprintf(stderr, "target %s: %s\n", t.name.c_str(), describe(p).c_str());
+      if (p.error) ++errors;
+    }
+  }
+  if (errors > 0) {
+    std::fprintf(stderr, "config not ok: %zu error(s) in the targets' set-up\n", errors);
+    return 2;
+  }
   std::fprintf(stderr, "config ok: %zu target(s)\n", config.targets.size());
   return 0;
 }

@@ -51,6 +51,7 @@ void parse_targets(const Section& top, const char* key, Config& config) {
     const Section s = top.child(item, "targets[" + std::to_string(i++) + "]");
     TargetConfig t;
     parse_keys(s, target_keys(), t);
+    check_engine_keys(s, t);
     if (!names.insert(t.name).second) {
       s.fail(s.get("name"), "target name \"" + t.name + "\" is used twice");
     }

@@ -99,9 +99,7 @@ const KeyTable<BackupConfig>& backup_keys() {
           .kind("string of `A-Za-z0-9_.-`")
           .defaults_to("the target name")
           .doc("The start of the file names: `<prefix>_YYYYMMDD_HHMMSS.dump` (UTC start time)."),
-      schedule("schedule", &B::schedule)
-          .doc("When the daemon backs up. A target that never backed up, or missed its last "
-               "slot, backs up at once."),
+      backup_schedule_key(),
       whole("compression", &B::compression, 0, 9).doc("The `pg_dump -Z` level."),
       duration("timeout", &B::timeout)
           .doc("After this long `pg_dump` is stopped and its partial file removed."),
@@ -315,9 +313,11 @@ const KeyTable<TargetConfig>& target_keys() {
           .kind("string of `a-z0-9_-`")
           .defaults_to("required")
           .doc("The target's name: the `target` label of its metrics, and `--target NAME`."),
+      engine_key(),
       database("database", &T::database)
           .doc("The database to back up. The role needs to read everything in it (`GRANT "
                "pg_read_all_data`, PostgreSQL 14+); `restore` needs more (it drops and creates)."),
+      pgbackrest_key(),
       backup_key().doc("Where, when and how backups are taken."),
       section("anomaly", &T::anomaly, anomaly_keys, /*flow=*/true)
           .doc("When a backup's size or a table's rows look wrong (the size check of each "
@@ -329,6 +329,8 @@ const KeyTable<TargetConfig>& target_keys() {
       optional_section("restore_test", &T::restore_test, parse_restore_test, restore_test_keys)
           .doc("Restore a backup into a scratch database regularly and check it."),
       offsite_key().doc("Where backups are copied off-site (`s3`)."),
+      rpo_target_key(),
+      verify_key(),
       // config-check has never shown the restore commands; its output stays as it was.
       ConfigKey<T>{"restore",
                    [](const Section& s, const char* k, T& t) {

@@ -15,4 +15,15 @@ const KeyTable<std::optional<S3Config>>& offsite_keys();
 // directories all count as this machine): a restore-test database must not be production.
 bool same_server(const DatabaseConfig& a, const DatabaseConfig& b);
 
+// The keys of DESIGN §11 (engine_keys.cpp): `engine`, `pgbackrest`, `rpo_target`, `verify`, and
+// `backup.schedule`, a cron string or a mapping {full, diff, incr}.
+ConfigKey<TargetConfig> engine_key();
+ConfigKey<TargetConfig> pgbackrest_key();
+ConfigKey<TargetConfig> rpo_target_key();
+ConfigKey<TargetConfig> verify_key();
+ConfigKey<BackupConfig> backup_schedule_key();
+// After a target's keys are read: the engine and its section go together, and a schedule per
+// type needs `engine: pgbackrest`. Throws ConfigError naming the key and its line.
+void check_engine_keys(const Section& target, const TargetConfig& t);
+
 }  // namespace pgbackup

@@ -14,6 +14,7 @@
 #include "agent/daemon/daemon_state.h"
 #include "agent/daemon/threads.h"
 #include "agent/engines/engine.h"
+#include "agent/engines/setup_check.h"
 #include "agent/web/http_server.h"
 #include "agent/web/status_page.h"
 #include "collectors/collector.h"
@@ -49,10 +50,29 @@ class Daemon {
   std::vector<std::thread> retired_;
 };
 
+// Whether the engine of `t` is set up so that its jobs can work (pgBackRest's preflight): its
+// problems are logged; with an error its jobs do not start, until a reload (SIGHUP) after the
+// fix. A database that is down is no error: the target starts and its probe shows it down.
+bool engine_ready(const TargetConfig& t) {
+  const std::vector<SetupProblem> problems = check_engine_setup(t);
+  for (const SetupProblem& p : problems) {
+    if (p.error) {
+      spdlog::error("{}: {}", t.name, describe(p));
+    } else {
+      spdlog::warn("{}: {}", t.name, describe(p));
+    }
+  }
+  if (!has_error(problems)) return true;
+  spdlog::error("{}: not scheduling its jobs until the set-up above is fixed (then SIGHUP)",
+                t.name);
+  return false;
+}
+
 void Daemon::start_workers() {
   const auto cfg = state_.config();
   for (const TargetConfig& t : cfg->targets) {
     if (workers_.count(t.name)) continue;
+    if (!engine_ready(t)) continue;
     workers_[t.name] = std::thread([this, name = t.name] { run_worker(state_, name); });
     uploaders_[t.name] = std::thread([this, name = t.name] { run_uploader(state_, name); });
   }

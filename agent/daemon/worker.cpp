@@ -4,6 +4,7 @@
 #include "agent/jobs/backup.h"
 #include "agent/jobs/job_context.h"
 #include "agent/jobs/restore_drill.h"
+#include "agent/jobs/verify.h"
 #include "agent/schedule/scheduler.h"
 
 namespace pgbackup {
@@ -17,11 +18,11 @@ class DaemonTargetJobs final : public TargetJobs {
 
   std::optional<TargetConfig> target() override { return state_.target(name_); }
 
-  std::optional<SysTime> last_good_backup(SysTime not_after) override {
+  std::optional<SysTime> last_good_backup(BackupType slot, SysTime not_after) override {
     return state_.cached_time(name_, [&](const TargetStatus& s) -> std::optional<SysTime> {
       const std::vector<const CatalogEntry*> good = s.good();
       for (auto it = good.rbegin(); it != good.rend(); ++it) {
-        if ((*it)->started_at <= not_after) return (*it)->started_at;
+        if ((*it)->started_at <= not_after && serves((*it)->type, slot)) return (*it)->started_at;
       }
       return std::nullopt;
     });
@@ -34,19 +35,28 @@ class DaemonTargetJobs final : public TargetJobs {
     });
   }
 
-  bool backup(const TargetConfig& t) override {
+  std::optional<SysTime> last_verify() override {
+    return state_.cached_time(name_, [](const TargetStatus& s) {
+      return s.state.verify ? std::optional<SysTime>(s.state.verify->started_at) : std::nullopt;
+    });
+  }
+
+  bool backup(const TargetConfig& t, BackupType type) override {
     state_.update_runtime(name_, [](TargetRuntime& r) {
       r.backup_in_progress = true;
       r.backups_total += 1;
     });
-    spdlog::info("backup of {} starting", name_);
+    const char* type_name = backup_type_name(type);
+    spdlog::info("{} backup of {} starting", type_name, name_);
     bool ok = false;
     double deleted = 0;
     double refused = 0;
     try {
-      const BackupResult r = take_backup(*state_.config(), t, ctx_);
-      spdlog::info("backup of {} done: {} ({} bytes, tier {})", name_, r.manifest.file,
-                   r.manifest.size_bytes, tier_name(r.manifest.tier));
+      BackupOptions options;
+      options.type = type;
+      const BackupResult r = take_backup(*state_.config(), t, ctx_, options);
+      spdlog::info("{} backup of {} done: {} ({} bytes, tier {})", type_name, name_,
+                   r.manifest.file, r.manifest.size_bytes, tier_name(r.manifest.tier));
       if (r.manifest.size_anomaly)
         spdlog::warn("{}: size anomaly: {}", name_, r.manifest.size_anomaly_reason);
       state_.request_upload(name_);
@@ -55,9 +65,10 @@ class DaemonTargetJobs final : public TargetJobs {
       ok = true;
     } catch (const std::exception& e) {
       if (state_.stopping()) {
-        spdlog::info("backup of {} stopped for shutdown; its partial file was removed", name_);
+        spdlog::info("{} backup of {} stopped for shutdown; its partial file was removed",
+                     type_name, name_);
       } else {
-        spdlog::error("backup of {} failed: {}", name_, e.what());
+        spdlog::error("{} backup of {} failed: {}", type_name, name_, e.what());
       }
     }
     state_.update_runtime(name_, [&](TargetRuntime& r) {
@@ -98,6 +109,26 @@ class DaemonTargetJobs final : public TargetJobs {
       r.restore_test_in_progress = false;
       if (!passed) r.restore_test_failures_total += 1;
     });
+    state_.refresh();
+    return ran;
+  }
+
+  bool verify(const TargetConfig& t) override {
+    spdlog::info("verify of {} starting", name_);
+    bool ran = false;
+    try {
+      const VerifyJobResult r = run_verify_job(*state_.config(), t, ctx_);
+      ran = true;
+      if (r.ok()) {
+        spdlog::info("verify of {} passed: {}", name_, r.backup);
+      } else {
+        spdlog::error("verify of {} failed: {}", name_,
+                      r.backup.empty() ? "no good backup to verify" : r.report.first_problem());
+      }
+    } catch (const std::exception& e) {
+      // Not recorded (a backup or another job holds the directory): still due, backing off.
+      spdlog::error("verify of {} could not run: {}", name_, e.what());
+    }
     state_.refresh();
     return ran;
   }

@@ -47,6 +47,7 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
     result.manifest = std::move(*backup.manifest);
     const Manifest& m = result.manifest;
     run.succeed(m.file, {{"file", m.file},
+                         {"type", backup_type_name(backup.type)},
                          {"size_bytes", m.size_bytes},
                          {"sha256", m.sha256},
                          {"tier", tier_name(m.tier)},
@@ -61,7 +62,7 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
     }
     return result;
   } catch (const std::exception& e) {
-    run.fail(e.what());
+    run.fail(e.what(), "", {{"type", backup_type_name(options.type)}});
     if (dynamic_cast<const OperationError*>(&e)) throw;
     throw OperationError(e.what());
   }

@@ -8,6 +8,46 @@
 #include "agent/schedule/schedule.h"
 
 namespace pgbackup {
+namespace {
+
+std::size_t index_of(BackupType type) { return static_cast<std::size_t>(type); }
+
+// When a job on `schedule` is due, since its last run and while it backs off.
+SysTime job_due(const std::string& schedule, std::optional<SysTime> last_run,
+                const RetryState& retry, SysTime now) {
+  return retry.hold(next_run_time(CronSchedule::parse(schedule), last_run, now));
+}
+
+// One turn's history read from the target: the newest good backup per type, trusted only up to
+// one interval of that type's schedule ahead of now (see run_target_loop).
+void read_history(TargetJobs& jobs, const TargetConfig& target, SysTime now,
+                  TargetHistory& history) {
+  for (const TypeSchedule& t : scheduled_types(target)) {
+    const SysTime trusted_until = now + CronSchedule::parse(t.schedule).interval(now);
+    history.last_good[index_of(t.type)] = jobs.last_good_backup(t.type, trusted_until);
+  }
+  history.last_restore_test = jobs.last_restore_test();
+  history.last_verify = target.verify ? jobs.last_verify() : std::nullopt;
+}
+
+// Runs the backup the plan chose and keeps its type's retry state.
+void run_backup(TargetJobs& jobs, const TargetConfig& target, BackupType type,
+                TargetHistory& history, const Clock& clock) {
+  RetryState& retry = history.backup_retry[index_of(type)];
+  if (jobs.backup(target, type)) {
+    retry.succeed();
+    return;
+  }
+  std::string schedule = target.backup.schedule;
+  for (const TypeSchedule& t : scheduled_types(target)) {
+    if (t.type == type) schedule = t.schedule;
+  }
+  const auto delay = retry.fail(schedule, clock.now());
+  spdlog::warn("{} backup of {} failed {} time(s) in a row; next try in {}s",
+               backup_type_name(type), target.name, retry.failures, delay.count());
+}
+
+}  // namespace
 
 std::chrono::seconds RetryState::fail(const std::string& schedule, SysTime now) {
   ++failures;
@@ -19,56 +59,69 @@ std::chrono::seconds RetryState::fail(const std::string& schedule, SysTime now) 
 SysTime RetryState::hold(SysTime due) const { return failures > 0 ? std::max(due, retry_at) : due; }
 
 SysTime TargetPlan::wake_at() const {
-  return restore_test_due ? std::min(backup_due, *restore_test_due) : backup_due;
+  SysTime at = backup_due;
+  if (restore_test_due) at = std::min(at, *restore_test_due);
+  if (verify_due) at = std::min(at, *verify_due);
+  return at;
 }
 
-TargetPlan plan_target(const TargetConfig& target, std::optional<SysTime> last_good_backup,
-                       std::optional<SysTime> last_restore_test, const RetryState& backup_retry,
-                       const RetryState& restore_test_retry, SysTime now) {
+TargetPlan plan_target(const TargetConfig& target, const TargetHistory& history, SysTime now) {
   TargetPlan plan;
-  plan.backup_due = backup_retry.hold(
-      next_run_time(CronSchedule::parse(target.backup.schedule), last_good_backup, now));
-  if (target.restore_test) {
-    plan.restore_test_due = restore_test_retry.hold(
-        next_run_time(CronSchedule::parse(target.restore_test->schedule), last_restore_test, now));
+  for (const TypeSchedule& t : scheduled_types(target)) {
+    const std::size_t i = index_of(t.type);
+    plan.backups.push_back(
+        {t.type, job_due(t.schedule, history.last_good[i], history.backup_retry[i], now)});
   }
-  if (plan.backup_due <= now) {
+  plan.backup_due = earliest_due(plan.backups);
+  if (target.restore_test) {
+    plan.restore_test_due = job_due(target.restore_test->schedule, history.last_restore_test,
+                                    history.restore_test_retry, now);
+  }
+  if (target.verify && !target.verify->schedule.empty()) {
+    plan.verify_due =
+        job_due(target.verify->schedule, history.last_verify, history.verify_retry, now);
+  }
+  if (const std::optional<BackupType> type = type_to_run(plan.backups, now)) {
     plan.now = DueJob::backup;
+    plan.backup_type = *type;
   } else if (plan.restore_test_due && *plan.restore_test_due <= now) {
     plan.now = DueJob::restore_test;
+  } else if (plan.verify_due && *plan.verify_due <= now) {
+    plan.now = DueJob::verify;
   }
   return plan;
 }
 
 void run_target_loop(TargetJobs& jobs, const Clock& clock) {
-  RetryState backup_retry;
-  RetryState restore_test_retry;  // only for tests that could not even start
+  TargetHistory history;  // the retry states live across turns; the rest is read each turn
   while (!jobs.stopping()) {
     const std::optional<TargetConfig> target = jobs.target();
     if (!target) return;  // removed by a reload
     const SysTime now = clock.now();
-    const SysTime trusted_until = now + CronSchedule::parse(target->backup.schedule).interval(now);
-    const TargetPlan plan =
-        plan_target(*target, jobs.last_good_backup(trusted_until), jobs.last_restore_test(),
-                    backup_retry, restore_test_retry, now);
+    read_history(jobs, *target, now, history);
+    const TargetPlan plan = plan_target(*target, history, now);
     jobs.publish(plan);
     switch (plan.now) {
       case DueJob::backup:
-        if (jobs.backup(*target)) {
-          backup_retry.succeed();
-        } else {
-          const auto delay = backup_retry.fail(target->backup.schedule, clock.now());
-          spdlog::warn("backup of {} failed {} time(s) in a row; next try in {}s", target->name,
-                       backup_retry.failures, delay.count());
-        }
+        run_backup(jobs, *target, plan.backup_type, history, clock);
         break;
       case DueJob::restore_test:
         if (jobs.restore_test(*target)) {
-          restore_test_retry.succeed();
+          history.restore_test_retry.succeed();
         } else {
-          const auto delay = restore_test_retry.fail(target->restore_test->schedule, clock.now());
+          const auto delay =
+              history.restore_test_retry.fail(target->restore_test->schedule, clock.now());
           spdlog::warn("restore test of {} could not run {} time(s) in a row; next try in {}s",
-                       target->name, restore_test_retry.failures, delay.count());
+                       target->name, history.restore_test_retry.failures, delay.count());
+        }
+        break;
+      case DueJob::verify:
+        if (jobs.verify(*target)) {
+          history.verify_retry.succeed();
+        } else {
+          const auto delay = history.verify_retry.fail(target->verify->schedule, clock.now());
+          spdlog::warn("verify of {} could not run {} time(s) in a row; next try in {}s",
+                       target->name, history.verify_retry.failures, delay.count());
         }
         break;
       case DueJob::none:
