@@ -18,12 +18,19 @@ SysTime job_due(const std::string& schedule, std::optional<SysTime> last_run,
   return retry.hold(next_run_time(CronSchedule::parse(schedule), last_run, now));
 }
 
+// How far ahead of now a backup's stamp is still believed: a step back of the wall clock by NTP
+// (up to an hour) mid-backup must not run the slot just served again.
+constexpr std::chrono::hours kTrustedAhead{1};
+
 // One turn's history read from the target: the newest good backup per type, trusted only up to
-// one interval of that type's schedule ahead of now (see run_target_loop).
+// an hour, and never more than one interval of that type's schedule, ahead of now (see
+// run_target_loop).
 void read_history(TargetJobs& jobs, const TargetConfig& target, SysTime now,
                   TargetHistory& history) {
   for (const TypeSchedule& t : scheduled_types(target)) {
-    const SysTime trusted_until = now + CronSchedule::parse(t.schedule).interval(now);
+    const auto interval = CronSchedule::parse(t.schedule).interval(now);
+    const SysTime trusted_until =
+        now + std::min<std::chrono::seconds>(interval, std::chrono::seconds(kTrustedAhead));
     history.last_good[index_of(t.type)] = jobs.last_good_backup(t.type, trusted_until);
   }
   history.last_restore_test = jobs.last_restore_test();

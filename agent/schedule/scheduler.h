@@ -95,10 +95,11 @@ class TargetJobs {
 // backup type and per job), or wait and plan again, until the agent stops or a reload removes the
 // target. After every job and every wake-up it plans from scratch, so a reload, a backup taken by
 // hand, a machine that slept or a wall clock that was set are all taken into account. A backup
-// stamped more than its type's schedule interval after now (the clock was ahead, or was set back
-// since) is not the last backup: the schedule would otherwise wait, for days maybe, until the clock
-// passed it. A step back of less than an interval (NTP's hour) waits, so the slot just served does
-// not run twice.
+// stamped more than an hour (or its type's schedule interval, if shorter) after now (the clock
+// was ahead, or was set back since) is not the last backup: the schedule would otherwise wait,
+// for days maybe, until the clock passed it, and skip the slots before its stamp. A step back of
+// less than that (NTP's hour) waits, so the slot just served does not run twice; a larger one
+// runs it again: an extra backup rather than a missed one.
 void run_target_loop(TargetJobs& jobs, const Clock& clock);
 
 }  // namespace pgbackup
