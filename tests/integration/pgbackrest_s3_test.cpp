@@ -83,9 +83,10 @@ TEST_CASE(
   CHECK(gap.missing == 1);
   CHECK(missing_segment_names(gap, 10) == std::vector<std::string>{doomed});
 
-  // The server's certificate is checked: against the system's CAs it is refused.
-  const auto untrusted =
-      c.pgbackrest({"repo-ls", "--repo1-storage-ca-file=/etc/ssl/certs/ca-certificates.crt"});
+  // The server's certificate is checked: against the system's CAs it is refused (pgBackRest
+  // retries until its io-timeout, 60 s by default).
+  const auto untrusted = c.pgbackrest(
+      {"repo-ls", "--repo1-storage-ca-file=/etc/ssl/certs/ca-certificates.crt", "--io-timeout=1"});
   CHECK_FALSE(untrusted.ok());
   CHECK(untrusted.err.find("unable to verify certificate presented by 'localhost:") !=
         std::string::npos);
