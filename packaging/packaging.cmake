@@ -110,6 +110,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${CMAKE_BINARY_DIR}/civetweb-compat)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "postgresql-client, adduser")
+# `engine: pgbackrest` targets run the operator's pgBackRest (docs/pgbackrest.md).
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "pgbackrest")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${pgbackup_packaging}/debian/postinst ${pgbackup_packaging}/debian/prerm
     ${pgbackup_packaging}/debian/postrm ${pgbackup_packaging}/debian/conffiles)

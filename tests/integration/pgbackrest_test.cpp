@@ -26,15 +26,6 @@ InfoStanza read_info(const PgBackRestCli& cli) {
   return parse_stanza_info(cli.info_json(), PgBackRestCluster::kStanza);
 }
 
-// The backups of `after` that `before` did not have, oldest first.
-std::vector<InfoBackup> new_backups(const InfoStanza& before, const InfoStanza& after) {
-  std::vector<InfoBackup> out;
-  for (const auto& b : after.backups) {
-    if (before.backup(b.label) == nullptr) out.push_back(b);
-  }
-  return out;
-}
-
 // A full backup taken now, as info records it.
 InfoBackup take_full(const PgBackRestCli& cli) {
   const InfoStanza before = read_info(cli);
@@ -54,12 +45,6 @@ WalSegment segment(const std::string& name) {
   const auto s = parse_wal_segment(name, segments_per_log());
   REQUIRE(s.has_value());
   return *s;
-}
-
-WalContinuity continuity_since(const PgBackRestCli& cli, const std::string& start) {
-  const auto listing =
-      parse_wal_listing(cli.repo_ls_json(PgBackRestCluster::shared().archive_repo_path()));
-  return check_wal_continuity(listing, segment(start));
 }
 
 // The largest file of a backup: corrupting its middle leaves a readable zst frame header.
@@ -147,10 +132,10 @@ TEST_CASE(
   c.switch_wal();
   const std::string doomed = c.switch_wal();
   const std::string newest = c.switch_wal();
-  REQUIRE(continuity_since(cli, full.archive_start).complete());
+  REQUIRE(c.wal_continuity_since(full.archive_start).complete());
 
   const SetAside deleted(c.archived_segment_file(doomed));
-  const WalContinuity result = continuity_since(cli, full.archive_start);
+  const WalContinuity result = c.wal_continuity_since(full.archive_start);
   CHECK_FALSE(result.complete());
   CHECK(result.missing == 1);
   REQUIRE(result.gaps.size() == 1);

@@ -14,24 +14,11 @@
 #include <thread>
 
 #include "tests/support/target.h"
+#include "tests/support/timescaledb.h"
 
 using namespace pgtest;
 
 namespace {
-
-// False (after a loud warning) when the real extension is missing and not required; fails the
-// test when it is required.
-bool timescaledb_available() {
-  if (PgCluster::timescaledb_installed()) return true;
-  const char* required = std::getenv("PGBACKUP_REQUIRE_TIMESCALEDB");
-  if (required != nullptr && std::string(required) == "1") {
-    FAIL(
-        "TimescaleDB is not installed for PostgreSQL 15, and PGBACKUP_REQUIRE_TIMESCALEDB=1 "
-        "requires it (hint: scripts/setup --timescaledb FILE builds it from a release source)");
-  }
-  WARN("SKIPPED: TimescaleDB is not installed for PostgreSQL 15; this test did not run");
-  return false;
-}
 
 std::string query(const std::string& db, const std::string& sql) {
   return PgCluster::shared().query_value(sql, db);

@@ -85,6 +85,8 @@ echo "Depends: $depends"
 for dep in postgresql-client adduser libc6 libcivetweb1 libpqxx libssl3 libcurl4 libyaml-cpp; do
   [[ ", $depends" == *", $dep"* ]] || fail "Depends lacks $dep"
 done
+recommends=$(dpkg-deb -f "$deb" Recommends)
+[ "$recommends" = pgbackrest ] && pass "Recommends: pgbackrest" || fail "Recommends: $recommends"
 
 # Nothing of the build tree: no path of the checkout in any file, binaries stripped.
 mkdir "$work/tree"
@@ -214,8 +216,11 @@ completion=$(bash -c '
   . /usr/share/bash-completion/completions/pgbackup-agent
   complete -p pgbackup-agent >/dev/null || exit 1
   COMP_WORDS=(pgbackup-agent --config x.yml con); COMP_CWORD=3; _pgbackup_agent; echo "${COMPREPLY[*]}"
-  COMP_WORDS=(pgbackup-agent restore --no); COMP_CWORD=2; _pgbackup_agent; echo "${COMPREPLY[*]}"')
-[ "$completion" = $'config-check\n--no-safety-backup --no-roles' ] && pass "bash completion" ||
+  COMP_WORDS=(pgbackup-agent restore --no); COMP_CWORD=2; _pgbackup_agent; echo "${COMPREPLY[*]}"
+  COMP_WORDS=(pgbackup-agent backup --ty); COMP_CWORD=2; _pgbackup_agent; echo "${COMPREPLY[*]}"
+  COMP_WORDS=(pgbackup-agent backup --type ""); COMP_CWORD=3; _pgbackup_agent; echo "${COMPREPLY[*]}"
+  COMP_WORDS=(pgbackup-agent --config x.yml backup --type incr --t); COMP_CWORD=6; _pgbackup_agent; echo "${COMPREPLY[*]}"')
+[ "$completion" = $'config-check\n--no-safety-backup --no-roles\n--type\nfull diff incr\n--target --type' ] && pass "bash completion" ||
   fail "bash completion gave: $completion"
 
 # --- a throwaway PostgreSQL cluster -----------------------------------------------------------

@@ -92,6 +92,19 @@ PgCluster::PgCluster(const PgClusterOptions& options) : timescaledb_(options.tim
     if (!pw) throw std::runtime_error("no postgres user (run scripts/setup)");
     if (::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("chown");
   }
+  port_ = free_port();
+  if (!options.initdb) {
+    fs::create_directory(data_dir());
+    fs::permissions(data_dir(), fs::perms::owner_all);
+    if (root) {
+      const passwd* pw = ::getpwnam("postgres");
+      if (::chown(data_dir().c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+        throw std::runtime_error("chown");
+      }
+    }
+    if (options.start) start();
+    return;
+  }
   const fs::path pwfile = dir_ / "pwfile";
   std::ofstream(pwfile) << kPassword << "\n";
   if (root) {
@@ -103,7 +116,6 @@ PgCluster::PgCluster(const PgClusterOptions& options) : timescaledb_(options.tim
                    kSuperuser, "--auth=scram-sha-256", "--pwfile=" + pwfile.string(), "--no-sync",
                    "-E", "UTF8", "--locale=C"});
   if (!init.ok()) throw std::runtime_error("initdb failed: " + init.err + init.out);
-  port_ = free_port();
   if (!options.settings.empty()) {
     std::ofstream conf(data_dir() / "postgresql.conf", std::ios::app);
     for (const auto& [name, value] : options.settings) {

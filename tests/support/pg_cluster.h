@@ -24,6 +24,10 @@ struct PgClusterOptions {
   bool timescaledb = true;
   // Start the server at once; else the caller calls start().
   bool start = true;
+  // Make the data directory with initdb; else it is left empty (owned by the server's user,
+  // 0700) for the caller to fill, e.g. by a `pgbackrest restore`, before start(). The settings
+  // and hba_lines are then not written.
+  bool initdb = true;
 };
 
 // A throwaway PostgreSQL 15 cluster for one test process: initdb in a temp dir (as the

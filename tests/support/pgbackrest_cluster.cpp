@@ -28,31 +28,55 @@ fs::path make_postgres_dir(const fs::path& path) {
 }  // namespace
 
 PgBackRestCluster& PgBackRestCluster::shared() {
-  static PgBackRestCluster cluster;
+  static PgBackRestCluster cluster(PgBackRestClusterOptions{});
   return cluster;
 }
 
-PgBackRestCluster::PgBackRestCluster() {
+namespace {
+
+// The [global] lines that name the repository: a posix directory, or the S3 server's bucket.
+std::string repo_settings(const PgBackRestClusterOptions& options, const fs::path& posix_repo,
+                          const fs::path& ca_file) {
+  if (options.s3 == nullptr) return "repo1-type=posix\nrepo1-path=" + posix_repo.string() + "\n";
+  return "repo1-type=s3\nrepo1-path=/repo\nrepo1-s3-bucket=" + std::string(S3Server::kBucket) +
+         "\nrepo1-s3-endpoint=localhost\nrepo1-storage-port=" +
+         std::to_string(options.s3->direct_port()) +
+         "\nrepo1-s3-uri-style=path\nrepo1-s3-region=us-east-1\nrepo1-s3-key=" +
+         S3Server::kAccessKey + "\nrepo1-s3-key-secret=" + S3Server::kSecretKey +
+         "\nrepo1-storage-ca-file=" + ca_file.string() + "\n";
+}
+
+}  // namespace
+
+PgBackRestCluster::PgBackRestCluster(const PgBackRestClusterOptions& options) {
   dir_ = make_temp_dir("pgbackrest");
   give_to_postgres(dir_);
-  repo_ = make_postgres_dir(dir_ / "repo");
   config_ = dir_ / "pgbackrest.conf";
-  PgClusterOptions options;
-  options.timescaledb = false;  // no background workers writing WAL between the test's steps
-  options.start = false;
-  options.hba_lines = {"local all postgres peer"};
-  options.settings = {
+  const fs::path ca_file = dir_ / "ca.pem";
+  if (options.s3 != nullptr) {
+    repo_ = options.s3->bucket_dir() / "repo";
+    object_suffix_ = S3Server::kObjectSuffix;
+    fs::copy_file(options.s3->ca_file(), ca_file);
+    give_to_postgres(ca_file);
+  } else {
+    repo_ = make_postgres_dir(dir_ / "repo");
+  }
+  PgClusterOptions pg_options;
+  // Without TimescaleDB, no background workers write WAL between the test's steps.
+  pg_options.timescaledb = options.timescaledb;
+  pg_options.start = false;
+  pg_options.hba_lines = {"local all postgres peer"};
+  pg_options.settings = {
       {"wal_level", "replica"},
       {"archive_mode", "on"},
       {"archive_command",
        "pgbackrest --config=" + config_.string() + " --stanza=" + kStanza + " archive-push %p"},
   };
-  pg_ = std::make_unique<PgCluster>(options);
+  pg_ = std::make_unique<PgCluster>(pg_options);
   {
     std::ofstream conf(config_);
     conf << "[global]\n"
-         << "repo1-type=posix\nrepo1-path=" << repo_.string() << "\n"
-         << "repo1-retention-full=99\n"
+         << repo_settings(options, repo_, ca_file) << "repo1-retention-full=99\n"
          << "compress-type=zst\nstart-fast=y\nprocess-max=2\n"
          << "lock-path=" << make_postgres_dir(dir_ / "lock").string() << "\n"
          << "log-path=" << make_postgres_dir(dir_ / "log").string() << "\n"
@@ -63,6 +87,7 @@ PgBackRestCluster::PgBackRestCluster() {
          << "pg1-port=" << pg_->port() << "\n"
          << "pg1-socket-path=" << pg_->dir().string() << "\n";
   }
+  fs::permissions(config_, fs::perms::owner_read | fs::perms::owner_write);
   give_to_postgres(config_);
   pg_->start();
   const auto created = pgbackrest({"stanza-create"});
@@ -91,6 +116,29 @@ pgbackup::ProcessResult PgBackRestCluster::pgbackrest(const std::vector<std::str
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.timeout = std::chrono::seconds(120);
   return pgbackup::run_process(spec);
+}
+
+pgbackup::pgbackrest::InfoStanza PgBackRestCluster::info() const {
+  const pgbackup::pgbackrest::PgBackRestCli cli(settings());
+  return pgbackup::pgbackrest::parse_stanza_info(cli.info_json(), kStanza);
+}
+
+pgbackup::pgbackrest::WalContinuity PgBackRestCluster::wal_continuity_since(
+    const std::string& start) const {
+  using namespace pgbackup::pgbackrest;
+  const PgBackRestCli cli(settings());
+  const auto first = parse_wal_segment(start, segments_per_log());
+  if (!first) throw std::runtime_error("not a WAL segment name: " + start);
+  return check_wal_continuity(parse_wal_listing(cli.repo_ls_json(archive_repo_path())), *first);
+}
+
+std::vector<pgbackup::pgbackrest::InfoBackup> new_backups(
+    const pgbackup::pgbackrest::InfoStanza& before, const pgbackup::pgbackrest::InfoStanza& after) {
+  std::vector<pgbackup::pgbackrest::InfoBackup> out;
+  for (const auto& b : after.backups) {
+    if (before.backup(b.label) == nullptr) out.push_back(b);
+  }
+  return out;
 }
 
 std::string PgBackRestCluster::switch_wal() {
@@ -122,7 +170,7 @@ fs::path PgBackRestCluster::archived_segment_file(const std::string& segment) co
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(archive_dir() / segment.substr(0, 16), ec)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind(segment + "-", 0) == 0) return e.path();
+    if (name.rfind(segment + "-", 0) == 0 && name.ends_with(object_suffix_)) return e.path();
   }
   return {};
 }

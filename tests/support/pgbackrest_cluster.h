@@ -7,14 +7,28 @@
 
 #include "agent/core/subprocess.h"
 #include "agent/engines/pgbackrest/cli.h"
+#include "agent/engines/pgbackrest/info.h"
+#include "agent/engines/pgbackrest/wal.h"
 #include "tests/support/pg_cluster.h"
+#include "tests/support/s3_server.h"
 
 namespace pgtest {
+
+// How a cluster differs from the shared one.
+struct PgBackRestClusterOptions {
+  // The repository: posix in the test temp area, or a bucket of this S3 server, which must
+  // serve TLS (S3ServerOptions::tls): repo1-type=s3, path-style URIs, repo1-path=/repo, the
+  // server's certificate checked for the host name localhost (repo1-storage-ca-file).
+  const S3Server* s3 = nullptr;
+  // Preload TimescaleDB when it is installed (its background workers write WAL now and then).
+  bool timescaledb = false;
+};
 
 // A PostgreSQL 15 cluster that archives its WAL with pgBackRest into a stanza of its own: a
 // posix repository, lock, log and spool paths in the test temp area, a private pgbackrest.conf
 // (zst, start-fast, process-max 2), archive_mode=on and an archive_command pushing to the
-// stanza, stanza-create done. pgBackRest runs as the `postgres` user (runuser) when the test
+// stanza, stanza-create done (an S3 repository instead with PgBackRestClusterOptions::s3).
+// pgBackRest runs as the `postgres` user (runuser) when the test
 // runs as root, and reaches the server over its unix socket with peer authentication.
 class PgBackRestCluster {
  public:
@@ -22,9 +36,13 @@ class PgBackRestCluster {
 
   // The cluster of this test process, created on first use.
   static PgBackRestCluster& shared();
+  // A cluster of its own, stopped and removed with the test temp area.
+  explicit PgBackRestCluster(const PgBackRestClusterOptions& options);
 
   PgCluster& pg() { return *pg_; }
   const fs::path& config() const { return config_; }
+  // The repository's directory: for S3, the bucket's directory in s3rver's store, where each
+  // object is a file named <name>._S3rver_object.
   const fs::path& repo() const { return repo_; }
   std::string stanza() const { return kStanza; }
 
@@ -35,6 +53,12 @@ class PgBackRestCluster {
   pgbackup::pgbackrest::PgBackRestSettings settings() const;
   // Runs `pgbackrest --config=... --stanza=... ARGS...` as the PGDATA owner, as is.
   pgbackup::ProcessResult pgbackrest(const std::vector<std::string>& args) const;
+
+  // The stanza as the agent reads it: `info --output=json` through its CLI wrapper, parsed.
+  pgbackup::pgbackrest::InfoStanza info() const;
+  // The agent's WAL continuity check of the repository (`repo-ls` of archive_repo_path()
+  // through its CLI wrapper, parsed) from `start`, a segment name.
+  pgbackup::pgbackrest::WalContinuity wal_continuity_since(const std::string& start) const;
 
   // Runs SQL as the superuser.
   void exec(const std::string& sql, const std::string& db = "postgres") { pg_->exec(sql, db); }
@@ -53,15 +77,19 @@ class PgBackRestCluster {
   std::string archive_repo_path() const;
   // backup/<stanza>/<label>.
   fs::path backup_dir(const std::string& label) const;
-  // The file holding archived `segment` (<segment>-<sha1>.zst), or an empty path.
+  // The file holding archived `segment` (<segment>-<sha1>.zst, with S3Server::kObjectSuffix
+  // for S3), or an empty path.
   fs::path archived_segment_file(const std::string& segment) const;
 
  private:
-  PgBackRestCluster();
-
   fs::path dir_, config_, repo_;
+  std::string object_suffix_;
   std::unique_ptr<PgCluster> pg_;
 };
+
+// The backups of `after` that `before` did not have, oldest first.
+std::vector<pgbackup::pgbackrest::InfoBackup> new_backups(
+    const pgbackup::pgbackrest::InfoStanza& before, const pgbackup::pgbackrest::InfoStanza& after);
 
 // Moves a file aside (as if deleted) and puts it back when destroyed, so that a test leaves
 // the repository as it found it.

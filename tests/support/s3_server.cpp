@@ -58,21 +58,51 @@ void wait_until_listening(const std::string& url, const BackgroundProcess& proce
   throw std::runtime_error("test S3 server did not start: " + read_text_file(log));
 }
 
+// A throwaway self-signed certificate (cert.pem, key.pem in `dir`) for the host name
+// "localhost", valid for two days.
+void make_localhost_certificate(const fs::path& dir) {
+  pgbackup::ProcessSpec spec;
+  spec.argv = {"openssl",  "req",
+               "-x509",    "-newkey",
+               "rsa:2048", "-nodes",
+               "-days",    "2",
+               "-subj",    "/CN=localhost",
+               "-addext",  "subjectAltName=DNS:localhost",
+               "-keyout",  (dir / "key.pem").string(),
+               "-out",     (dir / "cert.pem").string()};
+  spec.timeout = std::chrono::seconds(30);
+  const auto made = pgbackup::run_process(spec);
+  if (!made.ok()) throw std::runtime_error("openssl req failed: " + made.err);
+}
+
 }  // namespace
 
 S3Server::S3Server(const S3ServerOptions& options) {
   root_ = make_temp_dir("s3");
   s3rver_port_ = free_port();
   proxy_port_ = free_port();
+  tls_ = options.tls;
   const std::string source = PGBACKUP_SOURCE_DIR;
   // Without --openssl-legacy-provider s3rver answers paginated listings with 500 on Node 18+.
-  s3rver_ = std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{"node", "--openssl-legacy-provider",
-                               source + "/node_modules/s3rver/bin/s3rver.js", "-d",
-                               (root_ / "data").string(), "-a", "127.0.0.1", "-p",
-                               std::to_string(s3rver_port_), "--configure-bucket", kBucket},
-      root_ / "s3rver.log");
+  std::vector<std::string> s3rver = {"node",
+                                     "--openssl-legacy-provider",
+                                     source + "/node_modules/s3rver/bin/s3rver.js",
+                                     "-d",
+                                     (root_ / "data").string(),
+                                     "-a",
+                                     "127.0.0.1",
+                                     "-p",
+                                     std::to_string(s3rver_port_),
+                                     "--configure-bucket",
+                                     kBucket};
+  if (tls_) {
+    make_localhost_certificate(root_);
+    s3rver.insert(s3rver.end(),
+                  {"--key", (root_ / "key.pem").string(), "--cert", ca_file().string()});
+  }
+  s3rver_ = std::make_unique<BackgroundProcess>(s3rver, root_ / "s3rver.log");
   wait_until_listening(direct_endpoint(), *s3rver_, root_ / "s3rver.log");
+  if (tls_) return;
   // Debian's python has botocore (python3-botocore); a python earlier on PATH may not.
   std::vector<std::string> proxy = {"/usr/bin/python3",
                                     source + "/tests/s3/sigv4_proxy.py",
@@ -124,6 +154,7 @@ S3Server::~S3Server() = default;
 std::string S3Server::endpoint() const { return "http://127.0.0.1:" + std::to_string(proxy_port_); }
 
 std::string S3Server::direct_endpoint() const {
+  if (tls_) return "https://localhost:" + std::to_string(s3rver_port_);
   return "http://127.0.0.1:" + std::to_string(s3rver_port_);
 }
 

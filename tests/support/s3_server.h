@@ -42,6 +42,10 @@ struct S3ServerOptions {
   // offsite.s3.stall_timeout).
   int stall_puts = 0;
   int stall_gets = 0;
+  // s3rver serves HTTPS itself (--key/--cert) with a throwaway self-signed certificate for the
+  // host name "localhost" (ca_file()), and no proxy stands in front of it: what pgBackRest 2.45
+  // talks to (it speaks only HTTPS and ignores IP SANs). The options above need the proxy.
+  bool tls = false;
 };
 
 class S3Server {
@@ -55,8 +59,14 @@ class S3Server {
 
   // The proxy's URL: what the agent under test talks to.
   std::string endpoint() const;
-  // s3rver's own URL (no signature check), for the benchmark.
+  // s3rver's own URL (no signature check), for the benchmark; https://localhost:PORT with tls.
   std::string direct_endpoint() const;
+  int direct_port() const { return s3rver_port_; }
+  // With tls: the certificate s3rver presents, which is its own CA.
+  fs::path ca_file() const { return root_ / "cert.pem"; }
+  // The directory holding the bucket's objects: key a/b/c is a/b/c._S3rver_object under it.
+  fs::path bucket_dir() const { return root_ / "data" / kBucket; }
+  static constexpr const char* kObjectSuffix = "._S3rver_object";
   // The requests the proxy saw so far, one JSON object each: method, path, query, headers.
   std::vector<nlohmann::json> requests() const;
   // While stalled, the proxy logs each UploadPart request, then holds it unanswered.
@@ -74,6 +84,7 @@ class S3Server {
   fs::path root_;
   int s3rver_port_ = 0;
   int proxy_port_ = 0;
+  bool tls_ = false;
   std::unique_ptr<BackgroundProcess> s3rver_;
   std::unique_ptr<BackgroundProcess> proxy_;
 };
