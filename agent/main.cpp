@@ -45,7 +45,8 @@ const std::map<std::string, Command>& commands() {
       {"run",
        {"daemon: schedules every job, serves HTTP",
         "[--web.listen-address HOST:PORT]... [--web.config.file FILE]", nullptr}},
-      {"backup", {"take a backup now", "[--target NAME]", pgbackup::command_backup}},
+      {"backup",
+       {"take a backup now", "[--target NAME] [--type full|diff|incr]", pgbackup::command_backup}},
       {"list",
        {"backups with tier, size, age, checks", "[--target NAME] [--output text|json]",
         pgbackup::command_list}},
@@ -153,6 +154,7 @@ cxxopts::Options make_options() {
       ("target", "target name", cxxopts::value<std::string>()->default_value(""))
       ("output", "list, diff: text or json", cxxopts::value<std::string>()->default_value("text"))
       ("latest", "verify, restore: the newest good backup")
+      ("type", "backup: full, diff or incr (diff and incr: pgbackrest targets)", cxxopts::value<std::string>()->default_value("full"))
       ("table", "restore: only this table (repeatable)", cxxopts::value<std::vector<std::string>>())
       ("dbname", "restore: into this database of the same server", cxxopts::value<std::string>()->default_value(""))
       ("jobs", "restore: parallel pg_restore jobs", cxxopts::value<int>()->default_value("2"))
@@ -185,6 +187,10 @@ CommandOptions command_options(const cxxopts::ParseResult& parsed, const std::st
     throw pgbackup::ConfigError("--output must be text or json");
   }
   opts.latest = parsed.count("latest") > 0;
+  const std::string type = parsed["type"].as<std::string>();
+  const std::optional<pgbackup::BackupType> backup_type = pgbackup::parse_backup_type(type);
+  if (!backup_type) throw pgbackup::ConfigError("--type must be full, diff or incr, not " + type);
+  opts.type = *backup_type;
   opts.dry_run = parsed.count("dry-run") > 0;
   opts.all_missing = parsed.count("all-missing") > 0;
   try {

@@ -8,6 +8,7 @@
 
 #include "agent/catalog/audit_log.h"
 #include "agent/core/errors.h"
+#include "agent/core/text.h"
 #include "agent/core/units.h"
 #include "agent/engines/engine.h"
 #include "agent/engines/pg_dump/dump_catalog.h"
@@ -17,6 +18,7 @@
 #include "agent/jobs/prune.h"
 #include "agent/jobs/restore.h"
 #include "agent/jobs/restore_drill.h"
+#include "agent/jobs/verify.h"
 #include "agent/rules/schema_diff.h"
 #include "agent/schedule/backup_types.h"
 #include "agent/schedule/cron.h"
@@ -62,7 +64,9 @@ std::string checks_text(const CatalogEntry& b) {
 nlohmann::json entry_to_json(const CatalogEntry& b) {
   nlohmann::json j = {{"file", b.dump.string()},
                       {"started_at", format_iso8601(b.started_at)},
+                      {"type", backup_type_name(b.type)},
                       {"size_bytes", b.file_size},
+                      {"restore_set_bytes", b.restore_set_bytes()},
                       {"good", b.good()}};
   if (b.good()) {
     j["manifest"] = manifest_to_json(*b.manifest);
@@ -125,11 +129,19 @@ void print_offsite_deletion(const TargetConfig& t, const std::string& key, const
 
 int command_backup(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
-  const BackupResult r = take_backup(config, target, context_of(options));
+  BackupOptions backup;
+  backup.type = options.type;
+  const BackupResult r = take_backup(config, target, context_of(options), backup);
   const Manifest& m = r.manifest;
-  std::printf("backup %s: %s, %zu tables, %lld rows, tier %s, %.1fs\n", r.file.c_str(),
-              format_bytes(m.size_bytes).c_str(), m.tables.size(),
-              static_cast<long long>(m.total_rows()), tier_name(m.tier), m.duration_seconds);
+  if (!m.tables.empty()) {
+    std::printf("backup %s: %s, %zu tables, %lld rows, tier %s, %.1fs\n", r.file.c_str(),
+                format_bytes(m.size_bytes).c_str(), m.tables.size(),
+                static_cast<long long>(m.total_rows()), tier_name(m.tier), m.duration_seconds);
+  } else {  // a backup without row counts (a physical one): its type and restore set instead
+    std::printf("backup %s: %s, %s (restore set %s), tier %s, %.1fs\n", m.file.c_str(),
+                backup_type_name(r.type), format_bytes(m.size_bytes).c_str(),
+                format_bytes(r.restore_set_bytes).c_str(), tier_name(m.tier), m.duration_seconds);
+  }
   if (m.size_anomaly) spdlog::warn("size anomaly: {}", m.size_anomaly_reason);
   for (const ShrunkTable& t : m.shrunk_tables) {
     spdlog::warn(
@@ -172,13 +184,14 @@ int command_list(const Config& config, const CommandOptions& options) {
       std::printf("  no backups yet (hint: pgbackup-agent backup --target %s)\n", t->name.c_str());
       continue;
     }
-    std::printf("  %-40s %-8s %10s %10s %12s  %s\n", "FILE", "TIER", "SIZE", "AGE", "ROWS",
-                "CHECKS");
+    std::printf("  %-40s %-4s %-8s %10s %10s %12s  %s\n", "FILE", "TYPE", "TIER", "SIZE", "AGE",
+                "ROWS", "CHECKS");
     for (const CatalogEntry& b : entries) {
-      std::printf("  %-40s %-8s %10s %10s %12s  %s\n", b.name().c_str(),
-                  b.good() ? tier_name(b.tier()) : "-", format_bytes(b.file_size).c_str(),
-                  format_age(b.started_at, now).c_str(),
-                  b.good() ? std::to_string(b.manifest->total_rows()).c_str() : "-",
+      const bool counted = b.good() && !b.manifest->tables.empty();
+      std::printf("  %-40s %-4s %-8s %10s %10s %12s  %s\n", b.name().c_str(),
+                  backup_type_name(b.type), b.good() ? tier_name(b.tier()) : "-",
+                  format_bytes(b.file_size).c_str(), format_age(b.started_at, now).c_str(),
+                  counted ? std::to_string(b.manifest->total_rows()).c_str() : "-",
                   checks_text(b).c_str());
     }
   }
@@ -188,27 +201,15 @@ int command_list(const Config& config, const CommandOptions& options) {
 
 int command_verify(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
-  const std::unique_ptr<BackupEngine> engine = make_engine(target);
-  const std::vector<CatalogEntry> entries = engine->catalog();
-  const CatalogEntry* entry =
-      &select_backup(entries, options.file ? std::optional<fs::path>(*options.file) : std::nullopt,
-                     target.backup.dir);
-  const VerifyReport report = engine->verify(*entry, options.progress);
-  for (const VerifyCheck& c : report.checks) {
+  const VerifyJobResult r = run_verify_job(config, target, options.file, context_of(options));
+  for (const VerifyCheck& c : r.report.checks) {
     std::printf("%-18s %s  %s\n", c.name.c_str(), c.passed ? "ok  " : "FAIL", c.detail.c_str());
   }
-  append_audit(config.audit_log_for(target),
-               {{"target", target.name},
-                {"operation", "verify"},
-                {"file", entry->name()},
-                {"outcome", report.ok() ? "success" : "failure"},
-                {"error", report.first_problem()}},
-               options.clock->now());
-  if (!report.ok()) {
-    spdlog::error("{} failed verification: {}", entry->dump.string(), report.first_problem());
+  if (!r.report.ok()) {
+    spdlog::error("{} failed verification: {}", r.path.string(), r.report.first_problem());
     return 1;
   }
-  std::printf("%s is good\n", entry->dump.c_str());
+  std::printf("%s is good\n", r.path.c_str());
   return 0;
 }
 
@@ -252,7 +253,11 @@ int command_prune(const Config& config, const CommandOptions& options) {
   }
   const char* verb = options.dry_run ? "would delete" : "deleted";
   const char* outcome = options.dry_run ? "would be deleted (dry run)" : "deleted";
-  for (const auto& p : r.local.deleted) std::printf("%s %s\n", verb, p.filename().c_str());
+  for (std::size_t i = 0; i < r.local.deleted.size(); ++i) {
+    const std::vector<std::string>& with = r.local.deleted_with[i];
+    std::printf("%s %s%s\n", verb, r.local.deleted[i].filename().c_str(),
+                with.empty() ? "" : (" with " + join(with, ", ")).c_str());
+  }
   std::printf("%zu kept, %zu %s\n", r.local.kept.size(), r.local.deleted.size(), outcome);
   if (r.offsite_error) std::rethrow_exception(r.offsite_error);
   if (!r.offsite) return 0;

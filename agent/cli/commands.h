@@ -9,6 +9,7 @@
 #include "agent/config/config.h"
 #include "agent/core/clock.h"
 #include "agent/core/progress.h"
+#include "agent/engines/backup_type.h"
 
 namespace pgbackup {
 
@@ -22,6 +23,7 @@ struct CommandOptions {
   bool dry_run = false;
   bool all_missing = false;  // upload: every backup that should be off-site and is not
   std::chrono::seconds max_age{26 * 3600};
+  BackupType type = BackupType::full;  // backup --type
   // restore
   std::vector<std::string> tables;
   std::string dbname;

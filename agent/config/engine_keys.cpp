@@ -69,6 +69,27 @@ const KeyTable<VerifyConfig>& verify_keys() {
   return table;
 }
 
+// An optional section of a target read with `table`: absent, the member stays unset and
+// config-check leaves it out (`flow`: written on one line).
+template <typename S>
+ConfigKey<TargetConfig> optional_keys(const char* name, std::optional<S> TargetConfig::*field,
+                                      const KeyTable<S>& (*table)(), bool flow) {
+  using T = TargetConfig;
+  return ConfigKey<T>{name,
+                      [=](const Section& s, const char* k, T& t) {
+                        if (s.has(k)) parse_keys(s.section(k), table(), (t.*field).emplace());
+                      },
+                      [=](YAML::Emitter& out, const char* k, const T& t) {
+                        if (!(t.*field)) return;
+                        out << YAML::Key << k << YAML::Value;
+                        if (flow) out << YAML::Flow;
+                        render_keys(out, table(), *(t.*field));
+                      }}
+      .kind("section")
+      .defaults_to("none")
+      .with_keys(table);
+}
+
 // The YAML node of `backup.schedule`, or a null node.
 YAML::Node schedule_node(const Section& target) {
   if (!target.has("backup")) return YAML::Node();
@@ -97,21 +118,8 @@ ConfigKey<TargetConfig> engine_key() {
 }
 
 ConfigKey<TargetConfig> pgbackrest_key() {
-  using T = TargetConfig;
-  return ConfigKey<T>{"pgbackrest",
-                      [](const Section& s, const char* k, T& t) {
-                        if (s.has(k))
-                          parse_keys(s.section(k), pgbackrest_keys(), t.pgbackrest.emplace());
-                      },
-                      [](YAML::Emitter& out, const char* k, const T& t) {
-                        if (!t.pgbackrest) return;
-                        out << YAML::Key << k << YAML::Value;
-                        render_keys(out, pgbackrest_keys(), *t.pgbackrest);
-                      }}
-      .kind("section")
-      .defaults_to("none")
-      .doc("How the agent reaches the operator's pgBackRest (with `engine: pgbackrest`).")
-      .with_keys(pgbackrest_keys);
+  return optional_keys("pgbackrest", &TargetConfig::pgbackrest, pgbackrest_keys, false)
+      .doc("How the agent reaches the operator's pgBackRest (with `engine: pgbackrest`).");
 }
 
 ConfigKey<BackupConfig> backup_schedule_key() {
@@ -131,8 +139,9 @@ ConfigKey<BackupConfig> backup_schedule_key() {
                                        "{full: \"0 2 * * 0\", diff: \"0 2 * * 1-6\"}");
         }
         b.schedule = types.schedule("full", b.schedule);
-        b.diff_schedule = types.schedule("diff", "");
-        b.incr_schedule = types.schedule("incr", "");
+        // Absent: that type is not scheduled.
+        if (types.has("diff")) b.diff_schedule = types.schedule("diff", "");
+        if (types.has("incr")) b.incr_schedule = types.schedule("incr", "");
       },
       [](YAML::Emitter& out, const char* k, const B& b) {
         out << YAML::Key << k << YAML::Value;
@@ -175,20 +184,8 @@ ConfigKey<TargetConfig> rpo_target_key() {
 }
 
 ConfigKey<TargetConfig> verify_key() {
-  using T = TargetConfig;
-  return ConfigKey<T>{"verify",
-                      [](const Section& s, const char* k, T& t) {
-                        if (s.has(k)) parse_keys(s.section(k), verify_keys(), t.verify.emplace());
-                      },
-                      [](YAML::Emitter& out, const char* k, const T& t) {
-                        if (!t.verify) return;
-                        out << YAML::Key << k << YAML::Value << YAML::Flow;
-                        render_keys(out, verify_keys(), *t.verify);
-                      }}
-      .kind("section")
-      .defaults_to("none")
-      .doc("Re-prove the stored backups on a schedule of their own (as `verify` does).")
-      .with_keys(verify_keys);
+  return optional_keys("verify", &TargetConfig::verify, verify_keys, true)
+      .doc("Re-prove the stored backups on a schedule of their own (as `verify` does).");
 }
 
 void check_engine_keys(const Section& target, const TargetConfig& t) {

@@ -313,10 +313,10 @@ const KeyTable<TargetConfig>& target_keys() {
           .kind("string of `a-z0-9_-`")
           .defaults_to("required")
           .doc("The target's name: the `target` label of its metrics, and `--target NAME`."),
-      engine_key(),
       database("database", &T::database)
           .doc("The database to back up. The role needs to read everything in it (`GRANT "
                "pg_read_all_data`, PostgreSQL 14+); `restore` needs more (it drops and creates)."),
+      engine_key(),
       pgbackrest_key(),
       backup_key().doc("Where, when and how backups are taken."),
       section("anomaly", &T::anomaly, anomaly_keys, /*flow=*/true)

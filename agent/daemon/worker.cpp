@@ -117,13 +117,12 @@ class DaemonTargetJobs final : public TargetJobs {
     spdlog::info("verify of {} starting", name_);
     bool ran = false;
     try {
-      const VerifyJobResult r = run_verify_job(*state_.config(), t, ctx_);
+      const VerifyJobResult r = run_verify_job(*state_.config(), t, std::nullopt, ctx_);
       ran = true;
-      if (r.ok()) {
+      if (r.report.ok()) {
         spdlog::info("verify of {} passed: {}", name_, r.backup);
       } else {
-        spdlog::error("verify of {} failed: {}", name_,
-                      r.backup.empty() ? "no good backup to verify" : r.report.first_problem());
+        spdlog::error("verify of {} failed: {}: {}", name_, r.backup, r.report.first_problem());
       }
     } catch (const std::exception& e) {
       // Not recorded (a backup or another job holds the directory): still due, backing off.

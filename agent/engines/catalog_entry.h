@@ -38,6 +38,9 @@ struct CatalogEntry {
   // Repository bytes a restore of it reads when that is more than the backup itself: a physical
   // diff or incr with the full (and diff) it builds on. Unset: size_bytes().
   std::optional<std::uint64_t> restore_set_size;
+  // The backups that go with it when retention removes it (a physical full's diff and incr, by
+  // name); empty for a backup that stands alone.
+  std::vector<std::string> dependents;
 
   bool good() const { return manifest.has_value(); }
   // The name `list`, `check` and the status page show, and commands accept.

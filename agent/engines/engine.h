@@ -53,6 +53,9 @@ struct VerifyCheck {
 struct VerifyReport {
   std::filesystem::path file;
   std::vector<VerifyCheck> checks;
+  // Files the check found invalid, when it counts them (pgBackRest's verify; the
+  // verify_last_invalid_files metric).
+  std::uint64_t invalid_files = 0;
   bool ok() const;
   // The first failed check's detail, or empty.
   std::string first_problem() const;
@@ -86,6 +89,9 @@ class BackupEngine {
   // The filesystem the backups are stored on (zeros when it cannot be read).
   virtual FilesystemStats storage_space() const = 0;
 
+  // Whether this engine takes backups of `type` (pg_dump: full only). Asked before a backup job
+  // starts, so a type it cannot take is a usage error, not a failed attempt.
+  virtual bool takes(BackupType type) const = 0;
   // Takes one backup of `type` and returns it (good, with its record). The caller holds the
   // directory lock and records the attempt (jobs/backup.h). Throws OperationError, leaving
   // nothing that looks like a backup, when it fails or `type` is not one this engine takes.

@@ -1,6 +1,7 @@
 // make_engine: the one place a target's engine is chosen (engines/engine.h).
 #include "agent/engines/engine.h"
 #include "agent/engines/pg_dump/pg_dump_engine.h"
+#include "agent/engines/pgbackrest/pgbackrest_engine.h"
 
 namespace pgbackup {
 
@@ -19,7 +20,13 @@ std::string VerifyReport::first_problem() const {
 }
 
 std::unique_ptr<BackupEngine> make_engine(const TargetConfig& target) {
-  // Only pg_dump so far; `engine: pgbackrest` (DESIGN §11) chooses here, and only here.
+  // The one place the engine is chosen (DESIGN §11).
+  switch (target.engine) {
+    case EngineKind::pgbackrest:
+      return std::make_unique<PgBackRestEngine>(target);
+    case EngineKind::pg_dump:
+      break;
+  }
   return std::make_unique<PgDumpEngine>(target);
 }
 

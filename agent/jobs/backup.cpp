@@ -33,6 +33,11 @@ PruneResult prune_after_backup(const Config& config, const TargetConfig& target,
 BackupResult take_backup(const Config& config, const TargetConfig& target, const JobContext& ctx,
                          const BackupOptions& options) {
   const std::unique_ptr<BackupEngine> engine = make_engine(target);
+  if (!engine->takes(options.type)) {
+    throw ConfigError(std::string("target ") + target.name + " uses " + engine->name() +
+                      ", which takes only full backups, not " + backup_type_name(options.type) +
+                      " (hint: drop --type, or use engine: pgbackrest)");
+  }
   engine->prepare();
   std::optional<DirectoryLock> lock;
   if (!options.lock_held) lock.emplace(target.state_dir());
@@ -44,10 +49,12 @@ BackupResult take_backup(const Config& config, const TargetConfig& target, const
     CatalogEntry backup = engine->backup(options.type, ctx);
     BackupResult result;
     result.file = backup.dump;
+    result.type = backup.type;
+    result.restore_set_bytes = backup.restore_set_bytes();
     result.manifest = std::move(*backup.manifest);
     const Manifest& m = result.manifest;
     run.succeed(m.file, {{"file", m.file},
-                         {"type", backup_type_name(backup.type)},
+                         {"type", backup_type_name(result.type)},
                          {"size_bytes", m.size_bytes},
                          {"sha256", m.sha256},
                          {"tier", tier_name(m.tier)},

@@ -28,6 +28,8 @@ struct BackupOptions {
 };
 
 struct BackupResult {
+  BackupType type = BackupType::full;  // what was taken (a diff with no full to build on: full)
+  std::uint64_t restore_set_bytes = 0;
   Manifest manifest;
   std::filesystem::path file;
   PruneResult prune;
@@ -37,7 +39,8 @@ struct BackupResult {
 // checks, pg_dump in the snapshot the row counts use, SHA-256 while streaming, fsync,
 // pg_restore --list, rename, manifest), under the directory lock, then retention (unless options
 // say otherwise). Records the attempt in state.json and the audit log either way. Throws
-// OperationError (nothing left behind, earlier backups untouched) when it fails.
+// OperationError (nothing left behind, earlier backups untouched) when it fails, and
+// ConfigError (nothing recorded) when the engine does not take `options.type`.
 BackupResult take_backup(const Config& config, const TargetConfig& target, const JobContext& ctx,
                          const BackupOptions& options = {});
 

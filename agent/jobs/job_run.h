@@ -39,6 +39,8 @@ class JobRun {
   void interrupted(const std::string& error, nlohmann::json details = nlohmann::json::object());
   // Nothing to do: nothing is recorded.
   void not_attempted() { settled_ = true; }
+  // A verify run's count of invalid files, recorded with its outcome.
+  void set_invalid_files(std::uint64_t count) { attempt_.invalid_files = count; }
 
  private:
   void settle(const std::string& outcome, nlohmann::json details, bool record_state);

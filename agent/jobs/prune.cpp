@@ -59,6 +59,7 @@ PruneResult prune_local(const Config& config, const TargetConfig& target, Backup
     }
     expired.push_back(&b);
     result.deleted.push_back(b.dump);
+    result.deleted_with.push_back(b.dependents);
   }
   if (!dry_run && !expired.empty()) {
     engine.remove(expired, [&](const CatalogEntry& b) {

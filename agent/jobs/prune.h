@@ -29,6 +29,8 @@ std::string retention_blocked_reason(const TargetConfig& target,
 
 struct PruneResult {
   std::vector<std::filesystem::path> deleted;  // dumps (their manifests went first)
+  // Per deleted backup, the backups that went with it (a set's diff and incr), by name.
+  std::vector<std::vector<std::string>> deleted_with;
   std::vector<std::filesystem::path> kept;
   std::string skipped_reason;  // non-empty when retention did not run
   bool refused = false;        // ... because the clock guard refused (logged and audited)

@@ -1,34 +1,48 @@
 #include "agent/jobs/verify.h"
 
 #include "agent/catalog/directory_lock.h"
+#include "agent/core/errors.h"
+#include "agent/engines/pg_dump/dump_catalog.h"
 #include "agent/jobs/job_run.h"
 
 namespace pgbackup {
+namespace {
+
+// The backup `file` names: a name as `list` shows it, or a path (select_backup's rules).
+const CatalogEntry& chosen(const std::vector<CatalogEntry>& entries,
+                           const std::optional<std::string>& file, const fs::path& dir) {
+  if (file && !fs::path(*file).has_parent_path()) {
+    for (const CatalogEntry& e : entries) {
+      if (e.name() == *file) return e;
+    }
+  }
+  return select_backup(entries, file ? std::optional<fs::path>(*file) : std::nullopt, dir);
+}
+
+}  // namespace
 
 VerifyJobResult run_verify_job(const Config& config, const TargetConfig& target,
-                               const JobContext& ctx) {
+                               const std::optional<std::string>& file, const JobContext& ctx) {
   const std::unique_ptr<BackupEngine> engine = make_engine(target);
+  // Never while a backup of the target runs (nor a prune deletes what it reads).
   const DirectoryLock lock(target.state_dir());
+  const std::vector<CatalogEntry> entries = engine->catalog();
+  const CatalogEntry& entry = chosen(entries, file, target.backup.dir);
+  VerifyJobResult result{entry.name(), entry.dump, {}};
   JobRun run(config, target, "verify", "verify", ctx);
-  VerifyJobResult result;
   try {
-    const std::vector<CatalogEntry> entries = engine->catalog();
-    const CatalogEntry* newest = newest_good(entries);
-    if (!newest) {
-      run.fail("no good backup to verify (hint: pgbackup-agent backup --target " + target.name +
-               ")");
-      return result;
-    }
-    result.backup = newest->name();
-    result.report = engine->verify(*newest, ctx.progress);
-    if (result.report.ok()) {
-      run.succeed(result.backup, {{"file", result.backup}});
-    } else {
-      run.fail(result.report.first_problem(), result.backup, {{"file", result.backup}});
-    }
+    result.report = engine->verify(entry, ctx.progress);
   } catch (const std::exception& e) {
-    run.fail(e.what(), result.backup);
-    result.report.checks.push_back({"verify", false, e.what()});
+    run.fail(e.what(), entry.name(), {{"file", entry.name()}});
+    if (dynamic_cast<const OperationError*>(&e)) throw;
+    throw OperationError(e.what());
+  }
+  run.set_invalid_files(result.report.invalid_files);
+  if (result.report.ok()) {
+    run.succeed(entry.name(), {{"file", entry.name()}, {"error", ""}});
+  } else {
+    run.fail(result.report.first_problem(), entry.name(),
+             {{"file", entry.name()}, {"invalid_files", result.report.invalid_files}});
   }
   return result;
 }

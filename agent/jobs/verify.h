@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "agent/config/config.h"
@@ -9,17 +10,19 @@
 namespace pgbackup {
 
 struct VerifyJobResult {
-  std::string backup;  // the name of the backup verified ("" when there was none)
+  std::string backup;  // the name of the backup verified
+  std::filesystem::path path;
   VerifyReport report;
-  bool ok() const { return !backup.empty() && report.ok(); }
 };
 
-// One verify run of `target` (`verify.schedule`, DESIGN §11): proves its newest good backup
-// again through its engine (BackupEngine::verify), under the directory lock so it never runs
-// while a backup of the target does. Records the run in state.json ("verify") and the audit log
-// either way; a target with no good backup is a failed run. Throws OperationError, recording
-// nothing, when it cannot start (another process holds the directory lock).
+// The verify job (`verify`, and the daemon's `verify.schedule`): proves one backup of `target`
+// again through its engine -- `file` as the command line names it (a path, or a name as `list`
+// shows it), else the newest good one -- under the directory lock, so never while a backup of
+// the target runs, and records the attempt in state.json ("verify", with
+// the files found invalid) and the audit log. Throws OperationError when there is no such
+// backup or another process holds the directory lock (nothing recorded), or the engine cannot
+// run its checks (recorded as a failure).
 VerifyJobResult run_verify_job(const Config& config, const TargetConfig& target,
-                               const JobContext& ctx);
+                               const std::optional<std::string>& file, const JobContext& ctx);
 
 }  // namespace pgbackup

@@ -17,6 +17,7 @@ class PgDumpEngine final : public BackupEngine {
   std::vector<std::filesystem::path> remove_leftovers() const override;
   bool backup_running() const override;
   FilesystemStats storage_space() const override;
+  bool takes(BackupType type) const override { return type == BackupType::full; }
   CatalogEntry backup(BackupType type, const JobContext& ctx) override;
   std::vector<CatalogEntry> catalog(ManifestCache* cache) const override;
   RecoveryWindow recovery_window(const std::vector<CatalogEntry>& catalog) const override;

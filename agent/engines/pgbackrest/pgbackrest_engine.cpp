@@ -1,0 +1,288 @@
+#include "agent/engines/pgbackrest/pgbackrest_engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+#include <thread>
+
+#include "agent/catalog/backup_dir.h"
+#include "agent/core/errors.h"
+#include "agent/core/file_io.h"
+#include "agent/engines/pgbackrest/repo_path.h"
+
+namespace pgbackup {
+
+using namespace pgbackrest;
+
+namespace {
+
+// How long `info` and `repo-ls` may take (they read the repository's small files).
+constexpr std::chrono::minutes kLookTimeout{5};
+
+PgBackRestSettings settings_of(const TargetConfig& t) {
+  PgBackRestSettings s;
+  const PgBackRestConfig& c = t.pgbackrest.value_or(PgBackRestConfig{});
+  s.command = c.command;
+  s.config = c.config.string();
+  s.stanza = c.stanza;
+  s.repo = c.repo;
+  return s;
+}
+
+const InfoBackup* newest_new_backup(const InfoStanza& stanza, const std::set<std::string>& before) {
+  const InfoBackup* out = nullptr;
+  for (const InfoBackup& b : stanza.backups) {
+    if (!before.contains(b.label) && (!out || b.stop >= out->stop)) out = &b;
+  }
+  return out;
+}
+
+}  // namespace
+
+PgBackRestEngine::PgBackRestEngine(TargetConfig target)
+    : target_(std::move(target)), settings_(settings_of(target_)) {
+  if (!target_.pgbackrest) {
+    throw ConfigError("target " + target_.name +
+                      " has engine pgbackrest but no pgbackrest section");
+  }
+}
+
+PgBackRestCli PgBackRestEngine::cli(const RunLimits& limits) const {
+  return PgBackRestCli(settings_, limits);
+}
+
+void PgBackRestEngine::prepare() const {
+  prepare_backup_dir(target_.backup.dir);
+  create_private_dir(records_dir(target_.state_dir()));
+}
+
+std::vector<std::filesystem::path> PgBackRestEngine::remove_leftovers() const {
+  // pgBackRest cleans up (or resumes) an interrupted backup itself at its next run.
+  return {};
+}
+
+bool PgBackRestEngine::backup_running() const {
+  try {
+    return read_info(cli({kLookTimeout, nullptr})).backup_lock_held;
+  } catch (const std::exception& e) {
+    spdlog::debug("pgbackrest info of {} failed: {}", target_.name, e.what());
+    return false;
+  }
+}
+
+FilesystemStats PgBackRestEngine::storage_space() const {
+  const std::string conf = settings_.config.empty() ? kDefaultConfigFile : settings_.config;
+  try {
+    const std::optional<std::string> path =
+        repo_path_in_config(read_file(conf), settings_.stanza, settings_.repo);
+    if (path) {
+      const FilesystemStats s = filesystem_of(*path);
+      if (s.size_bytes > 0) return s;
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("cannot read {}: {}", conf, e.what());
+  }
+  return filesystem_of(target_.backup.dir);
+}
+
+InfoStanza PgBackRestEngine::read_info(const PgBackRestCli& c) const {
+  try {
+    return parse_stanza_info(c.info_json(), settings_.stanza);
+  } catch (const InfoParseError& e) {
+    throw OperationError("pgbackrest info of stanza " + settings_.stanza +
+                         " is not usable: " + e.what());
+  }
+}
+
+PgBackRestEngine::Snapshot PgBackRestEngine::look(const PgBackRestCli& c) const {
+  Snapshot s;
+  s.stanza = read_info(c);
+  const InfoDatabase* db = s.stanza.current_database();
+  const InfoArchive* archive = db ? s.stanza.archive_of(db->id) : nullptr;
+  if (!archive) {
+    s.archive.error =
+        "info lists no WAL archive for the stanza's database (hint: pgbackrest "
+        "stanza-create, then check archive_command)";
+    return s;
+  }
+  try {
+    s.archive.listing =
+        parse_wal_listing(c.repo_ls_json("archive/" + settings_.stanza + "/" + archive->id));
+  } catch (const std::exception& e) {
+    s.archive.error = e.what();
+  }
+  return s;
+}
+
+std::vector<CatalogEntry> PgBackRestEngine::entries_of(const Snapshot& s) const {
+  const std::map<std::string, BackupRecord> records =
+      load_records(records_dir(target_.state_dir()));
+  return build_catalog(
+      {target_.name, records_dir(target_.state_dir()), &s.stanza, &s.archive, &records});
+}
+
+void PgBackRestEngine::wait_for_running_backup(const PgBackRestCli& c,
+                                               const JobContext& ctx) const {
+  const SteadyTime until = ctx.clock.steady_now() + target_.backup.timeout;
+  bool said = false;
+  while (read_info(c).backup_lock_held) {
+    if (!said) {
+      spdlog::warn(
+          "a pgbackrest backup of stanza {} is already running (one an interrupted "
+          "agent left?): waiting for it to end",
+          settings_.stanza);
+      said = true;
+    }
+    if (ctx.cancelled() || ctx.clock.steady_now() >= until) {
+      throw OperationError("a pgbackrest backup of stanza " + settings_.stanza +
+                           " is still running (hint: pgbackrest info shows its lock)");
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+CatalogEntry PgBackRestEngine::backup(BackupType type, const JobContext& ctx) {
+  const PgBackRestCli look_cli = cli({kLookTimeout, ctx.cancel});
+  wait_for_running_backup(look_cli, ctx);
+  std::set<std::string> before;
+  for (const InfoBackup& b : read_info(look_cli).backups) before.insert(b.label);
+
+  const SteadyTime started = ctx.clock.steady_now();
+  cli({target_.backup.timeout, ctx.cancel}).backup(type);
+  const double seconds = std::chrono::duration<double>(ctx.clock.steady_now() - started).count();
+
+  const Snapshot s = look(look_cli);
+  const InfoBackup* taken = newest_new_backup(s.stanza, before);
+  if (!taken) {
+    throw OperationError("pgbackrest backup succeeded but info lists no new backup of stanza " +
+                         settings_.stanza);
+  }
+  if (type != BackupType::full && taken->type == BackupType::full) {
+    spdlog::warn("no full backup to build on: took a full ({} was asked)", backup_type_name(type));
+  }
+  std::vector<CatalogEntry> entries = entries_of(s);
+  CatalogEntry* entry = nullptr;
+  for (CatalogEntry& e : entries) {
+    if (e.name() == taken->label) entry = &e;
+  }
+  const Tier tier = entry && entry->good() ? entry->tier() : Tier::daily;
+  save_record(records_dir(target_.state_dir()), record_of(*taken, type, tier, seconds));
+  if (!entry || !entry->good()) {
+    throw OperationError("backup " + taken->label + " was taken but is not good: " +
+                         (entry ? entry->problem() : std::string("not in the catalogue")));
+  }
+  entry->manifest->duration_seconds = seconds;
+  return std::move(*entry);
+}
+
+std::vector<CatalogEntry> PgBackRestEngine::catalog(ManifestCache* /*cache*/) const {
+  return entries_of(look(cli({kLookTimeout, nullptr})));
+}
+
+RecoveryWindow PgBackRestEngine::recovery_window(const std::vector<CatalogEntry>& catalog) const {
+  RecoveryWindow w;
+  const std::vector<const CatalogEntry*> good = good_entries(catalog);
+  if (good.empty()) return w;
+  w.start = good.front()->finished_at();
+  w.end = good.back()->finished_at();
+  try {
+    const Snapshot s = look(cli({kLookTimeout, nullptr}));
+    if (s.archive.listing && s.archive.listing->newest_time &&
+        *s.archive.listing->newest_time > *w.end) {
+      w.end = s.archive.listing->newest_time;
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("WAL archive of {} not read: {}", target_.name, e.what());
+  }
+  return w;
+}
+
+std::optional<ArchiveHealth> PgBackRestEngine::archive_health(
+    const std::vector<CatalogEntry>& /*catalog*/) const {
+  ArchiveHealth h;
+  Snapshot s;
+  try {
+    s = look(cli({kLookTimeout, nullptr}));
+  } catch (const std::exception& e) {
+    h.stanza_status = 99;
+    h.stanza_message = e.what();
+    return h;
+  }
+  h.stanza_status = s.stanza.status_code;
+  h.stanza_message = s.stanza.status_message;
+  if (s.archive.listing) h.newest_wal_time = s.archive.listing->newest_time;
+  // From the oldest backup's start: a gap that makes every backup bad still counts.
+  for (const InfoBackup& b : s.stanza.backups) {
+    std::string why;
+    if (b.archive_start.empty()) continue;
+    if (const auto c = continuity_from(s.archive, b.archive_start, why)) h.wal_gaps = c->missing;
+    break;
+  }
+  return h;
+}
+
+std::vector<CatalogEntry> PgBackRestEngine::retention_candidates() const {
+  const Snapshot s = look(cli({kLookTimeout, nullptr}));
+  std::vector<CatalogEntry> out;
+  for (CatalogEntry& e : entries_of(s)) {
+    if (!e.good() || e.type != BackupType::full) continue;
+    // A whole set goes: the full with every diff and incr built on it.
+    for (const InfoBackup& b : s.stanza.backups) {
+      if (b.label != e.name() && full_of(s.stanza, b) == e.name()) e.dependents.push_back(b.label);
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void PgBackRestEngine::remove(const std::vector<const CatalogEntry*>& chosen,
+                              const std::function<void(const CatalogEntry&)>& on_removed) {
+  const PgBackRestCli c = cli({target_.backup.timeout, nullptr});
+  const std::filesystem::path dir = records_dir(target_.state_dir());
+  for (const CatalogEntry* b : chosen) {
+    c.expire_set(b->name());
+    // The set's diff and incr went with it: drop every record info no longer lists.
+    std::set<std::string> listed;
+    for (const InfoBackup& i : read_info(c).backups) listed.insert(i.label);
+    for (const auto& kept : load_records(dir)) {
+      if (!listed.contains(kept.first)) remove_record(dir, kept.first);
+    }
+    if (on_removed) on_removed(*b);
+  }
+  fsync_path(dir);
+}
+
+VerifyReport PgBackRestEngine::verify(const CatalogEntry& backup, Progress* /*progress*/) const {
+  VerifyReport report;
+  report.file = backup.dump;
+  const PgBackRestCli c = cli({target_.backup.timeout, nullptr});
+  const Snapshot s = look(c);
+  const InfoBackup* b = s.stanza.backup(backup.name());
+  if (!b) {
+    report.checks.push_back({"info", false, "pgbackrest info no longer lists " + backup.name()});
+    return report;
+  }
+  const bool error = b->error_known && b->error;
+  report.checks.push_back({"info", !error,
+                           error ? "pgBackRest found page checksum errors while copying it"
+                                 : "complete, no page checksum error"});
+  std::string why;
+  const std::optional<WalContinuity> wal = continuity_from(s.archive, b->archive_start, why);
+  if (!wal) {
+    report.checks.push_back({"wal continuity", false, why});
+  } else if (!wal->complete()) {
+    report.checks.push_back({"wal continuity", false, describe_gaps(*wal)});
+  } else {
+    report.checks.push_back({"wal continuity", true,
+                             "every segment from " + b->archive_start + " to " +
+                                 wal_segment_name(*wal->newest) + " is archived"});
+  }
+  const VerifyVerdict v = c.verify();
+  std::string detail = std::to_string(v.invalid_files) + " invalid files";
+  if (!v.reasons.empty()) detail += ": " + v.reasons.front();
+  report.checks.push_back({"pgbackrest verify", v.ok, v.ok ? "no invalid file" : detail});
+  report.invalid_files = static_cast<std::uint64_t>(v.invalid_files);
+  return report;
+}
+
+}  // namespace pgbackup

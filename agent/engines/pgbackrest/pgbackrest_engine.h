@@ -1,0 +1,54 @@
+#pragma once
+
+#include "agent/config/config.h"
+#include "agent/engines/engine.h"
+#include "agent/engines/pgbackrest/cli.h"
+#include "agent/engines/pgbackrest/pgbackrest_catalog.h"
+
+namespace pgbackup {
+
+// The pgBackRest engine (DESIGN §11): physical full, diff and incr backups in the operator's
+// pgBackRest repository, with the WAL archive. backup.dir holds only the agent's own state
+// (state.json, audit log, lock, and a record per backup under .pgbackup/pgbackrest/).
+class PgBackRestEngine final : public BackupEngine {
+ public:
+  explicit PgBackRestEngine(TargetConfig target);
+
+  std::string name() const override { return "pgbackrest"; }
+  void prepare() const override;
+  std::vector<std::filesystem::path> remove_leftovers() const override;
+  bool backup_running() const override;
+  FilesystemStats storage_space() const override;
+  bool takes(BackupType type) const override {
+    (void)type;
+    return true;
+  }
+  CatalogEntry backup(BackupType type, const JobContext& ctx) override;
+  std::vector<CatalogEntry> catalog(ManifestCache* cache) const override;
+  RecoveryWindow recovery_window(const std::vector<CatalogEntry>& catalog) const override;
+  std::optional<ArchiveHealth> archive_health(
+      const std::vector<CatalogEntry>& catalog) const override;
+  std::vector<CatalogEntry> retention_candidates() const override;
+  void remove(const std::vector<const CatalogEntry*>& chosen,
+              const std::function<void(const CatalogEntry&)>& on_removed) override;
+  VerifyReport verify(const CatalogEntry& backup, Progress* progress) const override;
+
+ private:
+  // What one look at the repository gives: `info` of the stanza and its WAL listing.
+  struct Snapshot {
+    pgbackrest::InfoStanza stanza;
+    pgbackrest::ArchiveListing archive;
+  };
+  pgbackrest::PgBackRestCli cli(const pgbackrest::RunLimits& limits = {}) const;
+  pgbackrest::InfoStanza read_info(const pgbackrest::PgBackRestCli& cli) const;
+  Snapshot look(const pgbackrest::PgBackRestCli& cli) const;
+  std::vector<CatalogEntry> entries_of(const Snapshot& s) const;
+  // Waits while a pgbackrest backup of the stanza holds its lock (one a killed agent left
+  // running finishes on its own), up to the backup timeout.
+  void wait_for_running_backup(const pgbackrest::PgBackRestCli& cli, const JobContext& ctx) const;
+
+  TargetConfig target_;
+  pgbackrest::PgBackRestSettings settings_;
+};
+
+}  // namespace pgbackup
