@@ -108,6 +108,7 @@ TargetStatus read_target_status(const TargetConfig& target, SysTime now, Manifes
     if (b.manifest) drop_fingerprint_contents(*b.manifest);
   }
   s.recovery_window = engine->recovery_window(s.backups);
+  s.rpo_target = target.rpo_target;
   s.state = load_state(target.state_dir());
   s.restore_tests = read_restore_test_history(target.state_dir(), kRestoreTestHistory);
   s.filesystem = engine->storage_space();
