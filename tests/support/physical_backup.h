@@ -1,11 +1,12 @@
 #pragma once
 
-// A good backup of a physical engine as its catalogue would list it, for unit tests of what
-// reads catalogues (collectors, the status page): they only see CatalogEntry values.
+// A physical engine's backups and WAL archive as its catalogue and the prober would give them,
+// for unit tests of what reads TargetStatus (collectors, the status page).
 
 #include <cstdint>
 
 #include "agent/core/timeutil.h"
+#include "agent/daemon/archive_status.h"
 #include "agent/engines/catalog_entry.h"
 
 namespace pgtest {
@@ -25,6 +26,21 @@ inline pgbackup::CatalogEntry physical_backup(const char* label, pgbackup::Backu
   b.manifest->size_bytes = size;
   b.manifest->tier = pgbackup::Tier::daily;
   return b;
+}
+
+// An archive whose newest segment (in the repository and per pg_stat_archiver) is from
+// `last_archived`, with archiving failing (12 failures), 48 MiB unarchived, an exposure of
+// 10 minutes, one missing segment and a healthy stanza.
+inline pgbackup::ArchiveStatus failing_archive(const char* last_archived) {
+  pgbackup::ArchiveStatus a;
+  a.health = {0, "ok", 1, pgbackup::parse_iso8601(last_archived)};
+  a.from_database = true;
+  a.last_archived = pgbackup::parse_iso8601(last_archived);
+  a.failed_count = 12;
+  a.failing = true;
+  a.unarchived_bytes = 48u << 20;
+  a.rpo_exposure = std::chrono::seconds(600);
+  return a;
 }
 
 }  // namespace pgtest

@@ -149,15 +149,7 @@ TargetStatus archived_target() {
   t.filesystem = {100 * kGiB, 60 * kGiB};
   t.schedule_interval_seconds = 14400;
   t.runtime = runtime("2026-02-05T00:00:00Z", 4, 0, 0, true);
-  ArchiveStatus a;
-  a.health = {0, "ok", 1, parse_iso8601("2026-02-04T23:50:00Z")};
-  a.from_database = true;
-  a.last_archived = parse_iso8601("2026-02-04T23:50:00Z");
-  a.failed_count = 12;
-  a.failing = true;
-  a.unarchived_bytes = 48 * 1024 * 1024;
-  a.rpo_exposure = std::chrono::seconds(600);
-  t.runtime.archive = a;
+  t.runtime.archive = pgtest::failing_archive("2026-02-04T23:50:00Z");
   return t;
 }
 

@@ -35,15 +35,7 @@ TargetStatus archived() {
                               "",
                               2};
   t.state.verify_last_success = kNow - std::chrono::hours(43);
-  ArchiveStatus a;
-  a.health = {0, "ok", 1, parse_iso8601("2026-02-04T23:50:00Z")};
-  a.from_database = true;
-  a.last_archived = parse_iso8601("2026-02-04T23:50:00Z");
-  a.failed_count = 12;
-  a.failing = true;
-  a.unarchived_bytes = 48u << 20;
-  a.rpo_exposure = std::chrono::seconds(600);
-  t.runtime.archive = a;
+  t.runtime.archive = pgtest::failing_archive("2026-02-04T23:50:00Z");
   return t;
 }
 
