@@ -1,4 +1,6 @@
 // pgbackup_backup_*: the newest good backup, the last attempt and the schedule.
+#include <algorithm>
+
 #include "collectors/collector.h"
 
 namespace pgbackup {
@@ -15,6 +17,24 @@ double newest_entry(const TargetStatus& t, const std::function<double(const Cata
 // A field of the newest good backup's record, or 0 when there is none.
 double newest(const TargetStatus& t, const std::function<double(const Manifest&)>& field) {
   return newest_entry(t, [&](const CatalogEntry& b) { return field(*b.manifest); });
+}
+
+// Finish time of the newest good backup of each type, 0 for a type with none (every type of
+// every target, so the series exist from start-up; a pg_dump target only ever has full ones).
+prometheus::MetricFamily type_last_success(const ScrapeInput& in) {
+  FamilyBuilder family("pgbackup_backup_type_last_success_timestamp_seconds",
+                       "Finish time of the newest good backup of this type (0: none).",
+                       MetricType::Gauge);
+  for (const TargetStatus& t : in.targets) {
+    for (const BackupType type : {BackupType::full, BackupType::diff, BackupType::incr}) {
+      double newest = 0;
+      for (const CatalogEntry* b : t.good()) {
+        if (b->type == type) newest = std::max(newest, to_unix_seconds(b->finished_at()));
+      }
+      family.add(newest, {{"target", t.name}, {"type", backup_type_name(type)}});
+    }
+  }
+  return family.build();
 }
 
 class BackupsCollector : public Collector {
@@ -52,6 +72,14 @@ class BackupsCollector : public Collector {
                      return newest_entry(
                          t, [](const CatalogEntry& b) { return double(b.size_bytes()); });
                    });
+    add_per_target(out, in, "pgbackup_backup_last_restore_set_bytes",
+                   "Repository bytes a restore of the newest good backup reads (with the backups "
+                   "it builds on).",
+                   MetricType::Gauge, [](const TargetStatus& t) {
+                     return newest_entry(
+                         t, [](const CatalogEntry& b) { return double(b.restore_set_bytes()); });
+                   });
+    out.push_back(type_last_success(in));
     add_per_target(out, in, "pgbackup_backup_size_baseline_bytes",
                    "Median size of the good backups before the newest (its anomaly baseline).",
                    MetricType::Gauge, [](const TargetStatus& t) {

@@ -78,6 +78,9 @@ std::vector<std::unique_ptr<Collector>> default_collectors() {
   all.push_back(make_restore_tests_collector());
   all.push_back(make_offsite_collector());
   all.push_back(make_build_info_collector());
+  all.push_back(make_target_collector());
+  all.push_back(make_verify_collector());
+  all.push_back(make_archive_collector());
   return all;
 }
 

@@ -70,6 +70,10 @@ std::unique_ptr<Collector> make_database_collector();
 std::unique_ptr<Collector> make_restore_tests_collector();
 std::unique_ptr<Collector> make_offsite_collector();
 std::unique_ptr<Collector> make_build_info_collector();
+std::unique_ptr<Collector> make_target_collector();
+std::unique_ptr<Collector> make_verify_collector();
+// Series only for targets whose engine keeps a WAL archive.
+std::unique_ptr<Collector> make_archive_collector();
 // Only with --web.config.file (not in default_collectors()).
 std::unique_ptr<Collector> make_web_config_collector();
 // The daemon's HTTP server (not in default_collectors(): one-shot commands serve none).

@@ -140,6 +140,73 @@ local alert(c, name, severity, wait, expr, summary, description) = {
         ],
       },
       {
+        // DESIGN §11: targets whose engine keeps a WAL archive (pgBackRest). The archive's
+        // series exist only for those targets, so these rules need no engine label.
+        name: 'pgbackup-archive',
+        rules: [
+          // The exposure is the agent's estimate (docs/monitoring.md): +Inf when no archived
+          // segment dates it, which fires too. Only for targets with an rpo_target.
+          alert(c, 'PgBackupRpoExceeded', 'critical', '5m', |||
+            (
+                pgbackup_rpo_exposure_seconds{%(pgbackupSelector)s}
+              > on (job, instance, target)
+                pgbackup_rpo_target_seconds{%(pgbackupSelector)s}
+            )
+            and on (job, instance, target)
+              pgbackup_rpo_target_seconds{%(pgbackupSelector)s} > 0
+          |||, 'Changes older than the RPO target are not in the backup repository yet.',
+                "Target {{ $labels.target }} on {{ $labels.instance }} may lose {{ $value | humanizeDuration }} of changes, more than its RPO target of {{ with printf \"pgbackup_rpo_target_seconds{job='%s',instance='%s',target='%s'}\" $labels.job $labels.instance $labels.target | query }}{{ . | first | value | humanizeDuration }}{{ end }}."),
+
+          // PostgreSQL retries a failed segment about every minute: failures that keep coming
+          // while nothing has been archived for walArchiveStuckMinutes. A single failure that
+          // the next try fixes stays quiet; a target that never archived (timestamp 0) fires.
+          alert(c, 'PgBackupWalArchivingFailing', 'critical', '10m', |||
+            increase(pgbackup_wal_archive_failures_total{%(pgbackupSelector)s}[%(walArchiveStuckMinutes)dm]) > 0
+            and on (job, instance, target)
+              time() - pgbackup_wal_archive_last_success_timestamp_seconds{%(pgbackupSelector)s} > %(walArchiveStuckMinutes)d * 60
+          |||, 'WAL archiving is failing: new changes are not reaching the backup repository.',
+                'archive_command of target {{ $labels.target }} on {{ $labels.instance }} keeps failing ({{ $value | printf "%%.0f" }} failure(s) in %d minutes) and no WAL segment has been archived since.' % c.walArchiveStuckMinutes),
+
+          alert(c, 'PgBackupWalGap', 'critical', '5m', |||
+            pgbackup_wal_archive_gaps{%(pgbackupSelector)s} > 0
+          |||, 'WAL segments are missing from the repository: point-in-time recovery across them is impossible.',
+                '{{ $value }} WAL segment(s) of target {{ $labels.target }} on {{ $labels.instance }} are missing inside the recovery window; backups before the gap cannot be rolled forward past it.'),
+
+          // A failed run: it found invalid files, or it failed where an earlier one passed.
+          // (A first-ever run that fails without naming files shows as PgBackupVerifyOverdue.)
+          alert(c, 'PgBackupVerifyFailed', 'warning', '5m', |||
+            pgbackup_verify_last_run_success{%(pgbackupSelector)s} == 0
+            and on (job, instance, target)
+              (
+                   pgbackup_verify_last_invalid_files{%(pgbackupSelector)s} > 0
+                or pgbackup_verify_last_success_timestamp_seconds{%(pgbackupSelector)s} > 0
+              )
+          |||, 'The last verify run of the backup repository failed.',
+                'The last verify run of target {{ $labels.target }} on {{ $labels.instance }} failed{{ with printf "pgbackup_verify_last_invalid_files{job=\'%s\',instance=\'%s\',target=\'%s\'}" $labels.job $labels.instance $labels.target | query }}{{ if gt (. | first | value) 0.0 }}: {{ . | first | value }} invalid file(s){{ end }}{{ end }}.'),
+
+          // For targets with a WAL archive, or that ever passed a verify run; and only once the
+          // oldest backup is older than the threshold (a new target is not overdue at once).
+          alert(c, 'PgBackupVerifyOverdue', 'warning', '1h', |||
+            time() - pgbackup_verify_last_success_timestamp_seconds{%(pgbackupSelector)s} > %(verifyOverdueHours)d * 3600
+            and on (job, instance, target)
+              time() - pgbackup_recovery_window_start_timestamp_seconds{%(pgbackupSelector)s} > %(verifyOverdueHours)d * 3600
+            and on (job, instance, target)
+              pgbackup_recovery_window_start_timestamp_seconds{%(pgbackupSelector)s} > 0
+            and on (job, instance, target)
+              (
+                   pgbackup_pgbackrest_stanza_status{%(pgbackupSelector)s}
+                or pgbackup_verify_last_success_timestamp_seconds{%(pgbackupSelector)s} > 0
+              )
+          |||, 'No verify run has passed for %d hours.' % c.verifyOverdueHours,
+                '{{ if gt $value 1e9 }}Target {{ $labels.target }} on {{ $labels.instance }} has never passed a verify run.{{ else }}The last passed verify run of target {{ $labels.target }} on {{ $labels.instance }} is {{ $value | humanizeDuration }} old.{{ end }}'),
+
+          alert(c, 'PgBackupStanzaUnhealthy', 'critical', '5m', |||
+            pgbackup_pgbackrest_stanza_status{%(pgbackupSelector)s} != 0
+          |||, "pgBackRest reports the stanza as unhealthy.",
+                'pgBackRest reports status code {{ $value }} for the stanza of target {{ $labels.target }} on {{ $labels.instance }} (`pgbackrest info` says why); backups and archiving may be failing.'),
+        ],
+      },
+      {
         name: 'pgbackup-offsite',
         rules: [
           // Two sides of one failure mode, in one rule (promtool rejects two rules with the

@@ -22,6 +22,14 @@
     // PgBackupRestoreTestOverdue: no passed restore test within this many schedule intervals.
     restoreTestOverdueFactor: 1.5,
 
+    // PgBackupWalArchivingFailing: archive failures keep coming and nothing was archived for
+    // this many minutes.
+    walArchiveStuckMinutes: 15,
+
+    // PgBackupVerifyOverdue: no passed verify run for this many hours (2 days: a daily
+    // verify.schedule may miss one run).
+    verifyOverdueHours: 48,
+
     // PgBackupOffsiteFailing: copies pending for this many hours.
     offsitePendingHours: 6,
 

@@ -245,11 +245,12 @@ local age(metric) =
                      [age('pgbackup_backup_last_success_timestamp_seconds'), '{{target}}'],
                      [staleAfter, '{{target}} stale after'],
                    ]), [dashed('.* stale after')]),
-        timeseries(5, 'Backup size vs baseline', 'Size of the newest good backup against its baseline (median of the previous anomaly.window good backups). A sudden drop may mean an incomplete backup.',
+        timeseries(5, 'Backup size vs baseline', 'Size of the newest good backup against its baseline (median of the previous anomaly.window good backups of the same type). A sudden drop may mean an incomplete backup. Restore set: what a restore of it reads, with the backups a diff or incr builds on.',
                    grid(12, 10, 12, 8), 'bytes', series([
                      ['pgbackup_backup_last_size_bytes{%(t)s}', '{{target}} size'],
                      ['pgbackup_backup_size_baseline_bytes{%(t)s}', '{{target}} baseline'],
                      ['pgbackup_database_size_bytes{%(t)s}', '{{target}} database'],
+                     ['pgbackup_backup_last_restore_set_bytes{%(t)s}', '{{target}} restore set'],
                    ]), [dashed('.* baseline')]),
         timeseries(6, 'Rows and shrunk tables', "Rows in the newest good backup (exact counts from the dump's snapshot) and, as bars on the right axis, tables that lost more than anomaly.table_drop_ratio of their rows since the previous backup (possible accidental deletion).",
                    grid(0, 18, 12, 8), 'short', series([
@@ -324,9 +325,50 @@ local age(metric) =
                },
              ], [['green', null]]),
 
-        row(17, 'Off-site', 60),
+        row(29, 'WAL archive and recovery point', 60),
+        timeseries(30, 'RPO exposure vs target', 'Estimated age of the oldest change not yet in the backup repository (targets with a WAL archive; docs/monitoring.md says how it is estimated) against rpo_target (dashed). Above the line: PgBackupRpoExceeded. archive_timeout bounds it while archiving is healthy.',
+                   grid(0, 61, 12, 8), 's', series([
+                     ['pgbackup_rpo_exposure_seconds{%(t)s}', '{{target}} exposure'],
+                     ['pgbackup_rpo_target_seconds{%(t)s} > 0', '{{target}} RPO target'],
+                   ]), [dashed('.* RPO target')]),
+        timeseries(31, 'Recovery window', 'How far back the earliest point a restore can reach lies (window start) and how old the latest one is (window end: the newest good backup, or with a WAL archive the newest archived segment).',
+                   grid(12, 61, 12, 8), 's', series([
+                     [age('pgbackup_recovery_window_start_timestamp_seconds'), '{{target}} earliest point'],
+                     [age('pgbackup_recovery_window_end_timestamp_seconds'), '{{target}} latest point'],
+                   ]), [dashed('.* latest point')]),
+        timeseries(32, 'WAL archiving', 'Time since PostgreSQL last archived a WAL segment (pg_stat_archiver; the repository when the database is down) and, as bars on the right axis, failed archive attempts per hour (PgBackupWalArchivingFailing).',
+                   grid(0, 69, 12, 8), 's', series([
+                     [age('pgbackup_wal_archive_last_success_timestamp_seconds'), '{{target}} since last archived'],
+                     ['increase(pgbackup_wal_archive_failures_total{%(t)s}[1h])', '{{target}} failures'],
+                   ]), [barsOnRight('.* failures')]),
+        timeseries(33, 'Unarchived WAL and gaps', 'WAL written after the end of the last archived segment (at risk until archived) and, as bars on the right axis, segments missing from the repository inside the recovery window (PgBackupWalGap).',
+                   grid(12, 69, 12, 8), 'bytes', series([
+                     ['pgbackup_wal_unarchived_bytes{%(t)s}', '{{target}} unarchived'],
+                     ['pgbackup_wal_archive_gaps{%(t)s}', '{{target}} missing segments'],
+                   ]), [barsOnRight('.* missing segments')]),
+        timeseries(34, 'Backups by type', 'Time since the newest good backup of each type (full, diff, incr) finished; a pg_dump target has full backups only.',
+                   grid(0, 77, 12, 8), 's', series([
+                     ['(time() - pgbackup_backup_type_last_success_timestamp_seconds{%(t)s}) and on (job, instance, target, type) pgbackup_backup_type_last_success_timestamp_seconds{%(t)s} > 0', '{{target}} {{type}}'],
+                   ])),
+        table(35, 'Engine, verify and stanza', "Per target: its backup engine, the newest verify run's result and the files it found invalid, the age of the last passed verify run (PgBackupVerifyFailed, PgBackupVerifyOverdue), and pgBackRest's stanza status (0 ok; PgBackupStanzaUnhealthy).",
+              grid(12, 77, 12, 8), instant([
+                'pgbackup_target_info{%(t)s}',
+                'pgbackup_verify_last_run_success{%(t)s}',
+                'pgbackup_verify_last_invalid_files{%(t)s}',
+                age('pgbackup_verify_last_success_timestamp_seconds'),
+                'pgbackup_pgbackrest_stanza_status{%(t)s}',
+              ]), [
+                column('B', 'Last verify', okFailed),
+                column('C', 'Invalid files', [unit('short'), colored,
+                                              { id: 'thresholds', value: thresholds([['green', null], ['red', 1]]) }]),
+                column('D', 'Last passed', [unit('s')]),
+                column('E', 'Stanza status', [unit('short'), colored,
+                                              { id: 'thresholds', value: thresholds([['green', null], ['red', 1]]) }]),
+              ], hidden={ 'Value #A': true }),
+
+        row(17, 'Off-site', 85),
         table(18, 'Off-site state', 'Per target: result of the last upload run, backups that should be off-site but are not, and the age of the last successful upload (empty: never).',
-              grid(0, 61, 10, 8), instant([
+              grid(0, 86, 10, 8), instant([
                 'pgbackup_offsite_last_run_success{%(t)s}',
                 'pgbackup_offsite_pending_backups{%(t)s}',
                 age('pgbackup_offsite_last_success_timestamp_seconds'),
@@ -336,18 +378,18 @@ local age(metric) =
                 column('C', 'Last success', [unit('s')]),
               ]),
         timeseries(19, 'Off-site uploads', 'Bytes uploaded to S3 per hour, and backups waiting to be copied off-site (bars, right axis).',
-                   grid(10, 61, 14, 8), 'bytes', series([
+                   grid(10, 86, 14, 8), 'bytes', series([
                      ['increase(pgbackup_offsite_uploaded_bytes_total{%(t)s}[1h])', '{{target}} uploaded'],
                      ['pgbackup_offsite_pending_backups{%(t)s}', '{{target}} pending backups'],
                    ]), [barsOnRight('.* pending backups')]),
         timeseries(26, 'S3 retries by reason', 'S3 requests tried again per hour, by why the attempt before failed: network (refused, reset, cut off), timeout (no answer, or a stalled transfer), throttled (429, SlowDown) or server_error (other 5xx). A steady stream without failed uploads is a flaky link or a busy endpoint; the upload still succeeded.',
-                   grid(0, 69, 24, 8), 'short', series([
+                   grid(0, 94, 24, 8), 'short', series([
                      ['sum by (target, reason) (increase(pgbackup_offsite_retries_total{%(t)s}[1h]))', '{{target}} {{reason}}'],
                    ]), custom={ drawStyle: 'bars', fillOpacity: 80, stacking: { mode: 'normal', group: 'A' } }, defaults={ min: 0, decimals: 0 }),
 
-        row(20, 'Agent', 77),
+        row(20, 'Agent', 102),
         panel('state-timeline', 21, 'Agent, database and collectors', 'Whether Prometheus can scrape the agent (up), whether the agent can connect to each target\'s database (cached probe), and whether each metrics collector succeeds.',
-              grid(0, 78, 16, 8), series([
+              grid(0, 103, 16, 8), series([
                 ['up{%(a)s}', 'scrape {{instance}}'],
                 ['pgbackup_database_up{%(t)s}', 'database {{target}}'],
                 ['pgbackup_collector_success{%(a)s}', 'collector {{collector}} {{target}}'],
@@ -369,14 +411,14 @@ local age(metric) =
           },
         },
         table(22, 'Agent build', 'Version and revision of each pgbackup agent.',
-              grid(16, 78, 8, 8), instant(['pgbackup_build_info{%(a)s}']),
+              grid(16, 103, 8, 8), instant(['pgbackup_build_info{%(a)s}']),
               hidden={ Value: true, 'Value #A': true }),
         timeseries(27, 'Collector duration', 'How long each metrics collector took on the last scrape. Collectors read what the jobs left on disk; a slow one usually means a slow backup directory (network file system, many files).',
-                   grid(0, 86, 16, 8), 's', series([
+                   grid(0, 111, 16, 8), 's', series([
                      ['pgbackup_collector_duration_seconds{%(a)s}', '{{instance}} {{collector}}'],
                    ])),
         stat(28, 'Web config reload', 'With --web.config.file: whether the newest web config file on disk is the one serving (OK), or a changed one was refused (REFUSED: the log says why, the previous TLS and basic-auth settings still serve). No value: the agent runs without a web config file.',
-             grid(16, 86, 8, 8), 'none', series([
+             grid(16, 111, 8, 8), 'none', series([
                ['pgbackup_web_config_last_reload_successful{%(a)s}', '{{instance}}'],
              ]), [['red', null], ['green', 1]]) {
           fieldConfig+: { defaults+: { mappings: mapping(['REFUSED', 'red'], ['OK', 'green']).value } },

@@ -209,7 +209,10 @@ int Daemon::run() {
 
   std::thread refresh_thread([this] { state_.run_refresher(); });
   std::thread probe_thread([this] { run_prober(state_); });
-  while (!state_.ready()) clock_.sleep_for(std::chrono::milliseconds(10));
+  while (!state_.ready() || !state_.probed()) {
+    if (state_.stopping()) break;
+    clock_.sleep_for(std::chrono::milliseconds(10));
+  }
   server->start();
   spdlog::info("pgbackup-agent listening on {} with {} target(s)",
                describe_listeners(addresses, server->ports()), cfg->targets.size());

@@ -89,6 +89,14 @@ std::optional<SysTime> DaemonState::cached_time(
   return std::nullopt;
 }
 
+std::vector<CatalogEntry> DaemonState::cached_catalog(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  for (const TargetStatus& t : cached_) {
+    if (t.name == name) return t.backups;
+  }
+  return {};
+}
+
 void DaemonState::update_runtime(const std::string& name,
                                  const std::function<void(TargetRuntime&)>& change) {
   std::lock_guard lock(mu_);

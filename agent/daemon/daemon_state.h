@@ -50,6 +50,8 @@ class DaemonState {
   std::optional<SysTime> cached_time(
       const std::string& name,
       const std::function<std::optional<SysTime>(const TargetStatus&)>& fact) const;
+  // The catalogue of target `name` as last read (empty when not cached yet).
+  std::vector<CatalogEntry> cached_catalog(const std::string& name) const;
   // Changes the runtime facts of target `name` under the lock.
   void update_runtime(const std::string& name, const std::function<void(TargetRuntime&)>& change);
 
@@ -62,6 +64,10 @@ class DaemonState {
   // The refresher thread: refresh() every kRefreshInterval until stopping; ready() after the
   // first pass.
   void run_refresher();
+  // The prober finished its first pass over every target (the daemon serves after it, so the
+  // archive metrics exist from the first scrape).
+  void mark_probed() { probed_ = true; }
+  bool probed() const { return probed_.load(); }
 
   static constexpr auto kRefreshInterval = std::chrono::seconds(2);
   static constexpr auto kMaxSleep = std::chrono::seconds(30);
@@ -77,6 +83,7 @@ class DaemonState {
   std::set<std::string> upload_requested_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ready_{false};
+  std::atomic<bool> probed_{false};
 };
 
 }  // namespace pgbackup

@@ -87,6 +87,24 @@ HealthSignals health_signals(const TargetStatus& t, SysTime now) {
   s.restore_test_interval_seconds = t.restore_test_schedule_interval_seconds;
   s.last_restore_test_seconds = t.last_restore_test_seconds();
   s.rto_target_seconds = t.restore_test_rto_target_seconds;
+  if (const ArchiveStatus* a = t.archive()) {
+    HealthSignals::Archive& h = s.archive.emplace();
+    if (a->rpo_exposure) h.rpo_exposure_seconds = static_cast<double>(a->rpo_exposure->count());
+    h.rpo_target_seconds = t.rpo_target ? static_cast<double>(t.rpo_target->count()) : 0.0;
+    h.failing = a->failing;
+    h.last_archived = a->last_archived;
+    h.wal_gaps = a->health.wal_gaps;
+    h.stanza_status = a->health.stanza_status;
+    h.stanza_message = a->health.stanza_message;
+  }
+  if (t.state.verify) {
+    s.verify_ran = true;
+    s.verify_failed = !t.state.verify->success;
+    s.verify_error = t.state.verify->error;
+    s.verify_invalid_files = t.state.verify->invalid_files;
+  }
+  s.verify_last_success = t.state.verify_last_success;
+  s.recovery_window_start = t.recovery_window.start;
   if (t.offsite_configured) {
     if (t.state.offsite && !t.state.offsite->success) {
       s.offsite_last_upload_failed = true;
@@ -108,6 +126,7 @@ TargetStatus read_target_status(const TargetConfig& target, SysTime now, Manifes
     if (b.manifest) drop_fingerprint_contents(*b.manifest);
   }
   s.recovery_window = engine->recovery_window(s.backups);
+  s.rpo_target = target.rpo_target;
   s.state = load_state(target.state_dir());
   s.restore_tests = read_restore_test_history(target.state_dir(), kRestoreTestHistory);
   s.filesystem = engine->storage_space();

@@ -11,6 +11,7 @@
 #include "agent/catalog/manifest_cache.h"
 #include "agent/config/config.h"
 #include "agent/core/timeutil.h"
+#include "agent/daemon/archive_status.h"
 #include "agent/engines/catalog_entry.h"
 #include "agent/jobs/restore_drill.h"
 #include "agent/rules/health.h"
@@ -35,6 +36,9 @@ struct TargetRuntime {
   std::optional<SysTime> next_restore_test;  // unset when no restore tests are configured
   double restore_tests_total = 0;
   double restore_test_failures_total = 0;
+  // The WAL archive as the prober last saw it; unset for a target whose engine keeps none
+  // (pg_dump), and until the first probe (the daemon serves after it).
+  std::optional<ArchiveStatus> archive;
 };
 
 // How many restore-test reports the status keeps (the status page shows them all).
@@ -46,12 +50,13 @@ struct TargetStatus {
   std::string name;
   std::string backup_dir;
   std::vector<CatalogEntry> backups;  // its engine's catalogue: oldest first, good and not
-  // Its engine's name ("pg_dump") and the recovery window over `backups` (the engine's, as it
-  // reaches further with WAL): nothing reads them yet; they are what DESIGN §11's
-  // pgbackup_target_info{engine} and pgbackup_recovery_window_* and the status page's engine
-  // and window rows (issue 22 item 7) will show, since collectors see no engine.
+  // Its engine's name ("pg_dump", "pgbackrest") and the recovery window over `backups` (the
+  // engine's, as it reaches further with WAL): pgbackup_target_info{engine},
+  // pgbackup_recovery_window_* and the status page show them as they are, never branching on
+  // the name.
   std::string engine;
   RecoveryWindow recovery_window;
+  std::optional<std::chrono::seconds> rpo_target;  // `rpo_target`, unset when not configured
   TargetState state;
   std::vector<RestoreTestReport> restore_tests;  // newest first, at most kRestoreTestHistory
   FilesystemStats filesystem;
@@ -66,6 +71,8 @@ struct TargetStatus {
 
   // A backup runs, in this daemon or in another process.
   bool backup_in_progress() const { return runtime.backup_in_progress || backup_running; }
+  // The WAL archive's status (the prober's), or nullptr when the target has no archive.
+  const ArchiveStatus* archive() const { return runtime.archive ? &*runtime.archive : nullptr; }
   // The newest good backup, or nullptr.
   const CatalogEntry* newest_good() const;
   std::vector<const CatalogEntry*> good() const;

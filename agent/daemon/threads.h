@@ -17,7 +17,8 @@ void run_worker(DaemonState& state, const std::string& target);
 // failures with backoff.
 void run_uploader(DaemonState& state, const std::string& target);
 
-// Probes every target's database every 30 s (pgbackup_database_up).
+// Probes every target's database every 30 s (pgbackup_database_up) and, for a target whose
+// engine keeps a WAL archive, the archive and the database's archiver (ArchiveStatus).
 void run_prober(DaemonState& state);
 
 }  // namespace pgbackup

@@ -8,6 +8,15 @@
 
 namespace pgbackup {
 
+std::vector<std::uint64_t> sizes_of_type(const std::vector<CatalogEntry>& earlier,
+                                         BackupType type) {
+  std::vector<std::uint64_t> sizes;
+  for (const CatalogEntry& b : earlier) {
+    if (b.good() && b.type == type) sizes.push_back(b.size_bytes());
+  }
+  return sizes;
+}
+
 SizeVerdict judge_size(std::uint64_t size, const std::vector<std::uint64_t>& previous_sizes,
                        const AnomalyConfig& config) {
   SizeVerdict verdict;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 
 #include "agent/core/text.h"
 #include "agent/core/units.h"
@@ -82,6 +83,12 @@ const std::vector<std::string>& judged_alerts() {
                                                    "PgBackupRestoreTestFailed",
                                                    "PgBackupRestoreTestOverdue",
                                                    "PgBackupRestoreTooSlow",
+                                                   "PgBackupRpoExceeded",
+                                                   "PgBackupWalArchivingFailing",
+                                                   "PgBackupWalGap",
+                                                   "PgBackupVerifyFailed",
+                                                   "PgBackupVerifyOverdue",
+                                                   "PgBackupStanzaUnhealthy",
                                                    "PgBackupOffsiteFailing",
                                                    "PgBackupDatabaseDown"};
   return kAlerts;
@@ -100,6 +107,54 @@ std::optional<SysTime> predict_full(const std::vector<SpaceSample>& samples, Sys
   if (!line || line->slope >= 0) return std::nullopt;
   const double after = std::max(0.0, -line->at_now / line->slope);
   return now + std::chrono::duration_cast<SysTime::duration>(std::chrono::duration<double>(after));
+}
+
+// pgbackup-archive (the mixin's thresholds: archiving stuck for 15 min, verify overdue after
+// 48 h).
+static void judge_archive(const HealthSignals& s, SysTime now,
+                          const std::function<void(HealthLevel, const char*, std::string)>& fire) {
+  using L = HealthLevel;
+  using std::chrono::minutes;
+  const auto seconds_since = [&](SysTime t) {
+    return std::chrono::duration<double>(now - t).count();
+  };
+  if (const auto& a = s.archive) {
+    if (a->rpo_target_seconds > 0 &&
+        (!a->rpo_exposure_seconds || *a->rpo_exposure_seconds > a->rpo_target_seconds)) {
+      fire(L::critical, "PgBackupRpoExceeded",
+           (a->rpo_exposure_seconds ? "changes up to " + duration_words(*a->rpo_exposure_seconds) +
+                                          " old are not in the repository"
+                                    : std::string("no archived WAL segment dates the exposure")) +
+               ", more than the RPO target of " + duration_words(a->rpo_target_seconds));
+    }
+    if (a->failing && (!a->last_archived || now - *a->last_archived > minutes(15))) {
+      fire(L::critical, "PgBackupWalArchivingFailing",
+           a->last_archived ? "WAL archiving is failing; the last segment was archived " +
+                                  duration_words(seconds_since(*a->last_archived)) + " ago"
+                            : "WAL archiving is failing and no segment was ever archived");
+    }
+    if (a->wal_gaps > 0) {
+      fire(L::critical, "PgBackupWalGap",
+           std::to_string(a->wal_gaps) + " WAL segment(s) missing inside the recovery window");
+    }
+    if (a->stanza_status != 0) {
+      fire(L::critical, "PgBackupStanzaUnhealthy",
+           "pgBackRest reports the stanza as " + a->stanza_message + " (status " +
+               std::to_string(a->stanza_status) + ")");
+    }
+  }
+  if (s.verify_ran && s.verify_failed && (s.verify_invalid_files > 0 || s.verify_last_success)) {
+    fire(L::warning, "PgBackupVerifyFailed", "the last verify run failed: " + s.verify_error);
+  }
+  const auto overdue = hours(48);
+  if ((s.archive || s.verify_last_success) && s.recovery_window_start &&
+      now - *s.recovery_window_start > overdue &&
+      (!s.verify_last_success || now - *s.verify_last_success > overdue)) {
+    fire(L::warning, "PgBackupVerifyOverdue",
+         s.verify_last_success ? "no verify run has passed for " +
+                                     duration_words(seconds_since(*s.verify_last_success))
+                               : "no verify run has passed yet");
+  }
 }
 
 Health assess_health(const HealthSignals& s, SysTime now) {
@@ -177,6 +232,8 @@ Health assess_health(const HealthSignals& s, SysTime now) {
          "the last restore test took " + duration_words(s.last_restore_test_seconds) +
              ", more than the RTO target of " + duration_words(s.rto_target_seconds));
   }
+
+  judge_archive(s, now, fire);
 
   // pgbackup-offsite
   if (s.offsite_last_upload_failed) {

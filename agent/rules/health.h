@@ -61,6 +61,25 @@ struct HealthSignals {
   bool offsite_last_upload_failed = false;
   std::string offsite_error;
   std::optional<SysTime> offsite_oldest_pending;  // the oldest backup waiting to be copied
+  // pgbackup_wal_*, pgbackup_rpo_*, pgbackup_pgbackrest_stanza_status: set only for a target
+  // with a WAL archive
+  struct Archive {
+    std::optional<double> rpo_exposure_seconds;  // unset: nothing dates it (the metric's +Inf)
+    double rpo_target_seconds = 0;               // 0: no rpo_target
+    bool failing = false;                        // the newest archive attempt failed
+    std::optional<SysTime> last_archived;
+    std::uint64_t wal_gaps = 0;
+    int stanza_status = 0;
+    std::string stanza_message;
+  };
+  std::optional<Archive> archive;
+  // pgbackup_verify_*: the newest verify run, if any
+  bool verify_ran = false;
+  bool verify_failed = false;
+  std::string verify_error;
+  std::uint64_t verify_invalid_files = 0;
+  std::optional<SysTime> verify_last_success;
+  std::optional<SysTime> recovery_window_start;  // pgbackup_recovery_window_start_*
 };
 
 // The bundled alerts assess_health judges; the others (PgBackupAgentDown,

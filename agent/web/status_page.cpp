@@ -10,6 +10,7 @@
 #include "agent/core/units.h"
 #include "agent/rules/health.h"
 #include "agent/rules/schema_diff.h"
+#include "agent/web/status_recovery.h"
 #include "agent/web/svg_chart.h"
 #include "version.h"
 
@@ -489,6 +490,7 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
              : *t.runtime.database_up ? "<span class=ok>up</span>"
                                       : "<span class=bad>down</span>")
          << "</td></tr>";
+    html << recovery_rows(t, now);
     const double free_ratio =
         t.filesystem.size_bytes ? double(t.filesystem.avail_bytes) / double(t.filesystem.size_bytes)
                                 : 0;
@@ -548,6 +550,7 @@ nlohmann::json status_json(const std::vector<TargetStatus>& targets, SysTime now
         {"repository",
          {{"avail_bytes", t.filesystem.avail_bytes}, {"size_bytes", t.filesystem.size_bytes}}},
         {"backups", backups}};
+    target.update(recovery_json(t));
     const Health health = assess_health(health_signals(t, now), now);
     target["health"] = {{"level", health_level_name(health.level)},
                         {"findings", nlohmann::json::array()}};

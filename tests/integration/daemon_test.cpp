@@ -58,6 +58,14 @@ TEST_CASE(
                           "pgbackup_backup_schedule_interval_seconds{target=\"healthy\"} 86400"));
   CHECK_THAT(metrics, Catch::Contains("pgbackup_backup_rows{target=\"healthy\"} 2558"));
   CHECK_THAT(metrics, Catch::Contains("pgbackup_build_info{"));
+  // DESIGN §11 for a pg_dump target: its engine and recovery window, backups by type; no WAL
+  // archive, so the archive's families carry no sample of it.
+  CHECK_THAT(metrics,
+             Catch::Contains("pgbackup_target_info{engine=\"pg_dump\",target=\"healthy\"} 1"));
+  CHECK_THAT(metrics, Catch::Contains("pgbackup_backup_type_last_success_timestamp_seconds{"
+                                      "target=\"healthy\",type=\"incr\"} 0"));
+  CHECK_THAT(metrics, Catch::Contains("# TYPE pgbackup_rpo_exposure_seconds gauge") &&
+                          !Catch::Contains("pgbackup_rpo_exposure_seconds{"));
   CHECK(healthy.dumps().size() == 1);
   daemon.wait_for_metric(R"(pgbackup_database_up\{target="healthy"\} 1)");
   daemon.wait_for_metric(R"(pgbackup_database_up\{target="down"\} 0)");
@@ -108,7 +116,8 @@ TEST_CASE(
     CHECK(page.status == 200);
     CHECK_THAT(page.body, Catch::Contains("<h2>healthy <span class='badge") &&
                               Catch::Contains("<tr id='health-down' data-level='critical'>") &&
-                              Catch::Contains("failed"));
+                              Catch::Contains("failed") &&
+                              Catch::Contains("<th>engine</th><td>pg_dump</td>"));
     const auto status = nlohmann::json::parse(http_get(daemon.url("/api/v1/status")).body);
     CHECK(status["targets"].size() == 2);
     CHECK(http_get(daemon.url("/nothing")).status == 404);

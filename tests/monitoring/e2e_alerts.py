@@ -45,6 +45,18 @@ DASHBOARD_SKIP = {
     # `(time() - offsite_last_success) and ... > 0`: off-site copies are not configured.
     ("Off-site state", "C"):
         "no off-site upload has ever succeeded (timestamp 0, filtered with > 0)",
+    # The WAL archive's series exist only for a target whose engine keeps one (pgBackRest);
+    # this chain runs a pg_dump target. alerts/tests/archive.yml and the golden exposition
+    # "archive" (tests/unit/collectors) cover them.
+    ("RPO exposure vs target", "A"): "a pg_dump target has no WAL archive",
+    ("RPO exposure vs target", "B"): "a pg_dump target has no WAL archive",
+    ("WAL archiving", "A"): "a pg_dump target has no WAL archive",
+    ("WAL archiving", "B"): "a pg_dump target has no WAL archive",
+    ("Unarchived WAL and gaps", "A"): "a pg_dump target has no WAL archive",
+    ("Unarchived WAL and gaps", "B"): "a pg_dump target has no WAL archive",
+    ("Engine, verify and stanza", "E"): "a pg_dump target has no pgBackRest stanza",
+    ("Engine, verify and stanza", "D"):
+        "no verify run has ever passed (timestamp 0, filtered with > 0)",
 }
 
 CHILDREN = []  # subprocess.Popen objects, stopped in reverse order at exit

@@ -269,13 +269,10 @@ Manifest dump_database(const TargetConfig& target, const DumpCatalog& repo,
   m.finished_at = ctx.now();
   m.duration_seconds = seconds_between(m.started_at, m.finished_at);
 
-  std::vector<std::uint64_t> previous_sizes;
   std::vector<SysTime> earlier;
-  for (const CatalogEntry& b : good) {
-    previous_sizes.push_back(b.manifest->size_bytes);
-    earlier.push_back(b.started_at);
-  }
-  const SizeVerdict verdict = judge_size(m.size_bytes, previous_sizes, target.anomaly);
+  for (const CatalogEntry& b : good) earlier.push_back(b.started_at);
+  const SizeVerdict verdict =
+      judge_size(m.size_bytes, sizes_of_type(good, BackupType::full), target.anomaly);
   m.size_baseline_bytes = verdict.baseline_bytes;
   m.size_anomaly = verdict.anomaly;
   m.size_anomaly_reason = verdict.reason;

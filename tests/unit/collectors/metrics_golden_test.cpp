@@ -19,6 +19,7 @@
 #include "agent/engines/pg_dump/dump_catalog.h"
 #include "agent/jobs/offsite.h"
 #include "collectors/collector.h"
+#include "tests/support/physical_backup.h"
 
 namespace pgbackup {
 namespace {
@@ -49,6 +50,8 @@ TargetStatus fixture_target(const std::string& fixture, const std::string& name,
   t.name = name;
   t.backup_dir = dir.string();
   t.backups = DumpCatalog(dir, name).scan();
+  t.engine = "pg_dump";
+  t.recovery_window = finish_time_window(t.backups);
   t.state = load_state(dir / ".pgbackup");
   t.restore_tests = read_restore_test_history(dir / ".pgbackup", kRestoreTestHistory);
   t.filesystem = {100 * kGiB, 30 * kGiB};
@@ -113,6 +116,56 @@ TargetStatus restore_tested_target() {
 }
 TargetStatus anomaly_target() {
   return fixture_target("anomaly", "shop", runtime("2026-02-06T03:00:00Z", 1, 0, 0, true));
+}
+
+// A target whose engine keeps a WAL archive: a full, a diff and an incr, the recovery window
+// reaching the newest archived segment, the prober's archive status (archiving failing, a gap)
+// and a failed verify run after a passed one.
+TargetStatus archived_target() {
+  TargetStatus t;
+  t.name = "pulse";
+  t.engine = "pgbackrest";
+  t.backup_dir = "/var/lib/pgbackup/pulse";
+  t.backups = {
+      pgtest::physical_backup("20260201-020000F", BackupType::full, "2026-02-01T02:00:00Z",
+                              "2026-02-01T02:06:00Z", 900 * 1024 * 1024, 900 * 1024 * 1024),
+      pgtest::physical_backup("20260201-020000F_20260203-020000D", BackupType::diff,
+                              "2026-02-03T02:00:00Z", "2026-02-03T02:01:00Z", 120 * 1024 * 1024,
+                              1020 * 1024 * 1024),
+      pgtest::physical_backup("20260201-020000F_20260204-160000I", BackupType::incr,
+                              "2026-02-04T16:00:00Z", "2026-02-04T16:00:30Z", 20 * 1024 * 1024,
+                              1040 * 1024 * 1024),
+  };
+  t.recovery_window = {parse_iso8601("2026-02-01T02:06:00Z"),
+                       parse_iso8601("2026-02-04T23:50:00Z")};
+  t.rpo_target = std::chrono::seconds(300);
+  t.state.verify = JobAttempt{*parse_iso8601("2026-02-04T05:00:00Z"),
+                              *parse_iso8601("2026-02-04T05:03:00Z"),
+                              false,
+                              "2 invalid file(s) in 20260201-020000F",
+                              "",
+                              2};
+  t.state.verify_last_success = parse_iso8601("2026-02-03T05:02:00Z");
+  t.filesystem = {100 * kGiB, 60 * kGiB};
+  t.schedule_interval_seconds = 14400;
+  t.runtime = runtime("2026-02-05T00:00:00Z", 4, 0, 0, true);
+  t.runtime.archive = pgtest::failing_archive("2026-02-04T23:50:00Z");
+  return t;
+}
+
+// The same archive with its database down and nothing in the repository to date it: the
+// unknowns are NaN (bytes) and +Inf (exposure), and promtool must accept them.
+TargetStatus archived_target_database_down() {
+  TargetStatus t = archived_target();
+  t.name = "pulse-replica";
+  t.rpo_target.reset();
+  t.runtime.database_up = false;
+  t.runtime.archive->from_database = false;
+  t.runtime.archive->health = {1, "missing stanza path", 0, std::nullopt};
+  t.runtime.archive->last_archived.reset();
+  t.runtime.archive->unarchived_bytes.reset();
+  t.runtime.archive->rpo_exposure.reset();
+  return t;
 }
 
 // What legitimately varies between runs: collector timings and the git revision.
@@ -187,6 +240,13 @@ TEST_CASE("two targets in one scrape share each family, one sample per target") 
   check_golden("two_targets", scrape({healthy_target(), failing_target()}));
 }
 
+TEST_CASE(
+    "a target with a WAL archive exposes its RPO, archiving and verify series; one without has "
+    "none of the archive's") {
+  check_golden("archive",
+               scrape({archived_target(), archived_target_database_down(), healthy_target()}));
+}
+
 // The dashboard lint reads these files to know what the agent exports (CTest's "monitoring:
 // dashboard and alerts cover every DESIGN metric the agent exports"): this case is where the
 // web config metric, served only with --web.config.file, appears.
@@ -213,7 +273,7 @@ TEST_CASE("every golden exposition passes promtool check metrics") {
     return;
   }
   for (const char* name : {"empty", "healthy", "failing", "anomaly", "restore_tested",
-                           "two_targets", "web_config_refused"}) {
+                           "two_targets", "web_config_refused", "archive"}) {
     const fs::path golden = kFixtures / (std::string(name) + ".prom");
     INFO(golden.string());
     REQUIRE(fs::exists(golden));

@@ -34,6 +34,16 @@ HealthSignals healthy() {
   return s;
 }
 
+// A healthy WAL archive with this exposure and rpo_target.
+HealthSignals::Archive archive(std::optional<double> exposure, double target) {
+  HealthSignals::Archive a;
+  a.rpo_exposure_seconds = exposure;
+  a.rpo_target_seconds = target;
+  a.last_archived = kNow - 1min;
+  a.stanza_message = "ok";
+  return a;
+}
+
 // Free space falling by `per_hour` GiB an hour over the last day, `free` GiB now.
 std::vector<SpaceSample> falling(double free, double per_hour) {
   std::vector<SpaceSample> out;
@@ -164,6 +174,78 @@ TEST_CASE("the health verdict fires what the bundled alert rules fire, with thei
        "PgBackupOffsiteFailing", "a backup has waited 7h to be copied off-site"},
       {"a backup waiting 5 h is still in time",
        [](HealthSignals& s) { s.offsite_oldest_pending = kNow - 5h; }, HealthLevel::ok, "", ""},
+      {"RPO exposure over its target", [](HealthSignals& s) { s.archive = archive(900, 300); },
+       HealthLevel::critical, "PgBackupRpoExceeded",
+       "changes up to 15m old are not in the repository, more than the RPO target of 5m"},
+      {"no archived segment dates the exposure",
+       [](HealthSignals& s) { s.archive = archive(std::nullopt, 300); }, HealthLevel::critical,
+       "PgBackupRpoExceeded",
+       "no archived WAL segment dates the exposure, more than the RPO target of 5m"},
+      {"an exposure without rpo_target", [](HealthSignals& s) { s.archive = archive(900, 0); },
+       HealthLevel::ok, "", ""},
+      {"an exposure inside its target", [](HealthSignals& s) { s.archive = archive(60, 300); },
+       HealthLevel::ok, "", ""},
+      {"archiving failing for 20 min",
+       [](HealthSignals& s) {
+         s.archive = archive(60, 300);
+         s.archive->failing = true;
+         s.archive->last_archived = kNow - 20min;
+       },
+       HealthLevel::critical, "PgBackupWalArchivingFailing",
+       "WAL archiving is failing; the last segment was archived 20m ago"},
+      {"archiving failed once, 5 min after the last archived segment",
+       [](HealthSignals& s) {
+         s.archive = archive(60, 300);
+         s.archive->failing = true;
+         s.archive->last_archived = kNow - 5min;
+       },
+       HealthLevel::ok, "", ""},
+      {"a missing WAL segment",
+       [](HealthSignals& s) {
+         s.archive = archive(60, 300);
+         s.archive->wal_gaps = 2;
+       },
+       HealthLevel::critical, "PgBackupWalGap",
+       "2 WAL segment(s) missing inside the recovery window"},
+      {"an unhealthy stanza",
+       [](HealthSignals& s) {
+         s.archive = archive(60, 300);
+         s.archive->stanza_status = 1;
+         s.archive->stanza_message = "missing stanza path";
+       },
+       HealthLevel::critical, "PgBackupStanzaUnhealthy",
+       "pgBackRest reports the stanza as missing stanza path (status 1)"},
+      {"a verify run found invalid files",
+       [](HealthSignals& s) {
+         s.verify_ran = s.verify_failed = true;
+         s.verify_invalid_files = 2;
+         s.verify_error = "2 invalid file(s)";
+         s.verify_last_success = kNow - 30h;
+       },
+       HealthLevel::warning, "PgBackupVerifyFailed",
+       "the last verify run failed: 2 invalid file(s)"},
+      {"the first verify run failed without naming files",
+       [](HealthSignals& s) {
+         s.verify_ran = s.verify_failed = true;
+         s.verify_error = "pgbackrest failed";
+       },
+       HealthLevel::ok, "", ""},
+      {"no verify run passed for 3 days on a target with an archive",
+       [](HealthSignals& s) {
+         s.archive = archive(60, 300);
+         s.verify_last_success = kNow - 72h;
+         s.recovery_window_start = kNow - 30 * 24h;
+       },
+       HealthLevel::warning, "PgBackupVerifyOverdue", "no verify run has passed for 3d"},
+      {"a target with an archive younger than 48 h has not verified yet",
+       [](HealthSignals& s) {
+         s.archive = archive(60, 300);
+         s.recovery_window_start = kNow - 10h;
+       },
+       HealthLevel::ok, "", ""},
+      {"a pg_dump target that never verifies",
+       [](HealthSignals& s) { s.recovery_window_start = kNow - 30 * 24h; }, HealthLevel::ok, "",
+       ""},
       {"critical findings come before warnings",
        [](HealthSignals& s) {
          s.last_backup_failed = true;
