@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "agent/engines/pgbackrest/info.h"
+#include "tests/support/daemon.h"
 #include "tests/support/pgbackrest_cluster.h"
 #include "tests/support/process.h"
 
@@ -213,6 +214,44 @@ TEST_CASE("killing the agent mid-backup leaves a repository the next backup work
   INFO(verified.out << verified.err);
   CHECK(verified.exit_code == 0);
   CHECK(PgBackRestCluster::shared().pgbackrest({"check"}).exit_code == 0);
+}
+
+TEST_CASE(
+    "the daemon exports a pgbackrest target's archive: engine, backups by type, RPO exposure, "
+    "stanza status, and a WAL gap at the next probe",
+    "[pgbackrest_engine]") {
+  const EngineTarget t;
+  insert_rows(100);
+  REQUIRE(t.agent({"backup"}).exit_code == 0);
+  // A segment archived after the backup, so that the recovery window ends later than it.
+  const std::string gap = PgBackRestCluster::shared().switch_wal();
+  PgBackRestCluster::shared().switch_wal();
+
+  const Daemon daemon(t.config, free_port());
+  const std::string body =
+      daemon.wait_for_metric(R"(pgbackup_wal_archive_gaps\{target="physical"\} 0\n)");
+  INFO(body);
+  CHECK_THAT(body, Catch::Contains(R"(pgbackup_target_info{engine="pgbackrest",target="physical"} 1)"));
+  CHECK_THAT(body, Catch::Contains(R"(pgbackup_pgbackrest_stanza_status{target="physical"} 0)"));
+  CHECK_THAT(body, Catch::Contains(R"(pgbackup_rpo_target_seconds{target="physical"} 300)"));
+  const auto value_of = [&](const std::string& series) {
+    const std::size_t at = body.find(series + " ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(body.substr(at + series.size() + 1));
+  };
+  const double exposure = value_of(R"(pgbackup_rpo_exposure_seconds{target="physical"})");
+  CHECK(exposure >= 0);
+  CHECK(exposure < 300);  // archiving works: what is not in the repository is minutes old at most
+  CHECK(value_of(R"(pgbackup_wal_archive_failures_total{target="physical"})") == 0);
+  const double full_at = value_of(
+      R"(pgbackup_backup_type_last_success_timestamp_seconds{target="physical",type="full"})");
+  CHECK(full_at > 0);
+  CHECK(value_of(R"(pgbackup_recovery_window_end_timestamp_seconds{target="physical"})") >=
+        value_of(R"(pgbackup_recovery_window_start_timestamp_seconds{target="physical"})"));
+
+  // A segment that disappears from the repository is counted at the next probe (every 30 s).
+  const SetAside deleted(PgBackRestCluster::shared().archived_segment_file(gap));
+  daemon.wait_for_metric(R"(pgbackup_wal_archive_gaps\{target="physical"\} [1-9])", 90s);
 }
 
 TEST_CASE("pgbackrest config errors and a pg_dump target asked for an incr",
