@@ -155,8 +155,10 @@ ClusterGlobals globals_from_json(const nlohmann::json& j) {
   return g;
 }
 
-GlobalsFileInfo write_globals_file(const std::filesystem::path& path, const ClusterGlobals& g) {
-  const std::string text = globals_to_json(g).dump(2) + "\n";
+GlobalsFileInfo write_globals_file(const std::filesystem::path& path, const ClusterGlobals& g,
+                                   const TextCipher& seal) {
+  const std::string plain = globals_to_json(g).dump(2) + "\n";
+  const std::string text = seal ? seal(plain) : plain;
   write_file_atomic(path, text, fs::perms::owner_read | fs::perms::owner_write);
   GlobalsFileInfo info;
   info.file = path.filename().string();
@@ -181,13 +183,14 @@ std::string read_globals_text(const std::filesystem::path& path, const GlobalsFi
   return std::move(*text);
 }
 
-ClusterGlobals read_globals_file(const std::filesystem::path& path, const GlobalsFileInfo& info) {
+ClusterGlobals read_globals_file(const std::filesystem::path& path, const GlobalsFileInfo& info,
+                                 const TextCipher& open) {
   std::string problem;
   const std::optional<std::string> text = checked_text(path, info, problem);
   if (!text) {
     throw OperationError("the backup cannot be restored onto a new server: " + problem);
   }
-  return globals_from_json(nlohmann::json::parse(*text));
+  return globals_from_json(nlohmann::json::parse(open ? open(*text) : *text));
 }
 
 }  // namespace pgbackup

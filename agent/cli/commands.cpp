@@ -9,8 +9,10 @@
 #include "agent/catalog/audit_log.h"
 #include "agent/core/errors.h"
 #include "agent/core/units.h"
+#include "agent/crypto/age.h"
 #include "agent/engines/engine.h"
 #include "agent/engines/pg_dump/dump_catalog.h"
+#include "agent/engines/pg_dump/dump_crypto.h"
 #include "agent/jobs/backup.h"
 #include "agent/jobs/offsite.h"
 #include "agent/jobs/prune.h"
@@ -53,6 +55,9 @@ std::string checks_text(const CatalogEntry& b) {
   if (!m.offsite.empty()) add("off-site");
   if (!m.schema_changes.empty()) add(summarize_changes(count_changes(m.schema_changes)));
   if (out.empty()) out = "ok";
+  if (m.encryption) {
+    out += ", encrypted (age, " + std::to_string(m.encryption->recipients.size()) + " recipients)";
+  }
   if (m.hypertable_count() > 0) out += "; " + hypertables_text(m);
   return out;
 }
@@ -63,6 +68,7 @@ nlohmann::json entry_to_json(const CatalogEntry& b) {
                       {"size_bytes", b.file_size},
                       {"good", b.good()}};
   if (b.good()) {
+    j["encrypted"] = b.manifest->encryption.has_value();
     j["manifest"] = manifest_to_json(*b.manifest);
   } else {
     j["problem"] = b.problem();
@@ -191,7 +197,10 @@ int command_verify(const Config& config, const CommandOptions& options) {
   const CatalogEntry* entry =
       &select_backup(entries, options.file ? std::optional<fs::path>(*options.file) : std::nullopt,
                      target.backup.dir);
-  const VerifyReport report = engine->verify(*entry, options.progress);
+  VerifyReport report = engine->verify(*entry, options.progress);
+  if (options.deep && entry->manifest && entry->manifest->encryption) {
+    for (VerifyCheck& c : verify_decrypted(target, *entry)) report.checks.push_back(std::move(c));
+  }
   for (const VerifyCheck& c : report.checks) {
     std::printf("%-18s %s  %s\n", c.name.c_str(), c.passed ? "ok  " : "FAIL", c.detail.c_str());
   }
@@ -389,6 +398,19 @@ int command_config_check(const Config& config, const CommandOptions& options) {
   std::cout << render_config(config);
   std::cout.flush();
   std::fprintf(stderr, "%s", describe_next_runs(config, options.clock->now()).c_str());
+  // The identity is read only where something is decrypted; config-check proves it early.
+  for (const TargetConfig& t : config.targets) {
+    if (!t.encryption || t.encryption->identity_file.empty()) continue;
+    try {
+      const IdentityCheck c =
+          check_identity_file(t.encryption->identity_file, t.encryption->all_recipients());
+      std::fprintf(stderr, "%s: identity file %s holds %d key(s), for %zu of %zu recipient(s)\n",
+                   t.name.c_str(), t.encryption->identity_file.c_str(), c.identities,
+                   c.matched.size(), c.matched.size() + c.unmatched.size());
+    } catch (const AgeKeyError& e) {
+      throw ConfigError("targets." + t.name + ".encryption.identity_file: " + e.what());
+    }
+  }
   std::fprintf(stderr, "config ok: %zu target(s)\n", config.targets.size());
   return 0;
 }
