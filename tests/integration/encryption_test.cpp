@@ -48,7 +48,8 @@ std::string encryption_yaml(const std::vector<AgeKey>& recipients, const fs::pat
          (identity.empty() ? "" : "      identity_file: " + identity.string() + "\n");
 }
 
-// `age -d -i KEY FILE | pg_restore --list`, the operator's by-hand check: the TOC's entries.
+// `age -d -i KEY FILE | pg_restore --list`, the operator's by-hand check: the TOC's entries in
+// consumer.out (pg_restore stops reading after the TOC, so the pipeline reports consumer_gone).
 pgbackup::PipelineResult list_with_age_alone(const fs::path& key, const fs::path& file) {
   pgbackup::ProcessSpec age;
   age.argv = {"age", "-d", "-i", key.string(), file.string()};
@@ -130,10 +131,11 @@ TEST_CASE("an encrypted backup: no plaintext on disk, either identity opens it w
   for (const AgeKey* key : {&keys.a, &keys.b}) {
     const pgbackup::PipelineResult listed = list_with_age_alone(key->file, dump);
     INFO(listed.producer.err << listed.consumer.err);
-    CHECK(listed.ok());
+    CHECK(listed.consumer.ok());
     CHECK_THAT(listed.consumer.out, Catch::Contains("TABLE DATA public network_stats"));
   }
-  CHECK_FALSE(list_with_age_alone(keys.c.file, dump).ok());
+  CHECK_THAT(list_with_age_alone(keys.c.file, dump).producer.err,
+             Catch::Contains("no identity matched any of the recipients"));
 
   const AgentRun list = t.agent({"list"});
   CHECK_THAT(list.out, Catch::Contains("encrypted (age, 2 recipients)"));
@@ -164,8 +166,8 @@ TEST_CASE("an encrypted backup restores fully, by table and in a restore test, w
 
   const AgentRun drill = t.agent({"restore-test"});
   INFO(drill.out << drill.err);
-  CHECK(drill.exit_code == 0);
-  CHECK(pg.table_counts("enc_restore_scratch") == counts);
+  CHECK(drill.exit_code == 0);  // the test compares every table's rows with the manifest
+  CHECK_THAT(drill.out, Catch::Contains("restore test of enc-restore: PASSED"));
 
   pg.exec("DELETE FROM network_stats; UPDATE nodes SET version = 'changed'", t.db);
   const AgentRun partial = t.agent({"restore", dump.string(), "--yes", "--table", "network_stats"});
@@ -245,7 +247,8 @@ TEST_CASE("rotation: backups under the old key stay restorable once the recipien
   REQUIRE(dumps.size() == 2);
   CHECK(t.manifest_of(dumps[0])["encryption"]["recipients"][0] == keys.a.recipient);
   CHECK(t.manifest_of(dumps[1])["encryption"]["recipients"][0] == keys.b.recipient);
-  CHECK_FALSE(list_with_age_alone(keys.b.file, dumps[0]).ok());
+  CHECK_THAT(list_with_age_alone(keys.b.file, dumps[0]).producer.err,
+             Catch::Contains("no identity matched any of the recipients"));
   for (const fs::path& d : dumps) {
     const AgentRun deep = t.agent({"verify", "--deep", d.string()});
     INFO(deep.out << deep.err);
