@@ -51,7 +51,7 @@ const std::map<std::string, Command>& commands() {
        {"backups with tier, size, age, checks", "[--target NAME] [--output text|json]",
         pgbackup::command_list}},
       {"verify",
-       {"checksum + pg_restore --list + manifest", "[--target NAME] (FILE | --latest)",
+       {"checksum + pg_restore --list + manifest", "[--target NAME] [--deep] (FILE | --latest)",
         pgbackup::command_verify, FileArgument::file_or_latest}},
       {"restore-test",
        {"restore a backup into the restore_test database and check it", "[--target NAME] [FILE]",
@@ -161,6 +161,7 @@ cxxopts::Options make_options() {
       ("yes", "restore: do not ask for confirmation")
       ("no-safety-backup", "restore: skip the backup of the current database")
       ("no-roles", "restore: create none of the roles the backup needs and the server lacks")
+      ("deep", "verify: also decrypt an encrypted backup and check its contents")
       ("dry-run", "prune: show what would be deleted")
       ("all-missing", "upload: every backup that should be off-site and is not (the default)")
       ("max-age", "check: oldest acceptable age", cxxopts::value<std::string>()->default_value("26h"))
@@ -192,6 +193,7 @@ CommandOptions command_options(const cxxopts::ParseResult& parsed, const std::st
   if (!backup_type) throw pgbackup::ConfigError("--type must be full, diff or incr, not " + type);
   opts.type = *backup_type;
   opts.dry_run = parsed.count("dry-run") > 0;
+  opts.deep = parsed.count("deep") > 0;
   opts.all_missing = parsed.count("all-missing") > 0;
   try {
     opts.max_age = pgbackup::parse_duration(parsed["max-age"].as<std::string>());

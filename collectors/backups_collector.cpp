@@ -91,6 +91,11 @@ class BackupsCollector : public Collector {
                    MetricType::Gauge, [](const TargetStatus& t) {
                      return newest(t, [](const Manifest& m) { return m.size_anomaly ? 1.0 : 0.0; });
                    });
+    add_per_target(out, in, "pgbackup_backup_encrypted",
+                   "1 if the newest good backup is encrypted (age for pg_dump targets).",
+                   MetricType::Gauge, [](const TargetStatus& t) {
+                     return newest(t, [](const Manifest& m) { return m.encryption ? 1.0 : 0.0; });
+                   });
     add_per_target(out, in, "pgbackup_backup_shrunk_tables",
                    "Tables that lost more than table_drop_ratio of their rows since the previous "
                    "good backup.",

@@ -209,7 +209,7 @@ local age(metric) =
       },
       panels: [
         row(1, 'Overview', 0),
-        table(2, 'Targets', 'One row per target: age of the newest good backup, result of the last backup, its size and whether the agent flagged the size as anomalous, the last restore test\'s result and its measured RTO (restore duration) against the target, backups owed off-site, whether a backup is running now, when the next one is due and the age of the oldest backup kept. Empty age: never backed up.',
+        table(2, 'Targets', 'One row per target: age of the newest good backup, result of the last backup, its size and whether the agent flagged the size as anomalous, the last restore test\'s result and its measured RTO (restore duration) against the target, backups owed off-site, whether a backup is running now, when the next one is due the age of the oldest backup kept and whether the newest good backup is encrypted. Empty age: never backed up.',
               grid(0, 1, 24, 8), instant([
                 age('pgbackup_backup_last_success_timestamp_seconds'),
                 'pgbackup_backup_last_run_success{%(t)s}',
@@ -223,6 +223,7 @@ local age(metric) =
                 'pgbackup_backup_in_progress{%(t)s}',
                 'pgbackup_backup_next_run_timestamp_seconds{%(t)s} - time()',
                 age('pgbackup_backup_oldest_timestamp_seconds'),
+                'pgbackup_backup_encrypted{%(t)s}',
               ]), [
                 column('A', 'Backup age', [unit('s')]),
                 column('B', 'Last backup', okFailed),
@@ -237,6 +238,7 @@ local age(metric) =
                 column('J', 'Backup now', [mapping(['idle', 'transparent'], ['RUNNING', 'blue']), colored]),
                 column('K', 'Next backup in', [unit('s')]),
                 column('L', 'Oldest kept', [unit('s')]),
+                column('M', 'Encrypted', [mapping(['no', 'transparent'], ['age', 'green']), colored]),
               ]),
 
         row(3, 'Backups', 9),

@@ -76,6 +76,8 @@ std::optional<std::string> checked_text(const fs::path& path, const GlobalsFileI
               std::to_string(info.size_bytes);
   } else if (sha256_of(*text) != info.sha256) {
     problem = where + " does not match the manifest's SHA-256";
+  } else if (text->rfind("age-encryption.org/v1\n", 0) == 0) {
+    return text;  // encrypted, and what the manifest lists: its contents are read where opened
   } else {
     try {
       globals_from_json(nlohmann::json::parse(*text));
@@ -155,8 +157,10 @@ ClusterGlobals globals_from_json(const nlohmann::json& j) {
   return g;
 }
 
-GlobalsFileInfo write_globals_file(const std::filesystem::path& path, const ClusterGlobals& g) {
-  const std::string text = globals_to_json(g).dump(2) + "\n";
+GlobalsFileInfo write_globals_file(const std::filesystem::path& path, const ClusterGlobals& g,
+                                   const TextCipher& seal) {
+  const std::string plain = globals_to_json(g).dump(2) + "\n";
+  const std::string text = seal ? seal(plain) : plain;
   write_file_atomic(path, text, fs::perms::owner_read | fs::perms::owner_write);
   GlobalsFileInfo info;
   info.file = path.filename().string();
@@ -181,13 +185,14 @@ std::string read_globals_text(const std::filesystem::path& path, const GlobalsFi
   return std::move(*text);
 }
 
-ClusterGlobals read_globals_file(const std::filesystem::path& path, const GlobalsFileInfo& info) {
+ClusterGlobals read_globals_file(const std::filesystem::path& path, const GlobalsFileInfo& info,
+                                 const TextCipher& open) {
   std::string problem;
   const std::optional<std::string> text = checked_text(path, info, problem);
   if (!text) {
     throw OperationError("the backup cannot be restored onto a new server: " + problem);
   }
-  return globals_from_json(nlohmann::json::parse(*text));
+  return globals_from_json(nlohmann::json::parse(open ? open(*text) : *text));
 }
 
 }  // namespace pgbackup

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "agent/catalog/manifest.h"
@@ -20,8 +21,14 @@ nlohmann::json globals_to_json(const ClusterGlobals& g);
 // Throws std::runtime_error naming the missing or malformed field.
 ClusterGlobals globals_from_json(const nlohmann::json& j);
 
-// Writes `g` as `path` atomically (0600) and returns what the manifest lists of it.
-GlobalsFileInfo write_globals_file(const std::filesystem::path& path, const ClusterGlobals& g);
+// Turns the file's text into what is stored (age encryption, engines/pg_dump/dump_crypto.h), or
+// back; empty: stored as it is.
+using TextCipher = std::function<std::string(const std::string& text)>;
+
+// Writes `g` as `path` atomically (0600), through `seal` when given, and returns what the
+// manifest lists of it (the size and SHA-256 of what is stored).
+GlobalsFileInfo write_globals_file(const std::filesystem::path& path, const ClusterGlobals& g,
+                                   const TextCipher& seal = {});
 
 // Why the companion file `path` does not match the manifest's `info` (missing, size, SHA-256,
 // unreadable, or refused as PosixStorage refuses: a symbolic link, another user's file), or
@@ -30,7 +37,9 @@ std::string globals_file_problem(const std::filesystem::path& path, const Global
 // Its text, read once and checked as above (for the off-site copy); throws OperationError
 // saying what is wrong.
 std::string read_globals_text(const std::filesystem::path& path, const GlobalsFileInfo& info);
-// Reads it after checking it against `info`; throws OperationError saying what is wrong.
-ClusterGlobals read_globals_file(const std::filesystem::path& path, const GlobalsFileInfo& info);
+// Reads it after checking it against `info`, through `open` when given (an encrypted file);
+// throws OperationError saying what is wrong.
+ClusterGlobals read_globals_file(const std::filesystem::path& path, const GlobalsFileInfo& info,
+                                 const TextCipher& open = {});
 
 }  // namespace pgbackup

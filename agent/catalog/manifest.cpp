@@ -213,6 +213,18 @@ nlohmann::json manifest_to_json(const Manifest& m) {
                     {"warnings", m.globals->warnings},
                     {"seconds", m.globals->seconds}};
   }
+  if (m.encryption) {
+    const EncryptionInfo& e = *m.encryption;
+    j["encryption"] = {{"format", "age"},
+                       {"recipients", e.recipients},
+                       {"fingerprints", e.fingerprints},
+                       {"plaintext_size_bytes", e.plaintext_size_bytes},
+                       {"plaintext_sha256", e.plaintext_sha256}};
+    if (m.globals) {
+      j["encryption"]["globals_plaintext_size_bytes"] = e.globals_plaintext_size_bytes;
+      j["encryption"]["globals_plaintext_sha256"] = e.globals_plaintext_sha256;
+    }
+  }
   if (m.repository_size_bytes > 0) {
     j["repository"] = {{"avail_bytes", m.repository_avail_bytes},
                        {"size_bytes", m.repository_size_bytes}};
@@ -315,6 +327,19 @@ Manifest manifest_from_json(const nlohmann::json& j) {
                                   g.value("warnings", std::vector<std::string>{}),
                                   g.value("seconds", 0.0)};
     }
+    if (j.contains("encryption")) {
+      const auto& e = j.at("encryption");
+      if (e.value("format", "") != "age") {
+        throw std::runtime_error("\"encryption.format\" must be \"age\"");
+      }
+      m.encryption =
+          EncryptionInfo{e.at("recipients").get<std::vector<std::string>>(),
+                         e.value("fingerprints", std::vector<std::string>{}),
+                         json_whole_number_at<std::uint64_t>(e, "plaintext_size_bytes"),
+                         e.at("plaintext_sha256").get<std::string>(),
+                         json_whole_number_or<std::uint64_t>(e, "globals_plaintext_size_bytes", 0),
+                         e.value("globals_plaintext_sha256", "")};
+    }
     if (j.contains("restore_test")) {
       const auto& r = j.at("restore_test");
       m.restore_test = RestoreTestMark{r.value("tested_at", ""), r.value("success", false),
@@ -333,6 +358,13 @@ std::string manifest_mismatch(const Manifest& m, const std::string& dump_name) {
     return "the manifest describes another file, \"" + m.file +
            "\" (hint: a manifest must keep the name of its dump; restore both under their "
            "original names)";
+  }
+  const bool age_name = dump_name.size() > 4 && dump_name.substr(dump_name.size() - 4) == ".age";
+  if (m.encryption.has_value() != age_name) {
+    return m.encryption ? "the manifest says the dump is encrypted, but its name does not end in "
+                          ".age (hint: restore it under its original name)"
+                        : "the file is named .age, but its manifest describes a plaintext dump "
+                          "(hint: restore it under its original name)";
   }
   if (m.globals && m.globals->file != dump_name + kGlobalsSuffix) {
     return "the manifest names another companion file, \"" + m.globals->file +

@@ -56,6 +56,18 @@ struct GlobalsFileInfo {
   double seconds = 0;  // how long its catalog queries took
 };
 
+// How an encrypted dump (<prefix>_..._HHMMSS.dump.age) was encrypted, with what its plaintext
+// was: the manifest's size_bytes and sha256 are then the ciphertext's, the file on disk, which
+// verify checks without a key. Its companion file is encrypted to the same recipients.
+struct EncryptionInfo {
+  std::vector<std::string> recipients;    // age public keys, in the order given to age
+  std::vector<std::string> fingerprints;  // crypto/age.h recipient_fingerprint of each
+  std::uint64_t plaintext_size_bytes = 0;
+  std::string plaintext_sha256;
+  std::uint64_t globals_plaintext_size_bytes = 0;
+  std::string globals_plaintext_sha256;
+};
+
 // What the agent knows about one backup; stored beside the dump as <dump>.json
 // (format pgbackup-manifest/1, DESIGN §4).
 struct Manifest {
@@ -95,6 +107,8 @@ struct Manifest {
   // Absent in manifests written before the agent took one (restore then cannot create roles
   // or the database).
   std::optional<GlobalsFileInfo> globals;
+  // Set when the dump is encrypted with age (DESIGN §12); absent: a plaintext dump.
+  std::optional<EncryptionInfo> encryption;
 
   std::int64_t total_rows() const;
   // How many of `tables` are TimescaleDB hypertables.

@@ -10,6 +10,7 @@
 #include "agent/core/errors.h"
 #include "agent/core/text.h"
 #include "agent/core/units.h"
+#include "agent/crypto/age.h"
 #include "agent/engines/engine.h"
 #include "agent/engines/pg_dump/dump_catalog.h"
 #include "agent/engines/setup_check.h"
@@ -57,6 +58,9 @@ std::string checks_text(const CatalogEntry& b) {
   if (!m.offsite.empty()) add("off-site");
   if (!m.schema_changes.empty()) add(summarize_changes(count_changes(m.schema_changes)));
   if (out.empty()) out = "ok";
+  if (m.encryption) {
+    out += ", encrypted (age, " + std::to_string(m.encryption->recipients.size()) + " recipients)";
+  }
   if (m.hypertable_count() > 0) out += "; " + hypertables_text(m);
   return out;
 }
@@ -69,6 +73,7 @@ nlohmann::json entry_to_json(const CatalogEntry& b) {
                       {"restore_set_bytes", b.restore_set_bytes()},
                       {"good", b.good()}};
   if (b.good()) {
+    j["encrypted"] = b.manifest->encryption.has_value();
     j["manifest"] = manifest_to_json(*b.manifest);
   } else {
     j["problem"] = b.problem();
@@ -201,7 +206,8 @@ int command_list(const Config& config, const CommandOptions& options) {
 
 int command_verify(const Config& config, const CommandOptions& options) {
   const TargetConfig& target = config.find_target(options.target);
-  const VerifyJobResult r = run_verify_job(config, target, options.file, context_of(options));
+  const VerifyJobResult r =
+      run_verify_job(config, target, options.file, context_of(options), options.deep);
   for (const VerifyCheck& c : r.report.checks) {
     std::printf("%-18s %s  %s\n", c.name.c_str(), c.passed ? "ok  " : "FAIL", c.detail.c_str());
   }
@@ -415,6 +421,19 @@ int command_config_check(const Config& config, const CommandOptions& options) {
   std::cout << render_config(config);
   std::cout.flush();
   std::fprintf(stderr, "%s", describe_next_runs(config, options.clock->now()).c_str());
+  // The identity is read only where something is decrypted; config-check proves it early.
+  for (const TargetConfig& t : config.targets) {
+    if (!t.encryption || t.encryption->identity_file.empty()) continue;
+    try {
+      const IdentityCheck c =
+          check_identity_file(t.encryption->identity_file, t.encryption->all_recipients());
+      std::fprintf(stderr, "%s: identity file %s holds %d key(s), for %zu of %zu recipient(s)\n",
+                   t.name.c_str(), t.encryption->identity_file.c_str(), c.identities,
+                   c.matched.size(), c.matched.size() + c.unmatched.size());
+    } catch (const AgeKeyError& e) {
+      throw ConfigError("targets." + t.name + ".encryption.identity_file: " + e.what());
+    }
+  }
   // The engines' set-up outside the agent (pgBackRest's preflight): errors fail the check.
   std::size_t errors = 0;
   for (const TargetConfig& t : config.targets) {

@@ -22,6 +22,7 @@ struct CommandOptions {
   bool latest = false;
   bool dry_run = false;
   bool all_missing = false;  // upload: every backup that should be off-site and is not
+  bool deep = false;         // verify: decrypt an encrypted backup and check its contents
   std::chrono::seconds max_age{26 * 3600};
   BackupType type = BackupType::full;  // backup --type
   // restore

@@ -120,6 +120,19 @@ struct VerifyConfig {
   std::string schedule;
 };
 
+// age encryption of pg_dump targets (agent/crypto/age.h). Recipients are public keys, enough to
+// encrypt; the identity (the secret key) is needed, and checked, only where something is
+// decrypted, so parse_config never opens it.
+struct EncryptionConfig {
+  std::vector<std::string> recipients;       // as listed under `recipients`
+  std::filesystem::path recipients_file;     // empty: none
+  std::vector<std::string> file_recipients;  // read from recipients_file when parsed
+  std::filesystem::path identity_file;       // empty: this host cannot decrypt
+
+  // Every recipient a backup is encrypted to: the listed ones, then the file's.
+  std::vector<std::string> all_recipients() const;
+};
+
 struct TargetConfig {
   std::string name;
   EngineKind engine = EngineKind::pg_dump;
@@ -134,6 +147,7 @@ struct TargetConfig {
   // How old the newest change not yet in the backups may be (`rpo_target`, DESIGN §11).
   std::optional<std::chrono::seconds> rpo_target;
   std::optional<VerifyConfig> verify;
+  std::optional<EncryptionConfig> encryption;
 
   // <backup.dir>/.pgbackup: state, audit log, lock.
   std::filesystem::path state_dir() const { return backup.dir / ".pgbackup"; }

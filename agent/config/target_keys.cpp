@@ -331,6 +331,9 @@ const KeyTable<TargetConfig>& target_keys() {
       offsite_key().doc("Where backups are copied off-site (`s3`)."),
       rpo_target_key(),
       verify_key(),
+      optional_section("encryption", &T::encryption, parse_encryption, encryption_keys)
+          .doc("Encrypt every dump and globals file with age as it is written (pg_dump targets): "
+               "`<prefix>_YYYYMMDD_HHMMSS.dump.age`, decryptable anywhere with `age -d -i KEY`."),
       // config-check has never shown the restore commands; its output stays as it was.
       ConfigKey<T>{"restore",
                    [](const Section& s, const char* k, T& t) {

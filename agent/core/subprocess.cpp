@@ -331,6 +331,58 @@ PipelineResult run_pipeline(const ProcessSpec& producer, const ProcessSpec& cons
   return out;
 }
 
+struct FedProcess::State {
+  ProcessSpec spec;
+  std::atomic<bool> stop{false};
+  Fd write_end;
+  std::thread pump;
+  ProcessResult result;
+  std::exception_ptr error;
+  bool reading = true;
+};
+
+FedProcess::FedProcess(const ProcessSpec& spec) : state_(std::make_unique<State>()) {
+  if (spec.argv.empty()) throw ProcessError("no program to run");
+  State& s = *state_;
+  s.spec = spec;
+  s.spec.stdin_data.clear();
+  s.spec.on_stdout = nullptr;
+  if (!s.spec.cancel) s.spec.cancel = &s.stop;
+  Fd read_end;
+  make_pipe(read_end, s.write_end);
+  ::signal(SIGPIPE, SIG_IGN);  // a reader that exits early is an EPIPE, not our death
+  auto child = std::make_shared<Child>(spawn(s.spec, read_end.get()));
+  read_end.reset();  // the child holds it now: its exit breaks the pipe
+  s.pump = std::thread([&s, child] {
+    try {
+      s.result = pgbackup::finish(s.spec, *child);
+    } catch (...) {
+      s.error = std::current_exception();
+    }
+  });
+}
+
+FedProcess::~FedProcess() {
+  if (!state_->pump.joinable()) return;
+  state_->stop = true;        // stops it when the spec had no cancel flag of its own
+  state_->write_end.reset();  // else the end of its input ends it
+  state_->pump.join();
+}
+
+bool FedProcess::write(const char* data, std::size_t size) {
+  if (state_->reading && !write_all(state_->write_end.get(), {data, size})) {
+    state_->reading = false;
+  }
+  return state_->reading;
+}
+
+ProcessResult FedProcess::finish() {
+  state_->write_end.reset();
+  state_->pump.join();
+  if (state_->error) std::rethrow_exception(state_->error);
+  return state_->result;
+}
+
 std::string describe_failure(const ProcessSpec& producer, const ProcessSpec& consumer,
                              const PipelineResult& result) {
   if (!result.consumer_gone && !result.producer.ok())

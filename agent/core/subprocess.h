@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -71,6 +72,27 @@ struct PipelineResult {
 // from `tap` or from consumer.on_stdout stops both and is rethrown.
 PipelineResult run_pipeline(const ProcessSpec& producer, const ProcessSpec& consumer,
                             const std::function<void(const char*, std::size_t)>& tap = {});
+
+// A child whose stdin the caller writes as the data comes, collected stdout (a tee's second
+// reader: `pg_restore --list` of the plaintext while age encrypts it). Its spec's stdin_data
+// and on_stdout are not used; its timeout and cancel flag are.
+class FedProcess {
+ public:
+  explicit FedProcess(const ProcessSpec& spec);  // starts it; throws ProcessError
+  ~FedProcess();                                 // stops and reaps it unless finished
+  FedProcess(const FedProcess&) = delete;
+  FedProcess& operator=(const FedProcess&) = delete;
+
+  // Passes `data` to its stdin. Once it has stopped reading (it exited: pg_restore --list reads
+  // the archive's table of contents only), returns false and drops the rest.
+  bool write(const char* data, std::size_t size);
+  // Closes its stdin and waits for it to end.
+  ProcessResult finish();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // "pg_dump exited with status 1: pg_dump: error: connection ... failed" — the program, how it
 // ended and the tail of its stderr, for error messages.

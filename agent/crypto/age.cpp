@@ -196,8 +196,10 @@ std::vector<std::string> age_encrypt_argv(const std::vector<std::string>& recipi
     argv.push_back("-r");
     argv.push_back(r);
   }
-  argv.push_back("-o");
-  argv.push_back(out.string());
+  if (!out.empty()) {
+    argv.push_back("-o");
+    argv.push_back(out.string());
+  }
   return argv;
 }
 

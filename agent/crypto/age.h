@@ -56,9 +56,10 @@ struct IdentityCheck {
 IdentityCheck check_identity_file(const std::filesystem::path& path,
                                   const std::vector<std::string>& recipients);
 
-// `age -r R1 -r R2 ... -o OUT`: encrypts stdin to every recipient into `out`.
+// `age -r R1 -r R2 ... -o OUT`: encrypts stdin to every recipient into `out` (stdout when
+// empty).
 std::vector<std::string> age_encrypt_argv(const std::vector<std::string>& recipients,
-                                          const std::filesystem::path& out);
+                                          const std::filesystem::path& out = {});
 // `age -d -i IDENTITY [INPUT]`: decrypts `input` (stdin when empty) to stdout.
 std::vector<std::string> age_decrypt_argv(const std::filesystem::path& identity_file,
                                           const std::filesystem::path& input = {});

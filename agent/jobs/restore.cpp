@@ -19,6 +19,7 @@
 #include "agent/core/subprocess.h"
 #include "agent/core/text.h"
 #include "agent/core/units.h"
+#include "agent/engines/pg_dump/dump_crypto.h"
 #include "agent/engines/pg_dump/dump_verify.h"
 #include "agent/engines/pg_dump/pg_restore.h"
 #include "agent/engines/pg_dump/toc.h"
@@ -169,11 +170,13 @@ class ProductionRestore {
   const JobContext ctx_;
   const DatabaseEndpoint endpoint_;
   const fs::path audit_log_;
-  std::vector<TableRows> tables_;      // what is restored (all, or the --table ones)
-  std::vector<TableRows> aggregates_;  // continuous aggregates checked after a full restore
-  std::string timescaledb_;            // the version the backup needs, or empty
-  std::string unreachable_;            // why the database cannot be reached, or empty
-  std::string no_safety_reason_;       // why no safety backup is taken, or empty
+  std::vector<TableRows> tables_;           // what is restored (all, or the --table ones)
+  fs::path dump_file_;                      // what pg_restore reads: the dump or its decrypted copy
+  std::optional<DecryptedDump> decrypted_;  // an encrypted dump's plaintext, removed with it
+  std::vector<TableRows> aggregates_;       // continuous aggregates checked after a full restore
+  std::string timescaledb_;                 // the version the backup needs, or empty
+  std::string unreachable_;                 // why the database cannot be reached, or empty
+  std::string no_safety_reason_;            // why no safety backup is taken, or empty
   std::optional<fs::path> safety_backup_;
   // The backup's companion file, when it has one, and what the restore creates from it.
   std::optional<ClusterGlobals> globals_;
@@ -216,8 +219,12 @@ void ProductionRestore::verify(const CatalogEntry& backup) {
   }
   tables_ = select_tables(backup.manifest->tables, request_.tables);
   timescaledb_ = timescaledb_version(*backup.manifest);
+  // An encrypted backup's identity is checked before anything is changed; the dump itself is
+  // decrypted after the safety backup (see run), whose housekeeping clears .partial files.
+  if (backup.manifest->encryption) identity_for(target_, *backup.manifest);
   if (backup.manifest->globals) {
-    globals_ = read_globals_file(globals_path(backup), *backup.manifest->globals);
+    globals_ = read_globals_file(globals_path(backup), *backup.manifest->globals,
+                                 globals_opener(target_, *backup.manifest));
   }
   if (partial()) {
     try {
@@ -566,7 +573,7 @@ void ProductionRestore::restore_data(const CatalogEntry& backup) {
   }
   std::printf("%s into %s...\n", pg_restore_text().c_str(), endpoint_.describe().c_str());
   std::fflush(stdout);
-  run_pg_restore(endpoint_, dbname(), backup.dump, options);
+  run_pg_restore(endpoint_, dbname(), dump_file_, options);
   audit("pg_restore", "success",
         {{"file", backup.dump.filename().string()}, {"partial", partial()}});
   if (!timescaledb_.empty()) {
@@ -579,8 +586,8 @@ void ProductionRestore::restore_data(const CatalogEntry& backup) {
 // pg_restore --table alone would re-create a table without its primary key, indexes or
 // sequences, so a partial restore lists exactly the entries it needs: each table with its data,
 // constraints, defaults, triggers, indexes and owned sequences.
-fs::path ProductionRestore::write_partial_list(const CatalogEntry& backup) {
-  const std::string dump = backup.dump.string();
+fs::path ProductionRestore::write_partial_list(const CatalogEntry&) {
+  const std::string dump = dump_file_.string();
   const std::string entries = select_toc_entries(read_toc_text(dump), tables_,
                                                  objects_of_tables(read_schema_sql(dump), tables_));
   const fs::path path = target_.state_dir() / "restore.list";
@@ -723,6 +730,7 @@ int ProductionRestore::run(const CatalogEntry& backup, std::istream& confirmatio
     return 1;
   }
   take_safety_backup();
+  dump_file_ = readable_dump(target_, backup, decrypted_, ctx_.cancel);
   std::string step = "stop_command";
   try {
     run_command(step, target_.restore.stop_command);

@@ -15,6 +15,7 @@
 #include "agent/core/file_io.h"
 #include "agent/core/text.h"
 #include "agent/core/units.h"
+#include "agent/engines/pg_dump/dump_crypto.h"
 #include "agent/engines/pg_dump/dump_verify.h"
 #include "agent/engines/pg_dump/pg_restore.h"
 #include "agent/jobs/job_run.h"
@@ -121,9 +122,11 @@ void drop_database(const DatabaseConfig& database, const std::string& dbname) {
 std::optional<ClusterPlan> create_test_roles(const DatabaseEndpoint& endpoint,
                                              const CatalogEntry& backup,
                                              const RestoreTestConfig& rt,
+                                             const TextCipher& open_globals,
                                              RestoreTestReport& report) {
   if (!backup.manifest->globals || rt.roles == "none") return std::nullopt;
-  const ClusterGlobals globals = read_globals_file(globals_path(backup), *backup.manifest->globals);
+  const ClusterGlobals globals =
+      read_globals_file(globals_path(backup), *backup.manifest->globals, open_globals);
   const auto conn = endpoint.connect();
   pqxx::read_transaction tx(*conn);
   const ClusterState state = read_cluster_state(tx, globals, rt.database.dbname);
@@ -191,9 +194,14 @@ void restore_and_check(const Config& config, const TargetConfig& target, const C
   const Manifest& manifest = *backup.manifest;
   const DatabaseEndpoint endpoint(rt.database);
   refuse_production_database(config, rt);
+  // An encrypted dump is decrypted (into a file pg_restore -j can seek) before anything changes.
+  const TextCipher open_globals = globals_opener(target, manifest);
+  std::optional<DecryptedDump> decrypted;
+  const fs::path dump = readable_dump(target, backup, decrypted, ctx.cancel);
   may_drop = true;
   recreate_database(endpoint, rt.database.dbname);
-  const std::optional<ClusterPlan> roles = create_test_roles(endpoint, backup, rt, report);
+  const std::optional<ClusterPlan> roles =
+      create_test_roles(endpoint, backup, rt, open_globals, report);
   RestoreOptions options;
   options.jobs = rt.jobs;
   options.no_owner = !roles;
@@ -202,7 +210,7 @@ void restore_and_check(const Config& config, const TargetConfig& target, const C
   options.timeout = target.backup.timeout;
   options.cancel = ctx.cancel;
   options.progress = ctx.progress;
-  run_pg_restore(endpoint, rt.database.dbname, backup.dump, options);
+  run_pg_restore(endpoint, rt.database.dbname, dump, options);
 
   const auto conn = endpoint.connect();
   if (roles) {

@@ -3,6 +3,7 @@
 #include "agent/catalog/directory_lock.h"
 #include "agent/core/errors.h"
 #include "agent/engines/pg_dump/dump_catalog.h"
+#include "agent/engines/pg_dump/dump_crypto.h"
 #include "agent/jobs/job_run.h"
 
 namespace pgbackup {
@@ -22,7 +23,8 @@ const CatalogEntry& chosen(const std::vector<CatalogEntry>& entries,
 }  // namespace
 
 VerifyJobResult run_verify_job(const Config& config, const TargetConfig& target,
-                               const std::optional<std::string>& file, const JobContext& ctx) {
+                               const std::optional<std::string>& file, const JobContext& ctx,
+                               bool deep) {
   const std::unique_ptr<BackupEngine> engine = make_engine(target);
   // Never while a backup of the target runs (nor a prune deletes what it reads).
   const DirectoryLock lock(target.state_dir());
@@ -32,6 +34,11 @@ VerifyJobResult run_verify_job(const Config& config, const TargetConfig& target,
   JobRun run(config, target, "verify", "verify", ctx);
   try {
     result.report = engine->verify(entry, ctx.progress);
+    if (deep && entry.manifest && entry.manifest->encryption) {
+      for (VerifyCheck& c : verify_decrypted(target, entry)) {
+        result.report.checks.push_back(std::move(c));
+      }
+    }
   } catch (const std::exception& e) {
     run.fail(e.what(), entry.name(), {{"file", entry.name()}});
     if (dynamic_cast<const OperationError*>(&e)) throw;

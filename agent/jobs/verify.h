@@ -22,7 +22,10 @@ struct VerifyJobResult {
 // the files found invalid) and the audit log. Throws OperationError when there is no such
 // backup or another process holds the directory lock (nothing recorded), or the engine cannot
 // run its checks (recorded as a failure).
+// `deep`: an encrypted backup is also decrypted as a stream and its plaintext checked
+// (verify --deep).
 VerifyJobResult run_verify_job(const Config& config, const TargetConfig& target,
-                               const std::optional<std::string>& file, const JobContext& ctx);
+                               const std::optional<std::string>& file, const JobContext& ctx,
+                               bool deep = false);
 
 }  // namespace pgbackup

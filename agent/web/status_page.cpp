@@ -326,18 +326,19 @@ std::string restore_test_cell(const CatalogEntry& b) {
 // restore-test result and the checks made when it was taken.
 std::string backups_table(const TargetStatus& t, SysTime now) {
   std::ostringstream html;
-  html
-      << "<h3>Backups</h3><div class=scroll><table id='" << escape_html(part_id("backups", t))
-      << "' class=wide><tr><th>backup</th><th>taken</th><th>tier</th><th>size</th><th>duration</th>"
-         "<th>rows</th><th>shrunk tables</th><th>off-site</th><th>restore test</th>"
-         "<th>checks</th></tr>";
+  html << "<h3>Backups</h3><div class=scroll><table id='" << escape_html(part_id("backups", t))
+       << "' "
+          "class=wide><tr><th>backup</th><th>taken</th><th>tier</th><th>size</th><th>encrypted</th>"
+          "<th>duration</th><th>rows</th><th>shrunk tables</th><th>off-site</th><th>restore "
+          "test</th>"
+          "<th>checks</th></tr>";
   int shown = 0;
   for (auto it = t.backups.rbegin(); it != t.backups.rend() && shown < 30; ++it, ++shown) {
     const CatalogEntry& b = *it;
     html << "<tr><td>" << escape_html(b.name()) << "</td><td>" << age(b.started_at, now) << "</td>";
     if (!b.good()) {
       html << "<td>-</td><td>" << format_bytes(b.file_size)
-           << "</td><td>-</td><td>-</td><td>-</td><td>-</td><td>-</td><td class=bad>"
+           << "</td><td>-</td><td>-</td><td>-</td><td>-</td><td>-</td><td>-</td><td class=bad>"
            << escape_html(b.problem()) << "</td></tr>";
       continue;
     }
@@ -348,6 +349,9 @@ std::string backups_table(const TargetStatus& t, SysTime now) {
                 " → " + std::to_string(st.rows) + "<br>";
     }
     html << "<td>" << tier_name(b.tier()) << "</td><td>" << format_bytes(b.size_bytes())
+         << "</td><td>"
+         << (m.encryption ? "age, " + std::to_string(m.encryption->recipients.size()) + " keys"
+                          : std::string("no"))
          << "</td><td>" << format_chart_value(m.duration_seconds, ChartUnit::seconds) << "</td><td>"
          << m.total_rows() << "</td><td" << (shrunk.empty() ? ">-" : " class=bad>" + shrunk)
          << "</td><td>" << offsite_cell(b) << "</td><td>" << restore_test_cell(b) << "</td>"
@@ -526,6 +530,7 @@ nlohmann::json status_json(const std::vector<TargetStatus>& targets, SysTime now
         j["rows"] = b.manifest->total_rows();
         j["duration_seconds"] = b.manifest->duration_seconds;
         j["size_anomaly"] = b.manifest->size_anomaly;
+        j["encrypted"] = b.manifest->encryption.has_value();
         j["shrunk_tables"] = b.manifest->shrunk_tables.size();
         j["schema_changes"] = schema_changes_to_json(b.manifest->schema_changes);
         j["hypertables"] = nlohmann::json::array();

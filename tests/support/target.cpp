@@ -47,7 +47,9 @@ std::vector<fs::path> TestTarget::dumps() const {
   std::vector<fs::path> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.path().extension() == ".dump" && fs::exists(e.path().string() + ".json")) {
+    const bool dump = e.path().extension() == ".dump" ||
+                      (e.path().extension() == ".age" && e.path().stem().extension() == ".dump");
+    if (dump && fs::exists(e.path().string() + ".json")) {
       out.push_back(e.path());
     }
   }

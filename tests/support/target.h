@@ -43,7 +43,7 @@ struct TestTarget {
                  std::vector<std::pair<std::string, std::string>> env = {},
                  const std::string& stdin_data = "") const;
 
-  // The good backups' dumps, oldest first.
+  // The good backups' dumps (.dump, or .dump.age when encrypted), oldest first.
   std::vector<fs::path> dumps() const;
   nlohmann::json manifest_of(const fs::path& dump) const;
 };

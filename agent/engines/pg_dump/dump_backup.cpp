@@ -22,6 +22,7 @@
 #include "agent/core/subprocess.h"
 #include "agent/core/units.h"
 #include "agent/engines/pg_dump/dump_catalog.h"
+#include "agent/engines/pg_dump/dump_crypto.h"
 #include "agent/engines/pg_dump/toc.h"
 #include "agent/postgres/postgres.h"
 #include "agent/rules/anomaly.h"
@@ -108,6 +109,33 @@ class PartialFile {
   std::uint64_t written_ = 0;
 };
 
+// `pg_dump | age -r ...` into `write_out`, the plaintext shown to `tap` and read by
+// `pg_restore --list` as it passes (so the table of contents is checked with no plaintext on
+// disk). Sets `failure` when a child failed; the TOC is what pg_restore listed.
+TocSummary run_encrypted_dump(const ProcessSpec& dump, const std::vector<std::string>& recipients,
+                              const std::function<void(const char*, std::size_t)>& write_out,
+                              const std::function<void(const char*, std::size_t)>& tap,
+                              std::string& failure) {
+  ProcessSpec age = age_encrypt_spec(recipients);
+  age.on_stdout = write_out;
+  ProcessSpec list;
+  list.argv = {client_program("pg_restore"), "--list"};
+  list.cancel = dump.cancel;
+  FedProcess toc_reader(list);
+  const PipelineResult r = run_pipeline(dump, age, [&](const char* data, std::size_t size) {
+    tap(data, size);
+    toc_reader.write(data, size);
+  });
+  const ProcessResult listed = toc_reader.finish();
+  if (!r.ok()) {
+    failure = describe_failure(dump, age, r);
+  } else if (!listed.ok()) {
+    failure =
+        "pg_restore cannot read the dump as it was written: " + describe_failure(list, listed);
+  }
+  return parse_toc_list(listed.out);
+}
+
 void check_free_space(const DumpCatalog& repo, const std::vector<CatalogEntry>& good) {
   if (good.empty()) return;
   const std::uint64_t previous = good.back().file_size;
@@ -125,13 +153,18 @@ void check_free_space(const DumpCatalog& repo, const std::vector<CatalogEntry>& 
 Manifest dump_database(const TargetConfig& target, const DumpCatalog& repo,
                        const std::vector<CatalogEntry>& good, const JobContext& ctx) {
   const DatabaseEndpoint endpoint(target.database);
+  const std::vector<std::string> recipients = backup_recipients(target);
+  const bool encrypted = !recipients.empty();
   SysTime started = ctx.now();
   // File names have one-second resolution: a second backup within the same second waits.
-  for (int i = 0; i < 3 && fs::exists(repo.dump_path(started)); ++i) {
+  const auto taken = [&](SysTime t) {
+    return fs::exists(repo.dump_path(t, false)) || fs::exists(repo.dump_path(t, true));
+  };
+  for (int i = 0; i < 3 && taken(started); ++i) {
     ctx.clock.sleep_for(std::chrono::seconds(1));
     started = ctx.now();
   }
-  const fs::path final_path = repo.dump_path(started);
+  const fs::path final_path = repo.dump_path(started, encrypted);
   if (fs::exists(final_path)) {
     throw OperationError("a backup named " + final_path.filename().string() + " already exists");
   }
@@ -142,6 +175,7 @@ Manifest dump_database(const TargetConfig& target, const DumpCatalog& repo,
   m.started_at = started;
   m.compression = target.backup.compression;
   m.row_counts_exact = target.backup.row_counts;
+  if (encrypted) m.encryption = encryption_info(recipients);
 
   SnapshotSession session(endpoint, target.backup.timeout);
   m.database = session.database_info();
@@ -149,7 +183,9 @@ Manifest dump_database(const TargetConfig& target, const DumpCatalog& repo,
   m.pg_dump_version = pg_dump_version(pg_dump);
 
   PartialFile partial(fs::path(final_path.string() + ".partial"));
-  Sha256 hash;
+  Sha256 hash;            // of what is written: the dump, or its ciphertext
+  Sha256 plaintext_hash;  // encrypted: of pg_dump's output
+  std::uint64_t plaintext_size = 0;
 
   // The schema fingerprint, the cluster globals, then the row counts, run on the snapshot's own
   // connection while pg_dump reads the same snapshot. The catalog queries go first: they are
@@ -205,15 +241,31 @@ Manifest dump_database(const TargetConfig& target, const DumpCatalog& repo,
   // The compressed dump's bytes against the database's size: only a rough guide.
   ProgressLine progress(ctx.progress, "backup " + target.name, ProgressUnit::bytes,
                         m.database.size_bytes, true);
-  dump.on_stdout = [&](const char* data, std::size_t size) {
+  const auto write_out = [&](const char* data, std::size_t size) {
     partial.write(data, size);
     hash.update(data, size);
-    progress.update(partial.written());
   };
-  std::optional<ProcessResult> result;
+  std::string dump_failure;  // empty: pg_dump (and age) succeeded
   std::exception_ptr dump_error;
+  std::optional<TocSummary> streamed_toc;  // encrypted: pg_restore --list of the plaintext
   try {
-    result = run_process(dump);
+    if (!encrypted) {
+      dump.on_stdout = [&](const char* data, std::size_t size) {
+        write_out(data, size);
+        progress.update(partial.written());
+      };
+      const ProcessResult r = run_process(dump);
+      if (!r.ok()) dump_failure = describe_failure(dump, r);
+    } else {
+      streamed_toc = run_encrypted_dump(
+          dump, recipients, write_out,
+          [&](const char* d, std::size_t n) {
+            plaintext_hash.update(d, n);
+            plaintext_size += n;
+            progress.update(plaintext_size);
+          },
+          dump_failure);
+    }
   } catch (...) {
     dump_error = std::current_exception();
   }
@@ -221,7 +273,7 @@ Manifest dump_database(const TargetConfig& target, const DumpCatalog& repo,
   if (counter.joinable()) {
     // A failed dump makes the counts pointless; do not wait for them (they may be blocked on
     // the same lock that held pg_dump up).
-    while ((dump_error || !result->ok()) && !counting_done) {
+    while ((dump_error || !dump_failure.empty()) && !counting_done) {
       session.cancel_query();
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -229,7 +281,7 @@ Manifest dump_database(const TargetConfig& target, const DumpCatalog& repo,
   }
   session.finish();
   if (dump_error) std::rethrow_exception(dump_error);
-  if (!result->ok()) throw OperationError(endpoint.explain_error(describe_failure(dump, *result)));
+  if (!dump_failure.empty()) throw OperationError(endpoint.explain_error(dump_failure));
   if (count_error) {
     try {
       std::rethrow_exception(count_error);
@@ -239,7 +291,7 @@ Manifest dump_database(const TargetConfig& target, const DumpCatalog& repo,
       throw OperationError(std::string("cannot count rows: ") + e.what());
     }
   }
-  if (partial.written() == 0) {
+  if (partial.written() == 0 || (encrypted && plaintext_size == 0)) {
     throw OperationError(
         "pg_dump wrote an empty dump (hint: check the PostgreSQL log, that the "
         "database is accessible and the credentials)");
@@ -247,8 +299,12 @@ Manifest dump_database(const TargetConfig& target, const DumpCatalog& repo,
   partial.sync_and_close();
   m.size_bytes = partial.written();
   m.sha256 = hash.hex_digest();
+  if (encrypted) {
+    m.encryption->plaintext_size_bytes = plaintext_size;
+    m.encryption->plaintext_sha256 = plaintext_hash.hex_digest();
+  }
 
-  const TocSummary toc = read_toc(partial.path().string());
+  const TocSummary toc = encrypted ? *streamed_toc : read_toc(partial.path().string());
   const std::vector<std::string> missing = tables_missing_data(toc, m.tables);
   if (!missing.empty()) {
     throw OperationError("the dump has no data for " + std::to_string(missing.size()) +
@@ -262,7 +318,17 @@ Manifest dump_database(const TargetConfig& target, const DumpCatalog& repo,
     for (const std::string& warning : globals->warnings) {
       spdlog::warn("backup of {}: {}", target.name, warning);
     }
-    m.globals = write_globals_file(fs::path(final_path.string() + kGlobalsSuffix), *globals);
+    TextCipher seal;
+    if (encrypted) {
+      seal = [&](const std::string& text) {
+        Sha256 digest;
+        digest.update(text.data(), text.size());
+        m.encryption->globals_plaintext_size_bytes = text.size();
+        m.encryption->globals_plaintext_sha256 = digest.hex_digest();
+        return age_encrypt_text(recipients, text);
+      };
+    }
+    m.globals = write_globals_file(fs::path(final_path.string() + kGlobalsSuffix), *globals, seal);
     m.globals->seconds = globals_seconds;
   }
 

@@ -14,7 +14,10 @@ namespace pgbackup {
 namespace {
 
 constexpr const char* kDumpSuffix = ".dump";
-constexpr const char* kPartialSuffix = ".dump.partial";
+constexpr const char* kAgeSuffix = ".dump.age";  // encrypted (DESIGN §12)
+// Files being written: a dump (.dump.partial, .dump.age.partial) or its decrypted copy for a
+// restore (.dump.age.decrypted.partial, see dump_crypto.h).
+constexpr const char* kPartialSuffix = ".partial";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -71,15 +74,21 @@ const CatalogEntry& select_backup(const std::vector<CatalogEntry>& entries,
 DumpCatalog::DumpCatalog(fs::path dir, std::string prefix)
     : dir_(std::move(dir)), prefix_(std::move(prefix)) {}
 
-fs::path DumpCatalog::dump_path(SysTime started) const {
-  return dir_ / (prefix_ + "_" + format_file_stamp(started) + kDumpSuffix);
+fs::path DumpCatalog::dump_path(SysTime started, bool encrypted) const {
+  return dir_ /
+         (prefix_ + "_" + format_file_stamp(started) + (encrypted ? kAgeSuffix : kDumpSuffix));
 }
 
 std::optional<SysTime> DumpCatalog::parse_dump_name(const std::string& name) const {
   const std::string head = prefix_ + "_";
-  if (name.rfind(head, 0) != 0 || !ends_with(name, kDumpSuffix)) return std::nullopt;
-  return parse_file_stamp(
-      name.substr(head.size(), name.size() - head.size() - std::strlen(kDumpSuffix)));
+  if (name.rfind(head, 0) != 0) return std::nullopt;
+  for (const char* suffix : {kDumpSuffix, kAgeSuffix}) {
+    if (ends_with(name, suffix)) {
+      return parse_file_stamp(
+          name.substr(head.size(), name.size() - head.size() - std::strlen(suffix)));
+    }
+  }
+  return std::nullopt;
 }
 
 std::vector<CatalogEntry> DumpCatalog::scan(ManifestCache* cache) const {

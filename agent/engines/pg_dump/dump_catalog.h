@@ -14,7 +14,8 @@ namespace pgbackup {
 
 namespace fs = std::filesystem;
 
-// A pg_dump backup is <prefix>_YYYYMMDD_HHMMSS.dump in the backup directory, good only with a
+// A pg_dump backup is <prefix>_YYYYMMDD_HHMMSS.dump (.dump.age when encrypted with age, DESIGN
+// §12) in the backup directory, good only with a
 // readable manifest beside it (<dump>.json) and, when the manifest lists one, its companion
 // file (<dump>.globals, catalog/globals_file.h).
 fs::path manifest_path(const CatalogEntry& backup);
@@ -37,7 +38,7 @@ class DumpCatalog {
   DumpCatalog(fs::path dir, std::string prefix);
 
   const fs::path& dir() const { return dir_; }
-  fs::path dump_path(SysTime started) const;
+  fs::path dump_path(SysTime started, bool encrypted = false) const;
   // The start time encoded in a dump's file name of this prefix, or nullopt for other names.
   std::optional<SysTime> parse_dump_name(const std::string& file_name) const;
 

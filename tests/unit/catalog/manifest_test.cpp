@@ -108,3 +108,31 @@ TEST_CASE("a manifest whose format is not a string is not a manifest, not a cras
   j["format"] = 1;
   CHECK_THROWS_WITH(manifest_from_json(j), "not a pgbackup-manifest/1 document");
 }
+
+TEST_CASE("an encrypted dump's manifest keeps the plaintext's size, SHA-256 and the recipients") {
+  nlohmann::json j = fixture();
+  j["file"] = "shop_20260202_030000.dump.age";
+  j["encryption"] = {{"format", "age"},
+                     {"recipients", {"age1a", "age1b"}},
+                     {"fingerprints", {"f1", "f2"}},
+                     {"plaintext_size_bytes", 1234},
+                     {"plaintext_sha256", "ab"}};
+  const Manifest m = manifest_from_json(j);
+  REQUIRE(m.encryption);
+  CHECK(m.encryption->recipients == std::vector<std::string>{"age1a", "age1b"});
+  CHECK(m.encryption->plaintext_size_bytes == 1234);
+  CHECK(manifest_from_json(manifest_to_json(m)).encryption->plaintext_sha256 == "ab");
+  CHECK(manifest_mismatch(m, "shop_20260202_030000.dump.age").empty());
+  CHECK_FALSE(manifest_from_json(fixture()).encryption);
+
+  // The file's name and the manifest agree on whether it is encrypted.
+  j["file"] = "shop_20260202_030000.dump";
+  CHECK_THAT(manifest_mismatch(manifest_from_json(j), "shop_20260202_030000.dump"),
+             Catch::Contains("says the dump is encrypted"));
+  nlohmann::json plain = fixture();
+  plain["file"] = "shop_20260202_030000.dump.age";
+  CHECK_THAT(manifest_mismatch(manifest_from_json(plain), "shop_20260202_030000.dump.age"),
+             Catch::Contains("describes a plaintext dump"));
+  j["encryption"]["format"] = "gpg";
+  CHECK_THROWS_WITH(manifest_from_json(j), Catch::Contains("must be \"age\""));
+}

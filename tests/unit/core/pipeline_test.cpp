@@ -117,3 +117,23 @@ TEST_CASE("an exception from the tap stops both children and is rethrown") {
       "disk full");
   CHECK(std::chrono::steady_clock::now() - start < 10s);
 }
+
+TEST_CASE("a fed process reads what it is given; one that stops reading stops taking it") {
+  FedProcess count(command({"wc", "-c"}));
+  const std::string chunk(100000, 'x');
+  for (int i = 0; i < 5; ++i) CHECK(count.write(chunk.data(), chunk.size()));
+  const ProcessResult counted = count.finish();
+  REQUIRE(counted.ok());
+  CHECK(std::stoul(counted.out) == 500000);
+
+  FedProcess head(command({"head", "-c", "10"}));
+  bool taken = true;
+  for (int i = 0; i < 50 && taken; ++i) {
+    taken = head.write(chunk.data(), chunk.size());
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK_FALSE(taken);  // head exited: the pipe broke, not the agent
+  const ProcessResult headed = head.finish();
+  CHECK(headed.ok());
+  CHECK(headed.out == std::string(10, 'x'));
+}

@@ -54,3 +54,26 @@ TEST_CASE("a backup whose companion file is a symbolic link is listed but is not
   fs::remove(companion);
   CHECK(repo.scan()[1].good());
 }
+
+TEST_CASE("encrypted and plaintext dumps are listed together; a partial of either is not") {
+  const testing::TempDir temp;
+  const fs::path dir = temp.path() / "backups";
+  create_private_dir(dir);
+  write_backup(dir, "shop_20260201_020000.dump");
+  write_file_atomic(dir / "shop_20260202_020000.dump.age", "age-encryption.org/v1\n", kPrivate);
+  write_file_atomic(dir / "shop_20260203_020000.dump.age.partial", "age", kPrivate);
+  write_file_atomic(dir / "shop_20260203_020000.dump.age.decrypted.partial", "PGDMP", kPrivate);
+
+  const DumpCatalog repo(dir, "shop");
+  CHECK(repo.dump_path(*parse_iso8601("2026-02-04T02:00:00Z"), true).filename() ==
+        "shop_20260204_020000.dump.age");
+  CHECK(repo.parse_dump_name("shop_20260202_020000.dump.age") ==
+        parse_iso8601("2026-02-02T02:00:00Z"));
+  CHECK_FALSE(repo.parse_dump_name("shop_20260202_020000.dump.age.partial"));
+  const std::vector<CatalogEntry> entries = repo.scan();
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].good());
+  CHECK(entries[1].name() == "shop_20260202_020000.dump.age");
+  CHECK_THAT(entries[1].manifest_error, Catch::Contains("no manifest"));
+  CHECK(repo.remove_partials().size() == 2);
+}
