@@ -231,7 +231,8 @@ TEST_CASE(
   const std::string body =
       daemon.wait_for_metric(R"(pgbackup_wal_archive_gaps\{target="physical"\} 0\n)");
   INFO(body);
-  CHECK_THAT(body, Catch::Contains(R"(pgbackup_target_info{engine="pgbackrest",target="physical"} 1)"));
+  CHECK_THAT(body,
+             Catch::Contains(R"(pgbackup_target_info{engine="pgbackrest",target="physical"} 1)"));
   CHECK_THAT(body, Catch::Contains(R"(pgbackup_pgbackrest_stanza_status{target="physical"} 0)"));
   CHECK_THAT(body, Catch::Contains(R"(pgbackup_rpo_target_seconds{target="physical"} 300)"));
   const auto value_of = [&](const std::string& series) {
