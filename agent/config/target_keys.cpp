@@ -102,7 +102,9 @@ const KeyTable<BackupConfig>& backup_keys() {
       backup_schedule_key(),
       whole("compression", &B::compression, 0, 9).doc("The `pg_dump -Z` level."),
       duration("timeout", &B::timeout)
-          .doc("After this long `pg_dump` is stopped and its partial file removed."),
+          .doc("After this long the backup is stopped: `pg_dump`, whose partial file is removed, "
+               "or `pgbackrest backup`, whose partial backup pgBackRest cleans up or resumes at "
+               "its next run."),
       ConfigKey<B>{
           "row_counts",
           [](const Section& s, const char* k, B& b) {

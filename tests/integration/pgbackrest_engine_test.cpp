@@ -1,6 +1,8 @@
 // The pgBackRest engine through the real binary (`engine: pgbackrest`, DESIGN §11): backups of
-// each type and their records, list, verify (and a WAL gap it finds although pgBackRest's own
-// verify does not), retention over whole sets, config errors, and a SIGKILL mid-backup. Real
+// each type and their records, list, verify (a WAL gap and a corrupted file it finds although
+// pgBackRest's own verify exits 0), retention over whole sets and the WAL they keep, config
+// errors, a SIGKILL mid-backup, a backup stopped by backup.timeout, and broken archiving in the
+// daemon's metrics. Real
 // pgBackRest 2.45 and a PostgreSQL 15 cluster archiving into a stanza of its own
 // (tests/support/pgbackrest_cluster.h).
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include "tests/support/daemon.h"
 #include "tests/support/pgbackrest_cluster.h"
 #include "tests/support/process.h"
+#include "tests/support/target.h"
 
 using namespace pgtest;
 using namespace std::chrono_literals;
@@ -29,7 +32,13 @@ struct EngineTarget {
   fs::path dir = root / "state";
   fs::path config = root / "agent.yml";
 
-  explicit EngineTarget(const std::string& retention = "{min_keep: 1}") { write(retention); }
+  std::string timeout = "5m";
+
+  explicit EngineTarget(const std::string& retention = "{min_keep: 1}",
+                        std::string backup_timeout = "5m")
+      : timeout(std::move(backup_timeout)) {
+    write(retention);
+  }
 
   void write(const std::string& retention) const {
     PgBackRestCluster& c = PgBackRestCluster::shared();
@@ -39,20 +48,20 @@ struct EngineTarget {
     }
     write_text(config,
                "targets:\n  - name: physical\n    engine: pgbackrest\n"
-               "    database: {host: 127.0.0.1, port: " +
-                   std::to_string(c.pg().port()) +
-                   ", user: postgres, dbname: postgres}\n"
+               "    database: " +
+                   TestTarget::database_yaml("postgres", c.pg()) +
+                   "\n"
                    "    pgbackrest:\n      stanza: " +
                    c.stanza() + "\n      config: " + c.config().string() + "\n      command: [" +
                    command + "]\n    backup:\n      dir: " + dir.string() +
                    "\n      schedule: {full: \"0 2 * * 0\", diff: \"0 2 * * 1-6\"}\n"
-                   "      timeout: 5m\n    retention: " +
-                   retention + "\n    rpo_target: 5m\n");
+                   "      timeout: " +
+                   timeout + "\n    retention: " + retention + "\n    rpo_target: 5m\n");
   }
 
   AgentRun agent(std::vector<std::string> args) const {
     args.insert(args.begin(), {"--config", config.string()});
-    return run_agent(args);
+    return run_agent(args, {{TestTarget::kPasswordEnv, PgCluster::kPassword}});
   }
 
   nlohmann::json list() const {
@@ -75,6 +84,58 @@ std::string label_of(const AgentRun& r) {
   REQUIRE(start != std::string::npos);
   return r.out.substr(start + 7, r.out.find(':', start) - start - 7);
 }
+
+// The value of `series` (name and labels, as exposed) in a /metrics body.
+double metric_value(const std::string& body, const std::string& series) {
+  const std::size_t at = body.find(series + " ");
+  REQUIRE(at != std::string::npos);
+  return std::stod(body.substr(at + series.size() + 1));
+}
+
+nlohmann::json state_of(const EngineTarget& t) {
+  return nlohmann::json::parse(read_text_file(t.dir / ".pgbackup" / "state.json"));
+}
+
+// Archiving broken on the shared cluster until destroyed: an archive_command that pushes to
+// another stanza (ALTER SYSTEM, reloaded), as an operator's typo would. PostgreSQL keeps the
+// segments it could not archive and pushes them once the command is put back.
+class BrokenArchiving {
+ public:
+  BrokenArchiving() {
+    set("'pgbackrest --config=" + PgBackRestCluster::shared().config().string() +
+        " --stanza=no-such-stanza archive-push %p'");
+  }
+  ~BrokenArchiving() { set(""); }
+  BrokenArchiving(const BrokenArchiving&) = delete;
+  BrokenArchiving& operator=(const BrokenArchiving&) = delete;
+
+  // Writes WAL, switches segment and waits (up to 15 s) until pg_stat_archiver counts a failure
+  // beyond `failed_before`; returns the count.
+  static long fail_once(long failed_before) {
+    auto& c = PgBackRestCluster::shared();
+    c.exec("SELECT pg_logical_emit_message(false, 'pgbackup-test', 'broken')");
+    c.exec("SELECT pg_switch_wal()");
+    for (auto end = std::chrono::steady_clock::now() + 15s; std::chrono::steady_clock::now() < end;
+         std::this_thread::sleep_for(100ms)) {
+      const long failed = failed_count();
+      if (failed > failed_before) return failed;
+    }
+    FAIL("pg_stat_archiver counted no failure within 15 s");
+    return failed_before;
+  }
+  static long failed_count() {
+    return std::stol(
+        PgBackRestCluster::shared().query_value("SELECT failed_count FROM pg_stat_archiver"));
+  }
+
+ private:
+  static void set(const std::string& command) {
+    auto& c = PgBackRestCluster::shared();
+    c.exec(command.empty() ? "ALTER SYSTEM RESET archive_command"
+                           : "ALTER SYSTEM SET archive_command = " + command);
+    c.exec("SELECT pg_reload_conf()");
+  }
+};
 
 pgbackup::pgbackrest::InfoStanza info() {
   const pgbackup::ProcessResult r =
@@ -162,6 +223,25 @@ TEST_CASE(
     CHECK(t.agent({"check"}).exit_code == 1);  // no good backup while the gap is there
   }
 
+  {  // A corrupted file inside a backup fails the agent's verify, which names the file, although
+     // pgBackRest's own verify exits 0 on it.
+    auto& c = PgBackRestCluster::shared();
+    const fs::path file = largest_file(c.backup_dir(full));
+    REQUIRE(fs::file_size(file) > 64);
+    const Corruption corrupt(file, fs::file_size(file) / 2, "pgbackup was here");
+    CHECK(c.pgbackrest({"verify"}).exit_code == 0);
+    const AgentRun bad = t.agent({"verify", full});
+    INFO(bad.out << bad.err);
+    CHECK(bad.exit_code == 1);
+    // pgBackRest counts the file once for each backup that uses it: the full, its diff, its incr.
+    CHECK_THAT(bad.out, Catch::Contains("wal continuity     ok") &&
+                            Catch::Contains("pgbackrest verify  FAIL") &&
+                            Catch::Contains("3 invalid files: invalid checksum") &&
+                            Catch::Contains(fs::relative(file, c.backup_dir(full)).string()));
+    CHECK(state_of(t)["verify"]["success"] == false);
+    CHECK(state_of(t)["verify"]["invalid_files"] == 3);
+  }
+
   {  // Retention offers whole sets: the old full goes with its diff and incr.
     const AgentRun second = t.agent({"backup"});
     REQUIRE(second.exit_code == 0);
@@ -183,6 +263,17 @@ TEST_CASE(
     CHECK(left.backups[0].label == newest);
     CHECK_FALSE(fs::exists(record));
     CHECK(t.list().size() == 1);
+
+    // The WAL the kept set needs is still there: the archive starts at or before its first
+    // segment, every segment since is present, and the agent proves the set good.
+    const std::string kept_start = left.backups[0].archive_start;
+    REQUIRE(left.current_database() != nullptr);
+    const auto* archive = left.archive_of(left.current_database()->id);
+    REQUIRE(archive != nullptr);
+    INFO("archive " << archive->min << " .. " << archive->max << ", kept set from " << kept_start);
+    CHECK(archive->min <= kept_start);
+    CHECK(PgBackRestCluster::shared().wal_continuity_since(kept_start).complete());
+    CHECK(t.agent({"verify", newest}).exit_code == 0);
   }
 }
 
@@ -190,6 +281,7 @@ TEST_CASE("killing the agent mid-backup leaves a repository the next backup work
           "[pgbackrest_engine]") {
   const EngineTarget t;
   insert_rows(20000);
+  const nlohmann::json before = t.list();
   std::thread agent([&] { t.agent({"backup"}); });
   // The agent's pgbackrest backup: kill the agent, then pgbackrest itself (a host crash).
   int pgbr = 0;
@@ -207,9 +299,17 @@ TEST_CASE("killing the agent mid-backup leaves a repository the next backup work
   if (group > 1 && group != ::getpgrp()) ::kill(-group, SIGKILL);
   agent.join();
 
+  // The killed backup is not counted: pgBackRest lists no partial backup, the catalogue is as
+  // it was, and no backup attempt was recorded as a success.
+  CHECK(t.list() == before);
+  if (fs::exists(t.dir / ".pgbackup" / "state.json") && state_of(t).contains("backup")) {
+    CHECK(state_of(t)["backup"]["success"] == false);
+  }
+
   const AgentRun next = t.agent({"backup"});
   INFO(next.out << next.err);
   REQUIRE(next.exit_code == 0);
+  CHECK(t.list().size() == before.size() + 1);
   const AgentRun verified = t.agent({"verify", "--latest"});
   INFO(verified.out << verified.err);
   CHECK(verified.exit_code == 0);
@@ -235,11 +335,7 @@ TEST_CASE(
              Catch::Contains(R"(pgbackup_target_info{engine="pgbackrest",target="physical"} 1)"));
   CHECK_THAT(body, Catch::Contains(R"(pgbackup_pgbackrest_stanza_status{target="physical"} 0)"));
   CHECK_THAT(body, Catch::Contains(R"(pgbackup_rpo_target_seconds{target="physical"} 300)"));
-  const auto value_of = [&](const std::string& series) {
-    const std::size_t at = body.find(series + " ");
-    REQUIRE(at != std::string::npos);
-    return std::stod(body.substr(at + series.size() + 1));
-  };
+  const auto value_of = [&](const std::string& series) { return metric_value(body, series); };
   const double exposure = value_of(R"(pgbackup_rpo_exposure_seconds{target="physical"})");
   CHECK(exposure >= 0);
   CHECK(exposure < 300);  // archiving works: what is not in the repository is minutes old at most
@@ -250,9 +346,24 @@ TEST_CASE(
   CHECK(value_of(R"(pgbackup_recovery_window_end_timestamp_seconds{target="physical"})") >=
         value_of(R"(pgbackup_recovery_window_start_timestamp_seconds{target="physical"})"));
 
-  // A segment that disappears from the repository is counted at the next probe (every 30 s).
+  // Archiving breaks (a wrong archive_command) and a segment disappears from the repository:
+  // the next probe (every 30 s) counts the gap and pg_stat_archiver's failures, and the RPO
+  // exposure has grown with the clock since the probe above.
+  const BrokenArchiving broken;
+  const long failed = BrokenArchiving::fail_once(BrokenArchiving::failed_count());
   const SetAside deleted(PgBackRestCluster::shared().archived_segment_file(gap));
-  daemon.wait_for_metric(R"(pgbackup_wal_archive_gaps\{target="physical"\} [1-9])", 90s);
+  const std::string later =
+      daemon.wait_for_metric(R"(pgbackup_wal_archive_gaps\{target="physical"\} [1-9])", 90s);
+  INFO(later);
+  const auto later_value_of = [&](const std::string& series) {
+    return metric_value(later, series);
+  };
+  CHECK(later_value_of(R"(pgbackup_wal_archive_failures_total{target="physical"})") >=
+        static_cast<double>(failed));
+  CHECK(later_value_of(R"(pgbackup_wal_archive_failures_total{target="physical"})") > 0);
+  const double grown = later_value_of(R"(pgbackup_rpo_exposure_seconds{target="physical"})");
+  CHECK(grown >= exposure + 20);  // the probes are 30 s apart; nothing was archived since
+  CHECK(later_value_of(R"(pgbackup_wal_unarchived_bytes{target="physical"})") > 0);
 }
 
 TEST_CASE("pgbackrest config errors and a pg_dump target asked for an incr",
@@ -288,4 +399,37 @@ TEST_CASE("pgbackrest config errors and a pg_dump target asked for an incr",
   r = run_agent({"--config", config.string(), "backup", "--type", "weekly"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("--type must be full, diff or incr"));
+}
+
+TEST_CASE(
+    "a pgbackrest backup that outlasts backup.timeout is stopped, not counted, and the next "
+    "backup works",
+    "[pgbackrest_engine]") {
+  EngineTarget t("{min_keep: 1}", "3s");
+  // A backup the daemon above started may still be finishing.
+  for (auto end = std::chrono::steady_clock::now() + 90s;
+       info().backup_lock_held && std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(500ms);
+  }
+  const nlohmann::json before = t.list();
+  {
+    // With archiving broken, pgbackrest backup waits for its last segment to reach the
+    // repository (archive-timeout, 60 s by default): the agent's timeout stops it first.
+    const BrokenArchiving broken;
+    const auto started = std::chrono::steady_clock::now();
+    const AgentRun r = t.agent({"backup"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("pgbackrest backup did not finish within 3s"));
+    CHECK(std::chrono::steady_clock::now() - started < 30s);
+    CHECK(state_of(t)["backup"]["success"] == false);
+    CHECK(t.list() == before);
+  }
+  t.timeout = "5m";
+  t.write("{min_keep: 1}");
+  const AgentRun next = t.agent({"backup"});
+  INFO(next.out << next.err);
+  REQUIRE(next.exit_code == 0);
+  CHECK(t.list().size() == before.size() + 1);
+  CHECK(PgBackRestCluster::shared().pgbackrest({"check"}).exit_code == 0);
 }

@@ -47,19 +47,6 @@ WalSegment segment(const std::string& name) {
   return *s;
 }
 
-// The largest file of a backup: corrupting its middle leaves a readable zst frame header.
-fs::path largest_file(const fs::path& dir) {
-  fs::path best;
-  std::uintmax_t best_size = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (e.is_regular_file() && e.file_size() > best_size) {
-      best = e.path();
-      best_size = e.file_size();
-    }
-  }
-  return best;
-}
-
 }  // namespace
 
 TEST_CASE(

@@ -205,4 +205,16 @@ Corruption::~Corruption() {
   f.write(original_.data(), static_cast<std::streamsize>(original_.size()));
 }
 
+fs::path largest_file(const fs::path& dir) {
+  fs::path best;
+  std::uintmax_t best_size = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file() && e.file_size() > best_size) {
+      best = e.path();
+      best_size = e.file_size();
+    }
+  }
+  return best;
+}
+
 }  // namespace pgtest

@@ -119,4 +119,8 @@ class Corruption {
   std::string original_;
 };
 
+// The largest regular file under `dir`, or an empty path: in a backup, corrupting its middle
+// leaves a readable zst frame header.
+fs::path largest_file(const fs::path& dir);
+
 }  // namespace pgtest

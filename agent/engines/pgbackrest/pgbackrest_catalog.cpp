@@ -80,6 +80,19 @@ std::string full_of(const InfoStanza& stanza, const InfoBackup& backup) {
   return b && b->type == BackupType::full ? b->label : "";
 }
 
+std::vector<CatalogEntry> retention_sets(std::vector<CatalogEntry> catalog,
+                                         const InfoStanza& stanza) {
+  std::vector<CatalogEntry> out;
+  for (CatalogEntry& e : catalog) {
+    if (!e.good() || e.type != BackupType::full) continue;
+    for (const InfoBackup& b : stanza.backups) {
+      if (b.label != e.name() && full_of(stanza, b) == e.name()) e.dependents.push_back(b.label);
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 std::vector<CatalogEntry> build_catalog(const CatalogInput& in) {
   const InfoStanza& stanza = *in.stanza;
   std::vector<CatalogEntry> out;

@@ -40,6 +40,12 @@ struct CatalogInput {
 // (a full: from its record, else DESIGN §5 over the good fulls before it) or its full's.
 std::vector<CatalogEntry> build_catalog(const CatalogInput& in);
 
+// What retention may expire, from `catalog` (build_catalog's over `stanza`), oldest first: the
+// good fulls, each a whole set with the labels of every diff and incr built on it in
+// `dependents`. A diff or incr is never offered alone, nor is a backup that is not good.
+std::vector<CatalogEntry> retention_sets(std::vector<CatalogEntry> catalog,
+                                         const InfoStanza& stanza);
+
 // The full a backup belongs to (itself for a full), by label, or "" when `info` lacks it.
 std::string full_of(const InfoStanza& stanza, const InfoBackup& backup);
 

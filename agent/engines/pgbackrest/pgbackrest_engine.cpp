@@ -121,11 +121,12 @@ std::vector<CatalogEntry> PgBackRestEngine::entries_of(const Snapshot& s) const 
       {target_.name, records_dir(target_.state_dir()), &s.stanza, &s.archive, &records});
 }
 
-void PgBackRestEngine::wait_for_running_backup(const PgBackRestCli& c,
-                                               const JobContext& ctx) const {
+InfoStanza PgBackRestEngine::wait_for_running_backup(const PgBackRestCli& c,
+                                                     const JobContext& ctx) const {
   const SteadyTime until = ctx.clock.steady_now() + target_.backup.timeout;
   bool said = false;
-  while (read_info(c).backup_lock_held) {
+  for (InfoStanza info = read_info(c);; info = read_info(c)) {
+    if (!info.backup_lock_held) return info;
     if (!said) {
       spdlog::warn(
           "a pgbackrest backup of stanza {} is already running (one an interrupted "
@@ -141,17 +142,25 @@ void PgBackRestEngine::wait_for_running_backup(const PgBackRestCli& c,
   }
 }
 
+const PgBackRestEngine::Snapshot& PgBackRestEngine::snapshot() const {
+  if (!snapshot_) snapshot_ = look(cli({kLookTimeout, nullptr}));
+  return *snapshot_;
+}
+
 CatalogEntry PgBackRestEngine::backup(BackupType type, const JobContext& ctx) {
   const PgBackRestCli look_cli = cli({kLookTimeout, ctx.cancel});
-  wait_for_running_backup(look_cli, ctx);
   std::set<std::string> before;
-  for (const InfoBackup& b : read_info(look_cli).backups) before.insert(b.label);
+  for (const InfoBackup& b : wait_for_running_backup(look_cli, ctx).backups) {
+    before.insert(b.label);
+  }
+  snapshot_.reset();
 
   const SteadyTime started = ctx.clock.steady_now();
   cli({target_.backup.timeout, ctx.cancel}).backup(type);
   const double seconds = std::chrono::duration<double>(ctx.clock.steady_now() - started).count();
 
-  const Snapshot s = look(look_cli);
+  snapshot_ = look(look_cli);
+  const Snapshot& s = *snapshot_;
   const InfoBackup* taken = newest_new_backup(s.stanza, before);
   if (!taken) {
     throw OperationError("pgbackrest backup succeeded but info lists no new backup of stanza " +
@@ -176,7 +185,7 @@ CatalogEntry PgBackRestEngine::backup(BackupType type, const JobContext& ctx) {
 }
 
 std::vector<CatalogEntry> PgBackRestEngine::catalog(ManifestCache* /*cache*/) const {
-  return entries_of(look(cli({kLookTimeout, nullptr})));
+  return entries_of(snapshot());
 }
 
 RecoveryWindow PgBackRestEngine::recovery_window(const std::vector<CatalogEntry>& catalog) const {
@@ -186,7 +195,7 @@ RecoveryWindow PgBackRestEngine::recovery_window(const std::vector<CatalogEntry>
   w.start = good.front()->finished_at();
   w.end = good.back()->finished_at();
   try {
-    const Snapshot s = look(cli({kLookTimeout, nullptr}));
+    const Snapshot& s = snapshot();
     if (s.archive.listing && s.archive.listing->newest_time &&
         *s.archive.listing->newest_time > *w.end) {
       w.end = s.archive.listing->newest_time;
@@ -202,7 +211,7 @@ std::optional<ArchiveHealth> PgBackRestEngine::archive_health(
   ArchiveHealth h;
   Snapshot s;
   try {
-    s = look(cli({kLookTimeout, nullptr}));
+    s = snapshot();
   } catch (const std::exception& e) {
     h.stanza_status = 99;
     h.stanza_message = e.what();
@@ -222,23 +231,15 @@ std::optional<ArchiveHealth> PgBackRestEngine::archive_health(
 }
 
 std::vector<CatalogEntry> PgBackRestEngine::retention_candidates() const {
-  const Snapshot s = look(cli({kLookTimeout, nullptr}));
-  std::vector<CatalogEntry> out;
-  for (CatalogEntry& e : entries_of(s)) {
-    if (!e.good() || e.type != BackupType::full) continue;
-    // A whole set goes: the full with every diff and incr built on it.
-    for (const InfoBackup& b : s.stanza.backups) {
-      if (b.label != e.name() && full_of(s.stanza, b) == e.name()) e.dependents.push_back(b.label);
-    }
-    out.push_back(std::move(e));
-  }
-  return out;
+  const Snapshot& s = snapshot();
+  return retention_sets(entries_of(s), s.stanza);
 }
 
 void PgBackRestEngine::remove(const std::vector<const CatalogEntry*>& chosen,
                               const std::function<void(const CatalogEntry&)>& on_removed) {
   const PgBackRestCli c = cli({target_.backup.timeout, nullptr});
   const std::filesystem::path dir = records_dir(target_.state_dir());
+  snapshot_.reset();
   for (const CatalogEntry* b : chosen) {
     c.expire_set(b->name());
     // The set's diff and incr went with it: drop every record info no longer lists.
@@ -256,7 +257,7 @@ VerifyReport PgBackRestEngine::verify(const CatalogEntry& backup, Progress* /*pr
   VerifyReport report;
   report.file = backup.dump;
   const PgBackRestCli c = cli({target_.backup.timeout, nullptr});
-  const Snapshot s = look(c);
+  const Snapshot& s = snapshot();
   const InfoBackup* b = s.stanza.backup(backup.name());
   if (!b) {
     report.checks.push_back({"info", false, "pgbackrest info no longer lists " + backup.name()});

@@ -42,13 +42,20 @@ class PgBackRestEngine final : public BackupEngine {
   pgbackrest::PgBackRestCli cli(const pgbackrest::RunLimits& limits = {}) const;
   pgbackrest::InfoStanza read_info(const pgbackrest::PgBackRestCli& cli) const;
   Snapshot look(const pgbackrest::PgBackRestCli& cli) const;
+  // The repository as this engine last looked at it. An engine serves one job or one status
+  // read, whose callers ask several times (prune_local: catalog() and retention_candidates();
+  // the status: catalog() and recovery_window()): one `info` and one `repo-ls` serve them all.
+  // backup() and remove() look again after they change the repository.
+  const Snapshot& snapshot() const;
   std::vector<CatalogEntry> entries_of(const Snapshot& s) const;
   // Waits while a pgbackrest backup of the stanza holds its lock (one a killed agent left
-  // running finishes on its own), up to the backup timeout.
-  void wait_for_running_backup(const pgbackrest::PgBackRestCli& cli, const JobContext& ctx) const;
+  // running finishes on its own), up to the backup timeout; returns the last `info`.
+  pgbackrest::InfoStanza wait_for_running_backup(const pgbackrest::PgBackRestCli& cli,
+                                                 const JobContext& ctx) const;
 
   TargetConfig target_;
   pgbackrest::PgBackRestSettings settings_;
+  mutable std::optional<Snapshot> snapshot_;
 };
 
 }  // namespace pgbackup

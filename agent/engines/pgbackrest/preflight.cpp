@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -14,6 +15,7 @@ namespace pgbackup::pgbackrest {
 namespace {
 
 constexpr const char* kDefaultConf = "/etc/pgbackrest/pgbackrest.conf";
+constexpr const char* kDefaultIncludeDir = "/etc/pgbackrest/conf.d";
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
 
 std::string trim(const std::string& s) {
@@ -85,7 +87,44 @@ ConfFile read_conf(const std::string& path) {
   return conf;
 }
 
+// The *.conf files of `dir`, by name; none when it does not exist or cannot be listed.
+std::vector<ConfFile> read_conf_dir(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() > 5 && name.ends_with(".conf")) names.push_back(it->path().string());
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<ConfFile> out;
+  for (const std::string& name : names) out.push_back(read_conf(name));
+  return out;
+}
+
+// What pgBackRest reads for `config`: the file it names, else the default and its include dir.
+ConfFile read_effective_conf(const PgBackRestConfig& config) {
+  if (!config.config.empty()) return read_conf(config.config.string());
+  return merge_conf_files(read_conf(kDefaultConf), read_conf_dir(kDefaultIncludeDir));
+}
+
 }  // namespace
+
+ConfFile merge_conf_files(const ConfFile& main, const std::vector<ConfFile>& includes) {
+  ConfFile out = main;
+  std::size_t read = 0;
+  for (const ConfFile& f : includes) {
+    if (!f.text) continue;
+    out.text = out.text.value_or("") + "\n" + *f.text;
+    ++read;
+  }
+  if (read > 0) {
+    out.path +=
+        " (and " + std::to_string(read) + " file" + (read == 1 ? "" : "s") + " in its conf.d)";
+    out.missing = false;
+    out.read_error.clear();
+  }
+  return out;
+}
 
 std::optional<PreflightProblem> check_conf_stanza(const ConfFile& conf, const std::string& stanza) {
   if (!conf.text) {
@@ -154,6 +193,16 @@ std::optional<PreflightProblem> check_archive_command(const std::string& archive
   return std::nullopt;
 }
 
+std::optional<PreflightProblem> check_archive_library(const std::string& archive_library) {
+  const std::string library = trim(archive_library);
+  if (library.empty()) return std::nullopt;
+  return PreflightProblem{true,
+                          "archive_library is '" + library +
+                              "': the server archives through it and ignores archive_command, so "
+                              "no WAL reaches the stanza through pgbackrest archive-push",
+                          "ALTER SYSTEM RESET archive_library, then reload"};
+}
+
 std::string effective_conf_path(const PgBackRestConfig& config) {
   return config.config.empty() ? kDefaultConf : config.config.string();
 }
@@ -164,7 +213,7 @@ std::vector<PreflightProblem> check_preflight(const TargetConfig& target) {
   const auto add = [&](std::optional<PreflightProblem> p) {
     if (p) problems.push_back(std::move(*p));
   };
-  add(check_conf_stanza(read_conf(effective_conf_path(settings)), settings.stanza));
+  add(check_conf_stanza(read_effective_conf(settings), settings.stanza));
   std::unique_ptr<pqxx::connection> conn;
   try {
     DatabaseConfig db = target.database;
@@ -183,6 +232,9 @@ std::vector<PreflightProblem> check_preflight(const TargetConfig& target) {
       add(check_archive_mode(tx.exec1("SHOW archive_mode")[0].as<std::string>()));
       add(check_archive_command(tx.exec1("SHOW archive_command")[0].as<std::string>(),
                                 settings.stanza));
+      // NULL before PostgreSQL 15, which has no archive_library.
+      const pqxx::row library = tx.exec1("SELECT current_setting('archive_library', true)");
+      if (!library[0].is_null()) add(check_archive_library(library[0].as<std::string>()));
     } catch (const std::exception& e) {
       problems.push_back({false,
                           std::string("cannot read archive_mode and archive_command: ") + e.what(),

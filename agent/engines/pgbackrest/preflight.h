@@ -24,6 +24,12 @@ struct ConfFile {
   std::string read_error;           // why it was not read otherwise
 };
 
+// What pgBackRest reads when no --config is given: `main` (its default pgbackrest.conf, which
+// may be missing) and the *.conf files of its include directory (/etc/pgbackrest/conf.d),
+// concatenated. With pgbackrest.config set the agent passes --config, and pgBackRest then reads
+// that file alone. Missing when neither `main` nor any include file was read.
+ConfFile merge_conf_files(const ConfFile& main, const std::vector<ConfFile>& includes);
+
 // (a) The file was read and has a `[<stanza>]` section (or `[<stanza>:<command>]`). A missing
 // file and an unreadable one are errors of their own.
 std::optional<PreflightProblem> check_conf_stanza(const ConfFile& conf, const std::string& stanza);
@@ -37,6 +43,10 @@ std::optional<PreflightProblem> check_archive_mode(const std::string& archive_mo
 // pushes.
 std::optional<PreflightProblem> check_archive_command(const std::string& archive_command,
                                                       const std::string& stanza);
+
+// (d) `archive_library` (PostgreSQL 15 and later) is empty: when it is set, the server archives
+// through that library and ignores archive_command, and pgBackRest 2.45 has none.
+std::optional<PreflightProblem> check_archive_library(const std::string& archive_library);
 
 // The path pgBackRest reads when `pgbackrest.config` is "": its default.
 std::string effective_conf_path(const PgBackRestConfig& config);

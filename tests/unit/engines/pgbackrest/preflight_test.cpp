@@ -103,6 +103,37 @@ TEST_CASE("preflight: archive_command must push to this stanza with pgbackrest a
   }
 }
 
+TEST_CASE("preflight: without --config, a stanza in conf.d counts, as pgBackRest reads it") {
+  const ConfFile defaults{"/etc/pgbackrest/pgbackrest.conf", "[global]\nrepo1-path=/r\n", false, ""};
+  const ConfFile missing{"/etc/pgbackrest/pgbackrest.conf", std::nullopt, true, "No such file"};
+  const ConfFile pulse{"/etc/pgbackrest/conf.d/pulse.conf", "[pulse]\npg1-path=/d\n", false, ""};
+  const ConfFile unreadable{"/etc/pgbackrest/conf.d/x.conf", std::nullopt, false, "denied"};
+
+  CHECK_FALSE(check_conf_stanza(merge_conf_files(defaults, {pulse}), "pulse").has_value());
+  // pgBackRest needs no defaults file when its include directory has the stanza.
+  const ConfFile only_include = merge_conf_files(missing, {unreadable, pulse});
+  CHECK_FALSE(check_conf_stanza(only_include, "pulse").has_value());
+  CHECK_THAT(only_include.path, Catch::Contains("(and 1 file in its conf.d)"));
+  // Nothing read: still the defaults file's own problem.
+  const auto none = check_conf_stanza(merge_conf_files(missing, {unreadable}), "pulse");
+  REQUIRE(none.has_value());
+  CHECK_THAT(none->message, Catch::Contains("does not exist"));
+  const auto other = check_conf_stanza(merge_conf_files(defaults, {pulse}), "other");
+  REQUIRE(other.has_value());
+  CHECK_THAT(other->message, Catch::Contains("has no [other] section"));
+}
+
+TEST_CASE("preflight: archive_library must be empty, or archive_command is ignored") {
+  CHECK_FALSE(check_archive_library("").has_value());
+  CHECK_FALSE(check_archive_library("  ").has_value());
+  const auto p = check_archive_library("basic_archive");
+  REQUIRE(p.has_value());
+  CHECK(p->error);
+  CHECK_THAT(p->message, Catch::Contains("archive_library is 'basic_archive'") &&
+                             Catch::Contains("ignores archive_command"));
+  CHECK_THAT(p->hint, Catch::Contains("ALTER SYSTEM RESET archive_library"));
+}
+
 TEST_CASE("preflight: the default pgbackrest.conf is pgBackRest's own default path") {
   pgbackup::PgBackRestConfig c;
   CHECK(effective_conf_path(c) == "/etc/pgbackrest/pgbackrest.conf");
