@@ -104,7 +104,8 @@ TEST_CASE("preflight: archive_command must push to this stanza with pgbackrest a
 }
 
 TEST_CASE("preflight: without --config, a stanza in conf.d counts, as pgBackRest reads it") {
-  const ConfFile defaults{"/etc/pgbackrest/pgbackrest.conf", "[global]\nrepo1-path=/r\n", false, ""};
+  const ConfFile defaults{"/etc/pgbackrest/pgbackrest.conf", "[global]\nrepo1-path=/r\n", false,
+                          ""};
   const ConfFile missing{"/etc/pgbackrest/pgbackrest.conf", std::nullopt, true, "No such file"};
   const ConfFile pulse{"/etc/pgbackrest/conf.d/pulse.conf", "[pulse]\npg1-path=/d\n", false, ""};
   const ConfFile unreadable{"/etc/pgbackrest/conf.d/x.conf", std::nullopt, false, "denied"};
