@@ -16,6 +16,7 @@
 
 #include "tests/support/pgbackrest_cluster.h"
 #include "tests/support/process.h"
+#include "tests/support/timescaledb.h"
 
 using namespace pgtest;
 using namespace std::chrono_literals;
@@ -30,8 +31,9 @@ struct DrillTarget {
 
   explicit DrillTarget(const std::string& checks =
                            "[{name: rows_present, sql: \"SELECT count(*) "
-                           "> 0 FROM drill_rows\"}]") {
-    PgBackRestCluster& c = PgBackRestCluster::shared();
+                           "> 0 FROM drill_rows\"}]",
+                       PgBackRestCluster& c = PgBackRestCluster::shared(),
+                       const std::string& dbname = "postgres") {
     fs::create_directories(scratch);
     // The scratch cluster runs as the scratch directory's owner (PostgreSQL refuses root).
     if (::geteuid() == 0) REQUIRE(::chown(scratch.c_str(), owner_uid(), owner_gid()) == 0);
@@ -42,8 +44,8 @@ struct DrillTarget {
     write_text(config,
                "targets:\n  - name: drill\n    engine: pgbackrest\n"
                "    database: {host: 127.0.0.1, port: " +
-                   std::to_string(c.pg().port()) +
-                   ", user: postgres, dbname: postgres}\n"
+                   std::to_string(c.pg().port()) + ", user: postgres, dbname: " + dbname +
+                   ", password_env: DRILL_PGPASSWORD}\n"
                    "    pgbackrest:\n      stanza: " +
                    c.stanza() + "\n      config: " + c.config().string() + "\n      command: [" +
                    command + "]\n    backup:\n      dir: " + dir.string() +
@@ -69,7 +71,8 @@ struct DrillTarget {
 
   AgentRun agent(std::vector<std::string> args) const {
     args.insert(args.begin(), {"--config", config.string()});
-    return run_agent(args);
+    // The production server's password: the test reads its shared_preload_libraries and max_*.
+    return run_agent(args, {{"DRILL_PGPASSWORD", PgCluster::kPassword}});
   }
 
   // The newest line of restore-tests.jsonl.
@@ -102,12 +105,14 @@ void insert_rows(int n) {
 // target then always has a commit after it in the archive.
 class Traffic {
  public:
-  Traffic()
-      : thread_([this] {
+  explicit Traffic(PgBackRestCluster& c = PgBackRestCluster::shared(), std::string db = "postgres")
+      : thread_([this, &c, db] {
           while (!stop_) {
             try {
-              PgBackRestCluster::shared().exec(
-                  "INSERT INTO drill_rows (i) VALUES (0); SELECT pg_switch_wal()");
+              c.exec(
+                  "CREATE TABLE IF NOT EXISTS drill_rows (i int, at timestamptz DEFAULT now());"
+                  "INSERT INTO drill_rows (i) VALUES (0); SELECT pg_switch_wal()",
+                  db);
             } catch (const std::exception&) {
             }
             std::this_thread::sleep_for(300ms);
@@ -211,5 +216,49 @@ TEST_CASE("an agent killed mid-test leaves no postmaster or scratch directory af
   CHECK_THAT(next.err, Catch::Contains("left by a restore test that was killed"));
   CHECK(next.exit_code == 0);
   CHECK_FALSE(scratch_postmaster_running(t.scratch));
+  CHECK(t.scratch_entries() == 0);
+}
+
+TEST_CASE(
+    "a point-in-time restore test of a TimescaleDB database with compressed chunks reads every "
+    "hypertable in full, and no TimescaleDB job runs on the scratch cluster",
+    "[pgbackrest_restore_test]") {
+  if (!timescaledb_available()) return;
+  PgBackRestCluster c(PgBackRestClusterOptions{nullptr, true});
+  c.pg().create_database("tsdb");
+  for (const char* sql : {
+           "CREATE EXTENSION IF NOT EXISTS timescaledb",
+           "CREATE TABLE readings (time timestamptz NOT NULL, device int NOT NULL, "
+           "value double precision NOT NULL)",
+           "SELECT create_hypertable('readings', 'time', chunk_time_interval => "
+           "INTERVAL '1 day')",
+           "INSERT INTO readings SELECT now() - g * INTERVAL '1 minute', g % 20, "
+           "sin(g) * 100 FROM generate_series(1, 10 * 1440) g",
+           "ALTER TABLE readings SET (timescaledb.compress, "
+           "timescaledb.compress_segmentby = 'device')",
+           "SELECT count(compress_chunk(c)) FROM show_chunks('readings', older_than => "
+           "INTERVAL '3 days') c",
+       }) {
+    c.exec(sql, "tsdb");
+  }
+  CHECK(std::stoi(c.query_value("SELECT count(*) FROM timescaledb_information.chunks WHERE "
+                                "is_compressed",
+                                "tsdb")) >= 5);
+  const DrillTarget t(
+      "[{name: no_timescaledb_job, sql: \"SELECT count(*) = 0 FROM pg_stat_activity WHERE "
+      "backend_type LIKE 'TimescaleDB%' AND backend_type NOT LIKE '%Launcher%'\"}]",
+      c, "tsdb");
+  REQUIRE(t.agent({"backup", "--type", "full"}).exit_code == 0);
+  const Traffic traffic(c, "tsdb");
+  std::this_thread::sleep_for(1500ms);
+
+  const AgentRun run = t.agent({"restore-test"});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  const nlohmann::json r = t.last_report();
+  INFO(r.dump(2));
+  CHECK(r["success"] == true);
+  // Every row of the hypertable, compressed chunks decompressed, at any point after the backup.
+  CHECK(r["table_counts"]["public.readings"].get<long long>() == 10 * 1440);
   CHECK(t.scratch_entries() == 0);
 }

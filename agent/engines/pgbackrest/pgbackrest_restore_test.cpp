@@ -220,6 +220,16 @@ class PgBackRestRestoreTest final : public RestoreTestRun {
                                        " after promotion");
       }
       if (target_point_.kind == RecoveryTarget::Kind::time) prove_stop(tx, report);
+      // Without its library a TimescaleDB database reads as plain inheritance: the compressed
+      // chunks' rows would be silently missing from the counts.
+      if (tx.exec1("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'timescaledb') AND "
+                   "current_setting('shared_preload_libraries') NOT LIKE '%timescaledb%'")[0]
+              .as<bool>()) {
+        report.failed_checks.push_back(
+            "timescaledb: the database uses TimescaleDB but the scratch cluster does not preload "
+            "it (the source's shared_preload_libraries could not be read; hint: check the "
+            "target's database connection, or set restore_test.settings.shared_preload_libraries)");
+      }
     }
     report.table_counts = count_every_table(*conn);
     for (const RestoreTestConfig::Check& check : rt_.checks) {
