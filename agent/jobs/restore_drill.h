@@ -27,10 +27,11 @@ std::filesystem::path restore_test_log(const std::filesystem::path& state_dir);
 std::vector<RestoreTestReport> read_restore_test_history(const std::filesystem::path& state_dir,
                                                          std::size_t limit);
 
-// Runs one restore test of `target` (of `file` when given, else a picked backup) into the
-// restore_test database, then records it: restore-tests.jsonl, the backup's manifest, state.json
-// and the audit log. Failures of the test are in the report; throws ConfigError when the target
-// has no restore_test section, OperationError when another agent holds the directory or when
+// Runs one restore test of `target` (of `file` when given, else a picked backup) through its
+// engine's part (engines/restore_test_run.h: pg_dump's scratch database, pgBackRest's scratch
+// cluster), then records it: restore-tests.jsonl, the backup's mark (pg_dump's manifest),
+// state.json and the audit log. Failures of the test are in the report; throws ConfigError when the
+// target has no restore_test section, OperationError when another agent holds the directory or when
 // ctx.cancel stopped the test (then nothing but an "interrupted" audit line is recorded).
 RestoreTestReport run_restore_test(const Config& config, const TargetConfig& target,
                                    const std::optional<std::filesystem::path>& file,
