@@ -191,7 +191,7 @@ TEST_CASE("a restore test fails naming a WAL segment missing from the repository
 
 TEST_CASE("an agent killed mid-test leaves no postmaster or scratch directory after the next run",
           "[pgbackrest_restore_test]") {
-  const DrillTarget t("[{name: slow, sql: \"SELECT pg_sleep(4) IS NOT NULL\"}]");
+  const DrillTarget t("[{name: slow, sql: \"SELECT pg_sleep(2) IS NOT NULL\"}]");
   insert_rows(100);
   REQUIRE(t.agent({"backup", "--type", "full"}).exit_code == 0);
   const Traffic traffic;
