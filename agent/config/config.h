@@ -72,6 +72,11 @@ struct RestoreTestConfig {
     std::string sql;
   };
   std::vector<Check> checks;
+  // pgBackRest targets (DESIGN §11): the point restored to (latest | random_time), where the
+  // scratch cluster goes, and settings written into its postgresql.conf.
+  std::string recovery_target = "latest";
+  std::filesystem::path scratch_dir = "/var/lib/pgbackup/scratch";
+  std::map<std::string, std::string> settings;
 };
 
 struct RestoreConfig {

@@ -190,6 +190,55 @@ ConfigKey<RestoreTestConfig> checks_key() {
       .with_keys(check_keys, "[]");
 }
 
+// restore_test.database: required for pg_dump targets (parse_restore_test says so).
+ConfigKey<RestoreTestConfig> optional_database(ConfigKey<RestoreTestConfig> key) {
+  auto parse = key.parse;
+  key.parse = [parse](const Section& s, const char* k, RestoreTestConfig& c) {
+    if (s.has(k)) parse(s, k, c);
+  };
+  return std::move(key).defaults_to("required (pg_dump targets)");
+}
+
+// A key of pgBackRest targets only: config-check shows it when it differs from its default, so
+// that a pg_dump target's output is as it was.
+ConfigKey<RestoreTestConfig> shown_when_set(ConfigKey<RestoreTestConfig> key,
+                                            bool (*is_set)(const RestoreTestConfig&),
+                                            const char* shown_default) {
+  auto render = key.render;
+  key.render = [render, is_set](YAML::Emitter& out, const char* k, const RestoreTestConfig& c) {
+    if (is_set(c)) render(out, k, c);
+  };
+  return std::move(key).defaults_to(shown_default);
+}
+
+// restore_test.settings: postgresql.conf settings of a pgBackRest target's scratch cluster.
+ConfigKey<RestoreTestConfig> settings_key() {
+  using C = RestoreTestConfig;
+  return ConfigKey<C>{
+      "settings",
+      [](const Section& s, const char* k, C& c) {
+        const YAML::Node node = s.get(k);
+        if (!node) return;
+        if (!node.IsMap()) s.fail(node, s.key_path(k) + " must be a mapping");
+        for (const auto& kv : node) {
+          const std::string name = kv.first.as<std::string>();
+          if (!std::regex_match(name, std::regex("[a-z_][a-z0-9_.]*")) || !kv.second.IsScalar()) {
+            s.fail(kv.first, s.key_path(k) + "." + name +
+                                 " must be a PostgreSQL setting name with a "
+                                 "scalar value, e.g. {shared_buffers: 128MB}");
+          }
+          c.settings[name] = kv.second.as<std::string>();
+        }
+      },
+      [](YAML::Emitter& out, const char* k, const C& c) {
+        out << YAML::Key << k << YAML::Value << YAML::Flow << c.settings;
+      }}
+      .kind("map of setting to value")
+      .doc(
+          "pgBackRest targets: settings written into the scratch cluster's postgresql.conf "
+          "after the agent's own, e.g. `{shared_buffers: 128MB}`.");
+}
+
 const KeyTable<RestoreTestConfig>& restore_test_keys() {
   using C = RestoreTestConfig;
   static const KeyTable<C> table = {
@@ -205,15 +254,40 @@ const KeyTable<RestoreTestConfig>& restore_test_keys() {
                "after it."),
       duration("max_age", &C::max_age)
           .doc("The oldest backup a test may pick; with none younger, the test fails."),
-      database("database", &C::database)
+      optional_database(database("database", &C::database))
           .doc("The scratch database, with the keys of `database`: dropped and re-created at "
                "each test, so it must not be any target's production database (another dbname, "
                "host or port; localhost, 127.0.0.1, ::1 and socket directories count as one "
-               "host). Its role needs CREATEDB."),
+               "host). Its role needs CREATEDB. Required for pg_dump targets; pgBackRest targets "
+               "test in a scratch cluster of their own and do not use it."),
       whole("jobs", &C::jobs, 1, 64).doc("`pg_restore --jobs`."),
       duration("rto_target", &C::rto_target)
           .doc("The restore time to stay under; a test's duration is the measured RTO."),
       checks_key(),
+      shown_when_set(
+          choice("target", &C::recovery_target, {"latest", "random_time"}),
+          [](const C& c) { return c.recovery_target != "latest"; }, "`latest`")
+          .doc("pgBackRest targets: the point a test restores to, the end of the archive "
+               "(`latest`) or a random time inside the recovery window (`random_time`)."),
+      shown_when_set(
+          ConfigKey<C>{"scratch_dir",
+                       [](const Section& s, const char* k, C& c) {
+                         c.scratch_dir = s.string(k, c.scratch_dir.string());
+                         if (!c.scratch_dir.is_absolute()) {
+                           s.fail(s.get(k), s.key_path(k) + " must be an absolute path");
+                         }
+                       },
+                       [](YAML::Emitter& out, const char* k, const C& c) {
+                         emit(out, k, c.scratch_dir.string());
+                       }},
+          [](const C& c) { return c.scratch_dir != C{}.scratch_dir; },
+          "`/var/lib/pgbackup/scratch`")
+          .kind("path")
+          .doc("pgBackRest targets: where a test restores its scratch cluster (a fresh 0700 "
+               "directory per test, removed after it). Never PGDATA or inside it; its owner runs "
+               "the scratch postmaster when the agent runs as root."),
+      shown_when_set(
+          settings_key(), [](const C& c) { return !c.settings.empty(); }, "`{}`"),
   };
   return table;
 }
@@ -260,7 +334,11 @@ void parse_restore_test(const Section& rt, TargetConfig& t) {
   RestoreTestConfig c;
   parse_keys(rt, restore_test_keys(), c);
   const DatabaseConfig& prod = t.database;
-  if (same_server(c.database, prod) && c.database.dbname == prod.dbname) {
+  if (!rt.has("database")) {
+    if (t.engine != EngineKind::pgbackrest) {
+      rt.fail(rt.node(), rt.key_path("database") + " is required");
+    }
+  } else if (same_server(c.database, prod) && c.database.dbname == prod.dbname) {
     rt.fail(rt.get("database"),
             rt.key_path("database") +
                 " is the production database; the restore test drops and re-creates it, so it "

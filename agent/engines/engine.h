@@ -24,9 +24,9 @@
 //   daemon and the jobs do around a backup, wherever the engine keeps its data.
 // The job machinery stays engine-agnostic (jobs/backup.cpp: the lock, state.json, the audit
 // line, retention after a good backup), as do the agent's own files under backup.dir/.pgbackup.
-// Restore ("put the data back", issue 23) is not a verb yet: restore and the restore drill are
-// pg_dump-only and read the pg_dump catalogue (engines/pg_dump/dump_catalog.h) directly, as do
-// `diff` and the off-site upload.
+// - restore_test(): the engine's part of a restore test (engines/restore_test_run.h).
+// The production restore is not a verb yet: it is pg_dump-only and reads the pg_dump catalogue
+// (engines/pg_dump/dump_catalog.h) directly, as do `diff` and the off-site upload.
 
 #include <filesystem>
 #include <functional>
@@ -40,6 +40,7 @@
 #include "agent/config/config.h"
 #include "agent/core/progress.h"
 #include "agent/engines/catalog_entry.h"
+#include "agent/engines/restore_test_run.h"
 #include "agent/jobs/job_context.h"
 
 namespace pgbackup {
@@ -122,6 +123,10 @@ class BackupEngine {
 
   // Proves `backup` again, from what is stored now; `progress` (may be null) sees the bytes read.
   virtual VerifyReport verify(const CatalogEntry& backup, Progress* progress) const = 0;
+
+  // The engine's part of one restore test of the target (which has a restore_test section).
+  virtual std::unique_ptr<RestoreTestRun> restore_test(const Config& config,
+                                                       const JobContext& ctx) const = 0;
 };
 
 // The engine of `target`: the one place the choice is made.

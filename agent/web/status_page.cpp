@@ -52,8 +52,13 @@ std::string rto_cell(const RestoreTestReport& r) {
   char text[96];
   std::snprintf(text, sizeof text, "%.1fs of %.0fs", r.duration_seconds, r.rto_target_seconds);
   const bool met = r.duration_seconds <= r.rto_target_seconds;
+  char split[128] = "";
+  if (r.restore_seconds && r.replay_seconds && r.checks_seconds) {
+    std::snprintf(split, sizeof split, "<br>restore %.1fs, replay %.1fs, checks %.1fs",
+                  *r.restore_seconds, *r.replay_seconds, *r.checks_seconds);
+  }
   return std::string("<td class='") + (met ? "ok" : "bad") + "'>" + text +
-         (met ? "" : " (over target)") + "</td>";
+         (met ? "" : " (over target)") + split + "</td>";
 }
 
 // The restore-test history, newest first: when, which backup, the result, the measured RTO
@@ -82,7 +87,9 @@ std::string restore_test_history(const TargetStatus& t) {
     }
     for (const std::string& c : r.failed_checks) findings += "check " + escape_html(c) + "<br>";
     html << "<tr><td>" << format_iso8601(r.finished_at) << "</td><td>"
-         << escape_html(r.backup.empty() ? "-" : r.backup) << "</td><td>"
+         << escape_html(r.backup.empty() ? "-" : r.backup)
+         << (r.recovery_target.empty() ? "" : "<br>to " + escape_html(r.recovery_target))
+         << "</td><td>"
          << (r.success ? "<span class=ok>passed</span>" : "<span class=bad>failed</span>")
          << "</td>" << rto_cell(r) << "<td>" << (findings.empty() ? "-" : findings) << "</td></tr>";
   }

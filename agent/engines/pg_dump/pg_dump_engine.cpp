@@ -2,6 +2,7 @@
 
 #include "agent/core/errors.h"
 #include "agent/engines/pg_dump/dump_backup.h"
+#include "agent/engines/pg_dump/dump_restore_test.h"
 #include "agent/engines/pg_dump/dump_retention.h"
 #include "agent/engines/pg_dump/dump_verify.h"
 #include "agent/storage/posix_storage.h"
@@ -77,6 +78,11 @@ void PgDumpEngine::remove(const std::vector<const CatalogEntry*>& chosen,
 
 VerifyReport PgDumpEngine::verify(const CatalogEntry& backup, Progress* progress) const {
   return verify_backup(backup, progress);
+}
+
+std::unique_ptr<RestoreTestRun> PgDumpEngine::restore_test(const Config& config,
+                                                           const JobContext& ctx) const {
+  return dump_restore_test(config, target_, ctx);
 }
 
 }  // namespace pgbackup

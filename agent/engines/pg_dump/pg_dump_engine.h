@@ -27,6 +27,8 @@ class PgDumpEngine final : public BackupEngine {
   void remove(const std::vector<const CatalogEntry*>& chosen,
               const std::function<void(const CatalogEntry&)>& on_removed) override;
   VerifyReport verify(const CatalogEntry& backup, Progress* progress) const override;
+  std::unique_ptr<RestoreTestRun> restore_test(const Config& config,
+                                               const JobContext& ctx) const override;
 
  private:
   TargetConfig target_;

@@ -9,7 +9,8 @@ namespace {
 // pgBackRest 2.45 rejects --repo on the verbs that work on every repository ("option 'repo'
 // not valid for command 'check'").
 bool takes_repo_option(const std::string& verb) {
-  static const std::set<std::string> verbs = {"backup", "info", "repo-ls", "verify", "expire"};
+  static const std::set<std::string> verbs = {"backup", "info",   "repo-ls",
+                                              "verify", "expire", "restore"};
   return verbs.contains(verb);
 }
 
@@ -87,5 +88,13 @@ void PgBackRestCli::expire_set(const std::string& label) const {
 }
 
 void PgBackRestCli::check() const { run("check", {}); }
+
+std::vector<std::string> PgBackRestCli::restore_argv(const RestoreRequest& request) const {
+  return argv("restore", restore_args(request));
+}
+
+void PgBackRestCli::restore(const RestoreRequest& request) const {
+  run("restore", restore_args(request));
+}
 
 }  // namespace pgbackup::pgbackrest

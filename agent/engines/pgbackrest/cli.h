@@ -11,6 +11,7 @@
 #include "agent/core/errors.h"
 #include "agent/core/subprocess.h"
 #include "agent/engines/backup_type.h"
+#include "agent/engines/pgbackrest/restore_args.h"
 #include "agent/engines/pgbackrest/verify_output.h"
 
 namespace pgbackup::pgbackrest {
@@ -69,6 +70,9 @@ class PgBackRestCli {
   void expire_set(const std::string& label) const;
   // `check`: the archive_command works and the stanza's configuration is consistent.
   void check() const;
+  // The argv of `restore` for `request` (restore_args.h), and running it.
+  std::vector<std::string> restore_argv(const RestoreRequest& request) const;
+  void restore(const RestoreRequest& request) const;
 
  private:
   // Runs the verb; a run that did not succeed throws PgBackRestError unless `allow_failure`.

@@ -8,7 +8,9 @@
 #include "agent/catalog/backup_dir.h"
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
+#include "agent/engines/pgbackrest/pgbackrest_restore_test.h"
 #include "agent/engines/pgbackrest/repo_path.h"
+#include "agent/engines/pgbackrest/scratch_cluster.h"
 
 namespace pgbackup {
 
@@ -57,8 +59,10 @@ void PgBackRestEngine::prepare() const {
 }
 
 std::vector<std::filesystem::path> PgBackRestEngine::remove_leftovers() const {
-  // pgBackRest cleans up (or resumes) an interrupted backup itself at its next run.
-  return {};
+  // pgBackRest cleans up (or resumes) an interrupted backup itself at its next run; what a
+  // killed restore test left (its scratch cluster) is the agent's to remove.
+  if (!target_.restore_test) return {};
+  return remove_scratch_leftovers(target_.restore_test->scratch_dir, scratch_prefix(target_.name));
 }
 
 bool PgBackRestEngine::backup_running() const {
@@ -284,6 +288,16 @@ VerifyReport PgBackRestEngine::verify(const CatalogEntry& backup, Progress* /*pr
   report.checks.push_back({"pgbackrest verify", v.ok, v.ok ? "no invalid file" : detail});
   report.invalid_files = static_cast<std::uint64_t>(v.invalid_files);
   return report;
+}
+
+std::unique_ptr<RestoreTestRun> PgBackRestEngine::restore_test(const Config& config,
+                                                               const JobContext& ctx) const {
+  RestoreTestInputs in;
+  in.settings = settings_;
+  in.info = read_info(cli({kLookTimeout, ctx.cancel}));
+  in.catalog = catalog(nullptr);
+  in.window = recovery_window(in.catalog);
+  return pgbackrest_restore_test(config, target_, std::move(in), ctx);
 }
 
 }  // namespace pgbackup

@@ -14,12 +14,11 @@ std::string_view trimmed(std::string_view s) {
 
 }  // namespace
 
-std::optional<std::string> repo_path_in_config(std::string_view conf_text, std::string_view stanza,
-                                               int repo) {
-  const std::string prefix = "repo" + std::to_string(repo) + "-";
+std::optional<std::string> stanza_option(std::string_view conf_text, std::string_view stanza,
+                                         std::string_view key) {
   // Values of [global] and of [stanza], by key.
-  std::map<std::string, std::string> global, own;
-  std::map<std::string, std::string>* section = nullptr;
+  std::map<std::string, std::string, std::less<>> global, own;
+  std::map<std::string, std::string, std::less<>>* section = nullptr;
   std::size_t pos = 0;
   while (pos <= conf_text.size()) {
     const std::size_t end = std::min(conf_text.find('\n', pos), conf_text.size());
@@ -34,17 +33,20 @@ std::optional<std::string> repo_path_in_config(std::string_view conf_text, std::
     }
     const std::size_t eq = line.find('=');
     if (!section || eq == std::string_view::npos) continue;
-    const std::string key(trimmed(line.substr(0, eq)));
-    if (key.rfind(prefix, 0) == 0) (*section)[key] = std::string(trimmed(line.substr(eq + 1)));
+    (*section)[std::string(trimmed(line.substr(0, eq)))] =
+        std::string(trimmed(line.substr(eq + 1)));
   }
-  const auto value = [&](const std::string& key) -> std::optional<std::string> {
-    if (const auto it = own.find(key); it != own.end()) return it->second;
-    if (const auto it = global.find(key); it != global.end()) return it->second;
-    return std::nullopt;
-  };
-  const std::optional<std::string> type = value(prefix + "type");
+  if (const auto it = own.find(key); it != own.end()) return it->second;
+  if (const auto it = global.find(key); it != global.end()) return it->second;
+  return std::nullopt;
+}
+
+std::optional<std::string> repo_path_in_config(std::string_view conf_text, std::string_view stanza,
+                                               int repo) {
+  const std::string prefix = "repo" + std::to_string(repo) + "-";
+  const std::optional<std::string> type = stanza_option(conf_text, stanza, prefix + "type");
   if (type && *type != "posix") return std::nullopt;
-  return value(prefix + "path");
+  return stanza_option(conf_text, stanza, prefix + "path");
 }
 
 }  // namespace pgbackup::pgbackrest

@@ -35,6 +35,10 @@ TEST_CASE("the pgbackrest argv: the operator's prefix, config, stanza, repo wher
   CHECK(cli.argv("repo-ls") == with({"--repo=2", "repo-ls"}));
   CHECK(cli.argv("verify") == with({"--repo=2", "verify"}));
   CHECK(cli.argv("expire") == with({"--repo=2", "expire"}));
+  RestoreRequest restore;
+  restore.pg_path = "/d";
+  CHECK(cli.restore_argv(restore) ==
+        with({"--repo=2", "restore", "--pg1-path=/d", "--type=default"}));
   // 2.45 refuses --repo for check ("option 'repo' not valid for command 'check'").
   CHECK(cli.argv("check") == with({"check"}));
 
