@@ -16,6 +16,7 @@
 #include "agent/catalog/job_state.h"
 #include "agent/core/errors.h"
 #include "agent/engines/engine.h"
+#include "agent/engines/restore_test_run.h"
 #include "agent/engines/pgbackrest/pgbackrest_catalog.h"
 #include "agent/jobs/prune.h"
 #include "agent/rules/retention.h"
@@ -125,6 +126,9 @@ class SimEngine final : public BackupEngine {
     }
   }
   VerifyReport verify(const CatalogEntry&, Progress*) const override { return {}; }
+  std::unique_ptr<RestoreTestRun> restore_test(const Config&, const JobContext&) const override {
+    return nullptr;  // retention never restores
+  }
 
  private:
   SimStanza& sim_;
