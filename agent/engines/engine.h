@@ -24,9 +24,12 @@
 //   daemon and the jobs do around a backup, wherever the engine keeps its data.
 // The job machinery stays engine-agnostic (jobs/backup.cpp: the lock, state.json, the audit
 // line, retention after a good backup), as do the agent's own files under backup.dir/.pgbackup.
-// Restore ("put the data back", issue 23) is not a verb yet: restore and the restore drill are
-// pg_dump-only and read the pg_dump catalogue (engines/pg_dump/dump_catalog.h) directly, as do
-// `diff` and the off-site upload.
+// - restorer(): "put the data back" for a production restore (engines/restorer.h): the flow
+//   (plan, YES, safety backup, stop/start commands, audit, failure report) is jobs/restore.cpp's,
+//   the engine's restorer says what is restored and does it (pg_dump: pg_restore and row counts;
+//   pgBackRest: `pgbackrest restore --delta` to a recovery target).
+// The restore drill, `diff` and the off-site upload are pg_dump-only and read the pg_dump
+// catalogue (engines/pg_dump/dump_catalog.h) directly.
 
 #include <filesystem>
 #include <functional>
@@ -43,6 +46,11 @@
 #include "agent/jobs/job_context.h"
 
 namespace pgbackup {
+
+// engines/restorer.h: a production restore's request, its audit log, the engine's part of it.
+struct RestoreRequest;
+class RestoreJournal;
+class Restorer;
 
 struct VerifyCheck {
   std::string name;  // "manifest", "size", "sha256", "pg_restore --list", "table data"
@@ -122,6 +130,13 @@ class BackupEngine {
 
   // Proves `backup` again, from what is stored now; `progress` (may be null) sees the bytes read.
   virtual VerifyReport verify(const CatalogEntry& backup, Progress* progress) const = 0;
+
+  // The part of a production restore of `request` that is this engine's; it records its steps
+  // in `journal`. Both must outlive it, as must the engine. Throws ConfigError when the request
+  // asks for what this engine cannot do (pg_dump: --time, --lsn, --pg-path; pgBackRest: FILE,
+  // --table, --dbname).
+  virtual std::unique_ptr<Restorer> restorer(const RestoreRequest& request,
+                                             RestoreJournal& journal) const = 0;
 };
 
 // The engine of `target`: the one place the choice is made.

@@ -2,6 +2,7 @@
 
 #include "agent/core/errors.h"
 #include "agent/engines/pg_dump/dump_backup.h"
+#include "agent/engines/pg_dump/dump_restore.h"
 #include "agent/engines/pg_dump/dump_retention.h"
 #include "agent/engines/pg_dump/dump_verify.h"
 #include "agent/storage/posix_storage.h"
@@ -77,6 +78,11 @@ void PgDumpEngine::remove(const std::vector<const CatalogEntry*>& chosen,
 
 VerifyReport PgDumpEngine::verify(const CatalogEntry& backup, Progress* progress) const {
   return verify_backup(backup, progress);
+}
+
+std::unique_ptr<Restorer> PgDumpEngine::restorer(const RestoreRequest& request,
+                                                 RestoreJournal& journal) const {
+  return std::make_unique<PgDumpRestorer>(target_, request, journal);
 }
 
 }  // namespace pgbackup

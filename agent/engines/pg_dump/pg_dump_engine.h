@@ -27,6 +27,8 @@ class PgDumpEngine final : public BackupEngine {
   void remove(const std::vector<const CatalogEntry*>& chosen,
               const std::function<void(const CatalogEntry&)>& on_removed) override;
   VerifyReport verify(const CatalogEntry& backup, Progress* progress) const override;
+  std::unique_ptr<Restorer> restorer(const RestoreRequest& request,
+                                     RestoreJournal& journal) const override;
 
  private:
   TargetConfig target_;

@@ -285,4 +285,9 @@ VerifyReport PgBackRestEngine::verify(const CatalogEntry& backup, Progress* /*pr
   return report;
 }
 
+std::unique_ptr<Restorer> PgBackRestEngine::restorer(const pgbackup::RestoreRequest& /*request*/,
+                                                     RestoreJournal& /*journal*/) const {
+  throw ConfigError("restore of pgbackrest targets is not built yet (issue 23)");
+}
+
 }  // namespace pgbackup

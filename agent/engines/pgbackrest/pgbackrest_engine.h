@@ -32,6 +32,8 @@ class PgBackRestEngine final : public BackupEngine {
   void remove(const std::vector<const CatalogEntry*>& chosen,
               const std::function<void(const CatalogEntry&)>& on_removed) override;
   VerifyReport verify(const CatalogEntry& backup, Progress* progress) const override;
+  std::unique_ptr<Restorer> restorer(const RestoreRequest& request,
+                                     RestoreJournal& journal) const override;
 
  private:
   // What one look at the repository gives: `info` of the stanza and its WAL listing.
