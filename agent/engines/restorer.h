@@ -17,6 +17,7 @@
 
 #include "agent/engines/backup_type.h"
 #include "agent/jobs/job_context.h"
+#include "agent/rules/recovery_target.h"
 
 namespace pgbackup {
 
@@ -31,6 +32,10 @@ struct RestoreRequest {
   // Create the roles the backup needs (its companion file) that the server lacks; false with
   // --no-roles, when a missing one is a refusal.
   bool create_roles = true;
+  // pgBackRest: --time TS, --lsn LSN or --latest (the default) ...
+  RecoveryTarget recovery_target;
+  // ... into this new, empty directory instead of the stanza's data directory (--pg-path).
+  std::optional<std::filesystem::path> pg_path;
 };
 
 // The audit log of one restore and the step it is at: what the flow and its restorer share.

@@ -75,6 +75,10 @@ PgDumpRestorer::PgDumpRestorer(const TargetConfig& target, const RestoreRequest&
       request_(request),
       journal_(journal),
       endpoint_(database_of(target, request)) {
+  if (request.recovery_target.kind != RecoveryTarget::Kind::latest || request.pg_path) {
+    throw ConfigError("--time, --lsn and --pg-path are for pgbackrest targets; target " +
+                      target.name + " uses pg_dump: restore FILE or --latest");
+  }
   journal_.database = endpoint_.describe();
 }
 

@@ -8,6 +8,7 @@
 #include "agent/catalog/backup_dir.h"
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
+#include "agent/engines/pgbackrest/pgbackrest_restore.h"
 #include "agent/engines/pgbackrest/repo_path.h"
 
 namespace pgbackup {
@@ -285,9 +286,9 @@ VerifyReport PgBackRestEngine::verify(const CatalogEntry& backup, Progress* /*pr
   return report;
 }
 
-std::unique_ptr<Restorer> PgBackRestEngine::restorer(const pgbackup::RestoreRequest& /*request*/,
-                                                     RestoreJournal& /*journal*/) const {
-  throw ConfigError("restore of pgbackrest targets is not built yet (issue 23)");
+std::unique_ptr<Restorer> PgBackRestEngine::restorer(const pgbackup::RestoreRequest& request,
+                                                     RestoreJournal& journal) const {
+  return std::make_unique<PgBackRestRestorer>(*this, target_, settings_, request, journal);
 }
 
 }  // namespace pgbackup
