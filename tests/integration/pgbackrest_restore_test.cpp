@@ -50,8 +50,7 @@ struct PitrTarget {
   fs::path dir = root / "state";
   fs::path config = root / "agent.yml";
 
-  PitrTarget() {
-    PgBackRestCluster& c = PgBackRestCluster::shared();
+  explicit PitrTarget(PgBackRestCluster& c = PgBackRestCluster::shared()) {
     write_text(config,
                "targets:\n  - name: physical\n    engine: pgbackrest\n"
                "    database: {host: 127.0.0.1, port: " +
@@ -273,4 +272,32 @@ TEST_CASE(
                                              "checks:success",
                                              "restore:success"};
   CHECK(steps == expected);
+}
+
+TEST_CASE(
+    "a new server from an S3 repository, the original data directory deleted: restore --latest "
+    "--pg-path has every committed row",
+    "[pgbackrest_restore]") {
+  S3ServerOptions tls;
+  tls.tls = true;
+  const S3Server s3(tls);
+  PgBackRestCluster c(PgBackRestClusterOptions{&s3, false});
+  const PitrTarget target(c);
+  c.exec("CREATE TABLE pitr (i int, phase text)");
+  const AgentRun full = target.agent({"backup", "--type", "full"});
+  INFO(full.out << full.err);
+  REQUIRE(full.exit_code == 0);
+  c.exec("INSERT INTO pitr SELECT g, 't1' FROM generate_series(1, 70) g");
+  c.switch_wal();
+  c.pg().stop();
+  fs::remove_all(c.pg().data_dir());  // the old server is gone; the bucket is all there is
+
+  NewServer fresh;
+  const AgentRun r =
+      target.agent({"restore", "--latest", "--pg-path", fresh.pg.data_dir().string(), "--yes"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("safety backup  NO"));
+  fresh.start();
+  CHECK(count(fresh.pg, "phase = 't1'") == 70);
 }
