@@ -67,7 +67,8 @@ const std::map<std::string, Command>& commands() {
       {"restore",
        {"restore production from a backup (asks for YES; takes a safety backup first)",
         "[--target NAME] (FILE | --latest) [--table NAME]... [--dbname DB] [--jobs N] [--yes] "
-        "[--no-safety-backup] [--no-roles]",
+        "[--no-safety-backup] [--no-roles]; pgbackrest targets: (--time TS | --lsn LSN | "
+        "--latest) [--pg-path DIR] [--yes] [--no-safety-backup]",
         pgbackup::command_restore, FileArgument::file_or_latest}},
       {"diff",
        {"schema changes and row-count changes between two backups (default: the two newest)",
@@ -132,6 +133,14 @@ void handle_stop_signals() {
 }
 
 void check_file_argument(const std::string& name, FileArgument kind, const CommandOptions& opts) {
+  const bool point = !opts.time.empty() || !opts.lsn.empty();  // restore --time / --lsn
+  if (point && name != "restore") throw pgbackup::ConfigError(name + " takes no --time or --lsn");
+  if (point) {
+    if (opts.file || opts.latest || (!opts.time.empty() && !opts.lsn.empty())) {
+      throw pgbackup::ConfigError(name + " takes one of FILE, --latest, --time and --lsn");
+    }
+    return;
+  }
   if (kind == FileArgument::file_or_latest && opts.latest == opts.file.has_value()) {
     throw pgbackup::ConfigError(name + " needs a FILE or --latest (one of them)");
   }
@@ -161,6 +170,9 @@ cxxopts::Options make_options() {
       ("yes", "restore: do not ask for confirmation")
       ("no-safety-backup", "restore: skip the backup of the current database")
       ("no-roles", "restore: create none of the roles the backup needs and the server lacks")
+      ("time", "restore (pgbackrest): to this point in time, ISO 8601 UTC", cxxopts::value<std::string>()->default_value(""))
+      ("lsn", "restore (pgbackrest): to this WAL position", cxxopts::value<std::string>()->default_value(""))
+      ("pg-path", "restore (pgbackrest): into this new, empty directory", cxxopts::value<std::string>()->default_value(""))
       ("deep", "verify: also decrypt an encrypted backup and check its contents")
       ("dry-run", "prune: show what would be deleted")
       ("all-missing", "upload: every backup that should be off-site and is not (the default)")
@@ -199,6 +211,23 @@ CommandOptions command_options(const cxxopts::ParseResult& parsed, const std::st
     opts.max_age = pgbackup::parse_duration(parsed["max-age"].as<std::string>());
   } catch (const std::invalid_argument& e) {
     throw pgbackup::ConfigError(std::string("--max-age: ") + e.what());
+  }
+  opts.time = parsed["time"].as<std::string>();
+  opts.lsn = parsed["lsn"].as<std::string>();
+  opts.pg_path = parsed["pg-path"].as<std::string>();
+  if (!opts.pg_path.empty() && name != "restore") {
+    throw pgbackup::ConfigError(name + " takes no --pg-path");
+  }
+  if (name == "restore") {
+    try {
+      const auto given = [](const std::string& v) {
+        return v.empty() ? std::nullopt : std::optional<std::string>(v);
+      };
+      opts.recovery_target =
+          pgbackup::parse_recovery_target(given(opts.time), given(opts.lsn), false);
+    } catch (const pgbackup::OperationError& e) {
+      throw pgbackup::ConfigError(e.what());  // a usage error (exit 2)
+    }
   }
   const auto args = parsed.count("args") ? parsed["args"].as<std::vector<std::string>>()
                                          : std::vector<std::string>{};

@@ -304,6 +304,8 @@ int command_restore(const Config& config, const CommandOptions& options) {
   request.assume_yes = options.assume_yes;
   request.safety_backup = options.safety_backup;
   request.create_roles = options.create_roles;
+  request.recovery_target = options.recovery_target;
+  if (!options.pg_path.empty()) request.pg_path = options.pg_path;
   return restore_production(config, config.find_target(options.target), request, std::cin,
                             context_of(options));
 }

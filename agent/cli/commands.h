@@ -10,6 +10,7 @@
 #include "agent/core/clock.h"
 #include "agent/core/progress.h"
 #include "agent/engines/backup_type.h"
+#include "agent/rules/recovery_target.h"
 
 namespace pgbackup {
 
@@ -31,7 +32,11 @@ struct CommandOptions {
   int jobs = 2;
   bool assume_yes = false;
   bool safety_backup = true;
-  bool create_roles = true;  // false with --no-roles
+  bool create_roles = true;        // false with --no-roles
+  std::string time;                // --time TS (pgbackrest targets)
+  std::string lsn;                 // --lsn LSN (pgbackrest targets)
+  RecoveryTarget recovery_target;  // what --time, --lsn or --latest ask for
+  std::string pg_path;             // --pg-path DIR (pgbackrest targets)
   // Set when the agent is asked to stop (SIGINT/SIGTERM/SIGHUP, see main.cpp): the commands
   // pass it on as JobContext::cancel so running children are stopped, not orphaned.
   const std::atomic<bool>* cancel = nullptr;

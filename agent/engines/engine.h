@@ -25,8 +25,12 @@
 // The job machinery stays engine-agnostic (jobs/backup.cpp: the lock, state.json, the audit
 // line, retention after a good backup), as do the agent's own files under backup.dir/.pgbackup.
 // - restore_test(): the engine's part of a restore test (engines/restore_test_run.h).
-// The production restore is not a verb yet: it is pg_dump-only and reads the pg_dump catalogue
-// (engines/pg_dump/dump_catalog.h) directly, as do `diff` and the off-site upload.
+// - restorer(): "put the data back" for a production restore (engines/restorer.h): the flow
+//   (plan, YES, safety backup, stop/start commands, audit, failure report) is jobs/restore.cpp's,
+//   the engine's restorer says what is restored and does it (pg_dump: pg_restore and row counts;
+//   pgBackRest: `pgbackrest restore --delta` to a recovery target).
+// `diff` and the off-site upload are pg_dump-only and read the pg_dump catalogue
+// (engines/pg_dump/dump_catalog.h) directly.
 
 #include <filesystem>
 #include <functional>
@@ -44,6 +48,11 @@
 #include "agent/jobs/job_context.h"
 
 namespace pgbackup {
+
+// engines/restorer.h: a production restore's request, its audit log, the engine's part of it.
+struct RestoreRequest;
+class RestoreJournal;
+class Restorer;
 
 struct VerifyCheck {
   std::string name;  // "manifest", "size", "sha256", "pg_restore --list", "table data"
@@ -127,6 +136,13 @@ class BackupEngine {
   // The engine's part of one restore test of the target (which has a restore_test section).
   virtual std::unique_ptr<RestoreTestRun> restore_test(const Config& config,
                                                        const JobContext& ctx) const = 0;
+
+  // The part of a production restore of `request` that is this engine's; it records its steps
+  // in `journal`. Both must outlive it, as must the engine. Throws ConfigError when the request
+  // asks for what this engine cannot do (pg_dump: --time, --lsn, --pg-path; pgBackRest: FILE,
+  // --table, --dbname).
+  virtual std::unique_ptr<Restorer> restorer(const RestoreRequest& request,
+                                             RestoreJournal& journal) const = 0;
 };
 
 // The engine of `target`: the one place the choice is made.

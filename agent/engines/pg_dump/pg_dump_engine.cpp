@@ -2,6 +2,7 @@
 
 #include "agent/core/errors.h"
 #include "agent/engines/pg_dump/dump_backup.h"
+#include "agent/engines/pg_dump/dump_restore.h"
 #include "agent/engines/pg_dump/dump_restore_test.h"
 #include "agent/engines/pg_dump/dump_retention.h"
 #include "agent/engines/pg_dump/dump_verify.h"
@@ -83,6 +84,11 @@ VerifyReport PgDumpEngine::verify(const CatalogEntry& backup, Progress* progress
 std::unique_ptr<RestoreTestRun> PgDumpEngine::restore_test(const Config& config,
                                                            const JobContext& ctx) const {
   return dump_restore_test(config, target_, ctx);
+}
+
+std::unique_ptr<Restorer> PgDumpEngine::restorer(const RestoreRequest& request,
+                                                 RestoreJournal& journal) const {
+  return std::make_unique<PgDumpRestorer>(target_, request, journal);
 }
 
 }  // namespace pgbackup

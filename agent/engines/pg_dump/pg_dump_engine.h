@@ -29,6 +29,8 @@ class PgDumpEngine final : public BackupEngine {
   VerifyReport verify(const CatalogEntry& backup, Progress* progress) const override;
   std::unique_ptr<RestoreTestRun> restore_test(const Config& config,
                                                const JobContext& ctx) const override;
+  std::unique_ptr<Restorer> restorer(const RestoreRequest& request,
+                                     RestoreJournal& journal) const override;
 
  private:
   TargetConfig target_;

@@ -8,6 +8,7 @@
 #include "agent/catalog/backup_dir.h"
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
+#include "agent/engines/pgbackrest/pgbackrest_restore.h"
 #include "agent/engines/pgbackrest/pgbackrest_restore_test.h"
 #include "agent/engines/pgbackrest/repo_path.h"
 #include "agent/engines/pgbackrest/scratch_cluster.h"
@@ -298,6 +299,11 @@ std::unique_ptr<RestoreTestRun> PgBackRestEngine::restore_test(const Config& con
   in.catalog = catalog(nullptr);
   in.window = recovery_window(in.catalog);
   return pgbackrest_restore_test(config, target_, std::move(in), ctx);
+}
+
+std::unique_ptr<Restorer> PgBackRestEngine::restorer(const pgbackup::RestoreRequest& request,
+                                                     RestoreJournal& journal) const {
+  return std::make_unique<PgBackRestRestorer>(*this, target_, settings_, request, journal);
 }
 
 }  // namespace pgbackup

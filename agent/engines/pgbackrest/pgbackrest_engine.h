@@ -34,6 +34,8 @@ class PgBackRestEngine final : public BackupEngine {
   VerifyReport verify(const CatalogEntry& backup, Progress* progress) const override;
   std::unique_ptr<RestoreTestRun> restore_test(const Config& config,
                                                const JobContext& ctx) const override;
+  std::unique_ptr<Restorer> restorer(const RestoreRequest& request,
+                                     RestoreJournal& journal) const override;
 
  private:
   // What one look at the repository gives: `info` of the stanza and its WAL listing.

@@ -158,7 +158,7 @@ class PgBackRestRestoreTest final : public RestoreTestRun {
     std::string data_directory;
     source_ = source_settings(target_, data_directory);
     for (const std::string& pgdata :
-         {data_directory, stanza_option(conf, in_.settings.stanza, "pg1-path").value_or("")}) {
+         {data_directory, option_in_config(conf, in_.settings.stanza, "pg1-path").value_or("")}) {
       if (const std::string r = scratch_dir_refusal(rt_.scratch_dir, pgdata); !r.empty()) {
         throw OperationError(r);
       }

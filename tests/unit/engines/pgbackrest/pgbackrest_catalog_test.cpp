@@ -173,4 +173,7 @@ repo1-path=/ignored-for-other-stanzas
   CHECK(repo_path_in_config(conf, "main", 3) == "/srv/three");
   CHECK_FALSE(repo_path_in_config(conf, "main", 4).has_value());
   CHECK_FALSE(repo_path_in_config("", "main", 1).has_value());
+  // The data directory a production restore replaces.
+  CHECK(option_in_config(conf, "main", "pg1-path") == "/var/lib/postgresql/15/main");
+  CHECK_FALSE(option_in_config(conf, "other", "pg1-path").has_value());
 }

@@ -16,8 +16,9 @@
 #include "agent/catalog/job_state.h"
 #include "agent/core/errors.h"
 #include "agent/engines/engine.h"
-#include "agent/engines/restore_test_run.h"
 #include "agent/engines/pgbackrest/pgbackrest_catalog.h"
+#include "agent/engines/restore_test_run.h"
+#include "agent/engines/restorer.h"
 #include "agent/jobs/prune.h"
 #include "agent/rules/retention.h"
 #include "tests/support/temp_dir.h"
@@ -128,6 +129,9 @@ class SimEngine final : public BackupEngine {
   VerifyReport verify(const CatalogEntry&, Progress*) const override { return {}; }
   std::unique_ptr<RestoreTestRun> restore_test(const Config&, const JobContext&) const override {
     return nullptr;  // retention never restores
+  }
+  std::unique_ptr<Restorer> restorer(const RestoreRequest&, RestoreJournal&) const override {
+    return nullptr;
   }
 
  private:
