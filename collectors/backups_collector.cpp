@@ -92,9 +92,11 @@ class BackupsCollector : public Collector {
                      return newest(t, [](const Manifest& m) { return m.size_anomaly ? 1.0 : 0.0; });
                    });
     add_per_target(out, in, "pgbackup_backup_encrypted",
-                   "1 if the newest good backup is encrypted (age for pg_dump targets).",
+                   "1 if the newest good backup is encrypted (age for pg_dump targets, the "
+                   "repository's cipher for pgBackRest).",
                    MetricType::Gauge, [](const TargetStatus& t) {
-                     return newest(t, [](const Manifest& m) { return m.encryption ? 1.0 : 0.0; });
+                     return newest_entry(
+                         t, [](const CatalogEntry& b) { return b.encrypted() ? 1.0 : 0.0; });
                    });
     add_per_target(out, in, "pgbackup_backup_shrunk_tables",
                    "Tables that lost more than table_drop_ratio of their rows since the previous "

@@ -58,9 +58,7 @@ std::string checks_text(const CatalogEntry& b) {
   if (!m.offsite.empty()) add("off-site");
   if (!m.schema_changes.empty()) add(summarize_changes(count_changes(m.schema_changes)));
   if (out.empty()) out = "ok";
-  if (m.encryption) {
-    out += ", encrypted (age, " + std::to_string(m.encryption->recipients.size()) + " recipients)";
-  }
+  if (b.encrypted()) out += ", encrypted (" + encryption_summary(b) + ")";
   if (m.hypertable_count() > 0) out += "; " + hypertables_text(m);
   return out;
 }
@@ -73,7 +71,7 @@ nlohmann::json entry_to_json(const CatalogEntry& b) {
                       {"restore_set_bytes", b.restore_set_bytes()},
                       {"good", b.good()}};
   if (b.good()) {
-    j["encrypted"] = b.manifest->encryption.has_value();
+    j["encrypted"] = b.encrypted();
     j["manifest"] = manifest_to_json(*b.manifest);
   } else {
     j["problem"] = b.problem();

@@ -202,6 +202,15 @@ void check_engine_keys(const Section& target, const TargetConfig& t) {
                     " is set but the target's engine is pg_dump; hint: add `engine: pgbackrest` "
                     "or remove the section");
   }
+  if (physical && t.encryption) {
+    // pgBackRest encrypts its repository itself; the agent only reports the cipher (DESIGN §12).
+    target.fail(target.get("encryption"),
+                target.key_path("encryption") +
+                    " is for pg_dump targets; a pgbackrest target's backups are encrypted by "
+                    "pgBackRest; hint: remove the section and set repo1-cipher-type=aes-256-cbc "
+                    "and repo1-cipher-pass in pgbackrest.conf (before stanza-create: an existing "
+                    "repository keeps its cipher)");
+  }
   const YAML::Node schedule = schedule_node(target);
   if (!physical && schedule && schedule.IsMap()) {
     target.fail(schedule, target.key_path("backup.schedule") +

@@ -413,7 +413,9 @@ const KeyTable<TargetConfig>& target_keys() {
       verify_key(),
       optional_section("encryption", &T::encryption, parse_encryption, encryption_keys)
           .doc("Encrypt every dump and globals file with age as it is written (pg_dump targets): "
-               "`<prefix>_YYYYMMDD_HHMMSS.dump.age`, decryptable anywhere with `age -d -i KEY`."),
+               "`<prefix>_YYYYMMDD_HHMMSS.dump.age`, decryptable anywhere with `age -d -i KEY`. "
+               "A pgbackrest target refuses it: set repo1-cipher-type and repo1-cipher-pass in "
+               "pgbackrest.conf, and the agent reports the repository's cipher."),
       // config-check has never shown the restore commands; its output stays as it was.
       ConfigKey<T>{"restore",
                    [](const Section& s, const char* k, T& t) {

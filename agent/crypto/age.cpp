@@ -175,6 +175,7 @@ IdentityCheck check_identity_file(const std::filesystem::path& path,
   IdentityCheck check;
   check.identities = count_identities(read_file(path), "identity file " + path.string());
   const std::vector<std::string> derived = derived_recipients(path);
+  check.public_keys = derived;
   for (const std::string& r : recipients) {
     const bool held = std::find(derived.begin(), derived.end(), r) != derived.end();
     (held ? check.matched : check.unmatched).push_back(r);

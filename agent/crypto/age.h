@@ -45,8 +45,9 @@ int count_identities(const std::string& text, const std::string& source);
 // The identity file checked and matched: which configured recipients it can decrypt for.
 struct IdentityCheck {
   int identities = 0;
-  std::vector<std::string> matched;    // configured recipients the file holds a key for
-  std::vector<std::string> unmatched;  // configured recipients it cannot decrypt
+  std::vector<std::string> public_keys;  // `age-keygen -y`: the recipient of each of its keys
+  std::vector<std::string> matched;      // configured recipients the file holds a key for
+  std::vector<std::string> unmatched;    // configured recipients it cannot decrypt
 };
 
 // Checks an identity file for decryption: it exists, is a regular file of mode 0600 or

@@ -57,7 +57,7 @@ void DaemonState::refresh() {
   std::vector<TargetStatus> fresh;
   for (const TargetConfig& t : cfg->targets) {
     try {
-      fresh.push_back(read_target_status(t, now, &manifest_cache_));
+      fresh.push_back(read_target_status(t, now, &manifest_cache_, &identity_keys_));
     } catch (const std::exception& e) {
       spdlog::warn("cannot read the status of {}: {}", t.name, e.what());
       const auto old = std::find_if(previous.begin(), previous.end(),

@@ -80,6 +80,7 @@ class DaemonState {
   std::map<std::string, TargetRuntime> runtime_;
   std::vector<TargetStatus> cached_;  // last read from disk, without runtime facts
   ManifestCache manifest_cache_;      // spares re-parsing unchanged manifests every refresh
+  IdentityKeysCache identity_keys_;   // and running age-keygen on an unchanged identity file
   std::set<std::string> upload_requested_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ready_{false};

@@ -115,7 +115,8 @@ HealthSignals health_signals(const TargetStatus& t, SysTime now) {
   return s;
 }
 
-TargetStatus read_target_status(const TargetConfig& target, SysTime now, ManifestCache* cache) {
+TargetStatus read_target_status(const TargetConfig& target, SysTime now, ManifestCache* cache,
+                                IdentityKeysCache* identities) {
   TargetStatus s;
   s.name = target.name;
   s.backup_dir = target.backup.dir.string();
@@ -145,6 +146,9 @@ TargetStatus read_target_status(const TargetConfig& target, SysTime now, Manifes
     s.offsite_pending = pending.size();
     if (!pending.empty()) s.offsite_oldest_pending = pending.front()->started_at;  // oldest first
   }
+  const std::filesystem::path identity =
+      target.encryption ? target.encryption->identity_file : std::filesystem::path();
+  s.identity = identities ? identities->keys_of(identity) : read_identity_keys(identity);
   return s;
 }
 

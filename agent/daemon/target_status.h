@@ -11,6 +11,7 @@
 #include "agent/catalog/manifest_cache.h"
 #include "agent/config/config.h"
 #include "agent/core/timeutil.h"
+#include "agent/crypto/identity_keys.h"
 #include "agent/daemon/archive_status.h"
 #include "agent/engines/catalog_entry.h"
 #include "agent/jobs/restore_drill.h"
@@ -67,6 +68,9 @@ struct TargetStatus {
   bool offsite_configured = false;
   std::size_t offsite_pending = 0;  // should be off-site and are not (see pending_offsite)
   std::optional<SysTime> offsite_oldest_pending;  // the oldest of those backups' start
+  // The keys of encryption.identity_file (not configured without one), which the status page
+  // compares with the encrypted backups' recipients (rules/key_coverage.h).
+  IdentityKeys identity;
   TargetRuntime runtime;
 
   // A backup runs, in this daemon or in another process.
@@ -95,8 +99,10 @@ HealthSignals health_signals(const TargetStatus& t, SysTime now);
 // pure.
 // Backups come without their schema fingerprints' contents (the change lists stay): nothing
 // downstream compares fingerprints, and they can be megabytes. `cache`, when given, spares
-// re-parsing unchanged manifests on every refresh.
+// re-parsing unchanged manifests on every refresh, `identities` re-reading an unchanged
+// identity file.
 TargetStatus read_target_status(const TargetConfig& target, SysTime now,
-                                ManifestCache* cache = nullptr);
+                                ManifestCache* cache = nullptr,
+                                IdentityKeysCache* identities = nullptr);
 
 }  // namespace pgbackup

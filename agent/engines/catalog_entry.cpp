@@ -2,6 +2,19 @@
 
 namespace pgbackup {
 
+std::string CatalogEntry::encryption() const {
+  if (manifest && manifest->encryption) return "age";
+  return cipher;
+}
+
+std::string encryption_summary(const CatalogEntry& b) {
+  if (b.manifest && b.manifest->encryption) {
+    const std::size_t n = b.manifest->encryption->recipients.size();
+    return "age, " + std::to_string(n) + (n == 1 ? " recipient" : " recipients");
+  }
+  return b.cipher;
+}
+
 const CatalogEntry* newest_good(const std::vector<CatalogEntry>& entries) {
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
     if (it->good()) return &*it;

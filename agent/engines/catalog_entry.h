@@ -41,6 +41,10 @@ struct CatalogEntry {
   // The backups that go with it when retention removes it (a physical full's diff and incr, by
   // name); empty for a backup that stands alone.
   std::vector<std::string> dependents;
+  // How its engine's storage encrypts it, when the engine encrypts by itself: pgBackRest's
+  // repository cipher ("aes-256-cbc", from `info`). Empty otherwise (an age-encrypted dump says
+  // so in its record instead).
+  std::string cipher;
 
   bool good() const { return manifest.has_value(); }
   // The name `list`, `check` and the status page show, and commands accept.
@@ -55,7 +59,14 @@ struct CatalogEntry {
   std::uint64_t restore_set_bytes() const { return restore_set_size.value_or(size_bytes()); }
   // Its retention tier (DESIGN §5); daily when it has no record.
   Tier tier() const { return manifest ? manifest->tier : Tier::daily; }
+  // How it is encrypted: "age" when its record says so, else `cipher`; empty when it is stored
+  // in plaintext (pgbackup_backup_encrypted, `list`, the status page).
+  std::string encryption() const;
+  bool encrypted() const { return !encryption().empty(); }
 };
+
+// "age, 2 recipients", "aes-256-cbc", or "" for a plaintext backup: `list` and the status page.
+std::string encryption_summary(const CatalogEntry& b);
 
 // The newest good backup of `entries` (oldest first, as catalogues list them), or nullptr.
 const CatalogEntry* newest_good(const std::vector<CatalogEntry>& entries);

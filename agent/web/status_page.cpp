@@ -11,6 +11,7 @@
 #include "agent/rules/health.h"
 #include "agent/rules/schema_diff.h"
 #include "agent/web/status_recovery.h"
+#include "agent/web/status_sections.h"
 #include "agent/web/svg_chart.h"
 #include "version.h"
 
@@ -45,113 +46,6 @@ std::string offsite_cell(const CatalogEntry& b) {
   const OffsiteCopy& c = b.manifest->offsite.back();
   return escape_html(c.url) +
          (c.storage_class.empty() ? "" : " (" + escape_html(c.storage_class) + ")");
-}
-
-// "12m 30s of 30m" with the class saying whether the measured RTO met its target.
-std::string rto_cell(const RestoreTestReport& r) {
-  char text[96];
-  std::snprintf(text, sizeof text, "%.1fs of %.0fs", r.duration_seconds, r.rto_target_seconds);
-  const bool met = r.duration_seconds <= r.rto_target_seconds;
-  char split[128] = "";
-  if (r.restore_seconds && r.replay_seconds && r.checks_seconds) {
-    std::snprintf(split, sizeof split, "<br>restore %.1fs, replay %.1fs, checks %.1fs",
-                  *r.restore_seconds, *r.replay_seconds, *r.checks_seconds);
-  }
-  return std::string("<td class='") + (met ? "ok" : "bad") + "'>" + text +
-         (met ? "" : " (over target)") + split + "</td>";
-}
-
-// The restore-test history, newest first: when, which backup, the result, the measured RTO
-// against its target, and what went wrong.
-std::string restore_test_history(const TargetStatus& t) {
-  std::ostringstream html;
-  html << "<h3>Restore tests</h3>";
-  if (t.runtime.restore_test_in_progress) html << "<p><b>restore test running</b></p>";
-  if (t.runtime.next_restore_test) {
-    html << "<p class=muted>next: " << format_iso8601(*t.runtime.next_restore_test) << "</p>";
-  }
-  if (t.restore_tests.empty()) {
-    html << "<p class=muted>No restore test has run yet"
-         << (t.restore_test_rto_target_seconds > 0 ? "." : " (no restore_test configured).")
-         << "</p>";
-    return html.str();
-  }
-  html << "<table><tr><th>finished</th><th>backup</th><th>result</th><th>measured RTO</th>"
-          "<th>findings</th></tr>";
-  for (const RestoreTestReport& r : t.restore_tests) {
-    std::string findings;
-    if (!r.error.empty()) findings += escape_html(r.error) + "<br>";
-    for (const std::string& m : r.mismatched_tables) findings += escape_html(m) + "<br>";
-    for (const std::string& d : r.schema_differences) {
-      findings += "schema: " + escape_html(d) + "<br>";
-    }
-    for (const std::string& c : r.failed_checks) findings += "check " + escape_html(c) + "<br>";
-    html << "<tr><td>" << format_iso8601(r.finished_at) << "</td><td>"
-         << escape_html(r.backup.empty() ? "-" : r.backup)
-         << (r.recovery_target.empty() ? "" : "<br>to " + escape_html(r.recovery_target))
-         << "</td><td>"
-         << (r.success ? "<span class=ok>passed</span>" : "<span class=bad>failed</span>")
-         << "</td>" << rto_cell(r) << "<td>" << (findings.empty() ? "-" : findings) << "</td></tr>";
-  }
-  html << "</table>";
-  return html.str();
-}
-
-// The newest good backup's TimescaleDB hypertables (rows, chunks, compressed chunks) and
-// continuous aggregates; nothing for a database without them.
-std::string hypertables_table(const TargetStatus& t) {
-  const CatalogEntry* newest = t.newest_good();
-  if (!newest || newest->manifest->hypertable_count() == 0) return "";
-  std::ostringstream html;
-  html << "<table><tr><th>hypertable (newest backup)</th><th>rows</th><th>chunks</th>"
-          "<th>compressed</th></tr>";
-  for (const TableRows& h : newest->manifest->tables) {
-    if (h.kind != RelationKind::hypertable) continue;
-    html << "<tr><td>" << escape_html(h.schema + "." + h.name) << "</td><td>" << h.rows
-         << "</td><td>" << h.chunks << "</td><td>" << h.compressed_chunks << "</td></tr>";
-  }
-  for (const TableRows& a : newest->manifest->continuous_aggregates) {
-    html << "<tr><td>" << escape_html(a.schema + "." + a.name) << " (continuous aggregate of "
-         << escape_html(a.hypertable) << ")</td><td>" << a.rows << "</td><td></td><td></td></tr>";
-  }
-  html << "</table>";
-  return html.str();
-}
-
-// The schema changes of the newest good backup against the good backup before it.
-std::string schema_changes_section(const TargetStatus& t) {
-  const CatalogEntry* newest = t.newest_good();
-  if (!newest) return "";
-  const Manifest& m = *newest->manifest;
-  std::ostringstream html;
-  html << "<h3>Schema changes (newest backup)</h3>";
-  if (!m.schema) {
-    html << "<p class=muted>The newest backup has no schema fingerprint.</p>";
-    return html.str();
-  }
-  if (m.schema_compared_with.empty()) {
-    html << "<p class=muted>Nothing to compare with: no earlier backup with a schema "
-            "fingerprint.</p>";
-    return html.str();
-  }
-  const SchemaChangeCounts counts = count_changes(m.schema_changes);
-  html << "<p" << (counts.dropped ? " class=bad" : "") << ">"
-       << escape_html(summarize_changes(counts)) << " since " << escape_html(m.schema_compared_with)
-       << "</p>";
-  if (m.schema_changes.empty()) return html.str();
-  html << "<table><tr><th>change</th><th>object</th><th>detail</th></tr>";
-  for (const SchemaChange& c : m.schema_changes) {
-    html << "<tr><td" << (c.change == SchemaChangeType::dropped ? " class=bad" : "") << ">"
-         << schema_change_type_name(c.change) << "</td><td>" << escape_html(c.kind + " " + c.name)
-         << "</td><td>" << escape_html(c.detail) << "</td></tr>";
-  }
-  html << "</table>";
-  return html.str();
-}
-
-// The id attribute of a target's parts: "size-shop".
-std::string part_id(const char* part, const TargetStatus& t) {
-  return std::string(part) + "-" + t.name;
 }
 
 std::string badge(HealthLevel level) {
@@ -213,32 +107,6 @@ Chart duration_chart(const TargetStatus& t) {
   }
   c.series = {d};
   c.failures = backup_failures(t);
-  return c;
-}
-
-// Measured recovery times against the RTO target; failed or too slow tests flagged.
-Chart restore_chart(const TargetStatus& t) {
-  Chart c{part_id("restore", t),
-          "Restore-test duration (measured RTO)",
-          ChartUnit::seconds,
-          {},
-          {},
-          {}};
-  ChartSeries d{"restore-test duration", "#6b46c1", {}, false, true};
-  for (auto it = t.restore_tests.rbegin(); it != t.restore_tests.rend(); ++it) {
-    const RestoreTestReport& r = *it;
-    const bool slow = r.rto_target_seconds > 0 && r.duration_seconds > r.rto_target_seconds;
-    std::string label = format_iso8601(r.finished_at) + " " + (r.backup.empty() ? "-" : r.backup) +
-                        ": " + format_chart_value(r.duration_seconds, ChartUnit::seconds) +
-                        (r.success ? ", passed" : ", failed");
-    if (!r.error.empty()) label += ": " + r.error;
-    if (slow) label += " — over the RTO target";
-    d.points.push_back({r.finished_at, r.duration_seconds, label, !r.success || slow});
-  }
-  c.series = {d};
-  if (t.restore_test_rto_target_seconds > 0) {
-    c.thresholds.push_back({"RTO target", t.restore_test_rto_target_seconds});
-  }
   return c;
 }
 
@@ -330,8 +198,9 @@ std::string restore_test_cell(const CatalogEntry& b) {
 }
 
 // Every backup, newest first (at most 30): tier, size, rows, shrunk tables, off-site copy,
-// restore-test result and the checks made when it was taken.
-std::string backups_table(const TargetStatus& t, SysTime now) {
+// restore-test result and the checks made when it was taken; `keys` flags the encrypted ones no
+// key of the identity file opens.
+std::string backups_table(const TargetStatus& t, const KeyCoverage& keys, SysTime now) {
   std::ostringstream html;
   html << "<h3>Backups</h3><div class=scroll><table id='" << escape_html(part_id("backups", t))
        << "' "
@@ -356,65 +225,14 @@ std::string backups_table(const TargetStatus& t, SysTime now) {
                 " → " + std::to_string(st.rows) + "<br>";
     }
     html << "<td>" << tier_name(b.tier()) << "</td><td>" << format_bytes(b.size_bytes())
-         << "</td><td>"
-         << (m.encryption ? "age, " + std::to_string(m.encryption->recipients.size()) + " keys"
-                          : std::string("no"))
+         << "</td><td>" << (b.encrypted() ? escape_html(encryption_summary(b)) : std::string("no"))
+         << (unopenable(keys, b.name()) ? " <span class=bad>(no key here opens it)</span>" : "")
          << "</td><td>" << format_chart_value(m.duration_seconds, ChartUnit::seconds) << "</td><td>"
          << m.total_rows() << "</td><td" << (shrunk.empty() ? ">-" : " class=bad>" + shrunk)
          << "</td><td>" << offsite_cell(b) << "</td><td>" << restore_test_cell(b) << "</td>"
          << (m.size_anomaly ? "<td class=bad>" + escape_html(m.size_anomaly_reason)
                             : std::string("<td class=ok>ok"))
          << "</td></tr>";
-  }
-  html << "</table></div>";
-  return html.str();
-}
-
-// The newest good backup's tables with their rows and the change since the good backup
-// before it; tables gone since then are listed too.
-std::string tables_table(const TargetStatus& t) {
-  const auto good = t.good();
-  if (good.empty()) return "";
-  const Manifest& newest = *good.back()->manifest;
-  const Manifest* previous = good.size() > 1 ? &*good[good.size() - 2]->manifest : nullptr;
-  std::map<std::string, std::int64_t> before;
-  if (previous) {
-    for (const TableRows& r : previous->tables) before[r.schema + "." + r.name] = r.rows;
-  }
-  std::set<std::string> shrunk;
-  for (const ShrunkTable& st : newest.shrunk_tables) shrunk.insert(st.schema + "." + st.name);
-  constexpr std::size_t kShown = 200;
-  std::ostringstream html;
-  html << "<h3>Tables (newest backup)</h3><div class=scroll><table id='"
-       << escape_html(part_id("tables", t)) << "'><tr><th>table</th><th>rows</th><th>change since "
-       << (previous ? escape_html(previous->file) : "the previous backup") << "</th></tr>";
-  std::size_t shown = 0;
-  for (const TableRows& r : newest.tables) {
-    const std::string name = r.schema + "." + r.name;
-    if (shown++ == kShown) {
-      html << "<tr><td colspan=3 class=muted>and " << newest.tables.size() - kShown
-           << " more (see /api/v1/status)</td></tr>";
-      break;
-    }
-    std::string change = "<td class=muted>-";
-    if (const auto it = before.find(name); it != before.end()) {
-      const std::int64_t delta = r.rows - it->second;
-      char pct[32] = "";
-      if (it->second > 0 && delta != 0) {
-        std::snprintf(pct, sizeof pct, " (%+.1f %%)", 100.0 * double(delta) / double(it->second));
-      }
-      change = std::string(shrunk.count(name) ? "<td class=bad>" : "<td>") +
-               (delta > 0 ? "+" : "") + std::to_string(delta) + pct;
-      before.erase(it);
-    } else if (previous) {
-      change = "<td>new";
-    }
-    html << "<tr><td>" << escape_html(name) << "</td><td>" << r.rows << "</td>" << change
-         << "</td></tr>";
-  }
-  for (const auto& [name, rows] : before) {
-    html << "<tr><td>" << escape_html(name) << "</td><td>-</td><td class=bad>gone (had " << rows
-         << ")</td></tr>";
   }
   html << "</table></div>";
   return html.str();
@@ -476,6 +294,7 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
     const CatalogEntry* newest = t.newest_good();
     const Health& health = healths[i];
     const std::vector<SpaceSample> space = space_history(t, now);
+    const KeyCoverage keys = assess_key_coverage(t.backups, t.identity);
     html << "<section class=card id='" << escape_html(part_id("target", t)) << "'><h2>"
          << escape_html(t.name) << " " << badge(health.level)
          << "</h2><div class=scroll><table class=facts>";
@@ -509,11 +328,11 @@ std::string render_status_page(const std::vector<TargetStatus>& targets, SysTime
          << format_bytes(t.filesystem.avail_bytes) << " of "
          << format_bytes(t.filesystem.size_bytes) << " (" << int(free_ratio * 100) << "%) in "
          << escape_html(t.backup_dir) << "</td></tr>";
-    html << offsite_row(t, now) << "</table></div>";
+    html << offsite_row(t, now) << encryption_keys_row(keys) << "</table></div>";
     html << "<div class=charts>" << render_chart(size_chart(t)) << render_chart(duration_chart(t))
          << render_chart(restore_chart(t)) << render_chart(space_chart(t, space, now)) << "</div>"
          << fill_forecast(t, space, now);
-    html << backups_table(t, now) << tables_table(t) << hypertables_table(t)
+    html << backups_table(t, keys, now) << tables_table(t) << hypertables_table(t)
          << schema_changes_section(t) << restore_test_history(t) << "</section>";
   }
   html << "</body></html>\n";
@@ -537,7 +356,7 @@ nlohmann::json status_json(const std::vector<TargetStatus>& targets, SysTime now
         j["rows"] = b.manifest->total_rows();
         j["duration_seconds"] = b.manifest->duration_seconds;
         j["size_anomaly"] = b.manifest->size_anomaly;
-        j["encrypted"] = b.manifest->encryption.has_value();
+        j["encrypted"] = b.encrypted();
         j["shrunk_tables"] = b.manifest->shrunk_tables.size();
         j["schema_changes"] = schema_changes_to_json(b.manifest->schema_changes);
         j["hypertables"] = nlohmann::json::array();
@@ -563,6 +382,7 @@ nlohmann::json status_json(const std::vector<TargetStatus>& targets, SysTime now
          {{"avail_bytes", t.filesystem.avail_bytes}, {"size_bytes", t.filesystem.size_bytes}}},
         {"backups", backups}};
     target.update(recovery_json(t));
+    target["encryption_keys"] = key_coverage_json(assess_key_coverage(t.backups, t.identity));
     const Health health = assess_health(health_signals(t, now), now);
     target["health"] = {{"level", health_level_name(health.level)},
                         {"findings", nlohmann::json::array()}};

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "agent/core/subprocess.h"
+#include "tests/support/s3_server.h"
 #include "tests/support/target.h"
 
 using namespace pgtest;
@@ -274,6 +275,45 @@ TEST_CASE("rotation: backups under the old key stay restorable once the recipien
     CHECK(j[0]["encrypted"] == true);
     CHECK(j[2]["encrypted"] == false);
     CHECK(t.agent({"diff"}).exit_code == 0);
+  }
+}
+
+TEST_CASE("an encrypted backup goes off-site as ciphertext and restores from the bucket alone",
+          "[encryption]") {
+  S3Server s3;  // s3rver behind the SigV4-checking proxy
+  TestTarget t("enc-s3", 20);
+  const Keys keys(t.root);
+  const std::string offsite = s3.offsite_yaml("enc/", "        tiers: [monthly]\n");
+  t.write_config(t.default_database_yaml(), encryption_yaml({keys.a}, keys.a.file) + offsite);
+  REQUIRE(t.agent({"backup"}).exit_code == 0);
+  const fs::path dump = only_dump(t);
+  const AgentRun upload = t.agent({"upload"}, s3.key_env());
+  INFO(upload.out << upload.err);
+  REQUIRE(upload.exit_code == 0);
+  const std::string name = dump.filename().string();
+  // The bucket holds age's ciphertext of the dump and of its companion file.
+  for (const std::string& key : {name, name + ".globals"}) {
+    CHECK(head_of(s3.bucket_dir() / "enc" / (key + S3Server::kObjectSuffix), 22) ==
+          "age-encryption.org/v1\n");
+  }
+  PgCluster& pg = PgCluster::shared();
+  const auto counts = pg.table_counts(t.db);
+
+  // The server is lost with its backup directory: the bucket and the identity are all there is.
+  fs::remove_all(t.dir);
+  pg.exec("DELETE FROM network_stats; DELETE FROM node_metrics; DELETE FROM nodes", t.db);
+  const AgentRun restore = t.agent(
+      {"restore", "s3://pgtest-bucket/enc/" + name, "--yes", "--no-safety-backup"}, s3.key_env());
+  INFO(restore.out << restore.err);
+  REQUIRE(restore.exit_code == 0);
+  CHECK(pg.table_counts(t.db) == counts);
+  // Neither the downloaded ciphertext nor a decrypted copy is left behind.
+  for (const auto& e : fs::recursive_directory_iterator(t.dir)) {
+    if (!e.is_regular_file()) continue;
+    INFO(e.path());
+    CHECK(e.path().extension() != ".partial");
+    CHECK(head_of(e.path(), 5) != "PGDMP");
+    CHECK(head_of(e.path(), 22) != "age-encryption.org/v1\n");
   }
 }
 

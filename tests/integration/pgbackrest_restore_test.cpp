@@ -281,7 +281,7 @@ TEST_CASE(
   S3ServerOptions tls;
   tls.tls = true;
   const S3Server s3(tls);
-  PgBackRestCluster c(PgBackRestClusterOptions{&s3, false});
+  PgBackRestCluster c(PgBackRestClusterOptions{&s3, false, ""});
   const PitrTarget target(c);
   c.exec("CREATE TABLE pitr (i int, phase text)");
   const AgentRun full = target.agent({"backup", "--type", "full"});

@@ -224,7 +224,7 @@ TEST_CASE(
     "hypertable in full, and no TimescaleDB job runs on the scratch cluster",
     "[pgbackrest_restore_test]") {
   if (!timescaledb_available()) return;
-  PgBackRestCluster c(PgBackRestClusterOptions{nullptr, true});
+  PgBackRestCluster c(PgBackRestClusterOptions{nullptr, true, ""});
   c.pg().create_database("tsdb");
   for (const char* sql : {
            "CREATE EXTENSION IF NOT EXISTS timescaledb",

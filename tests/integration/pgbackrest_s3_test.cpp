@@ -30,7 +30,7 @@ TEST_CASE(
   S3ServerOptions tls;
   tls.tls = true;
   const S3Server s3(tls);
-  PgBackRestCluster c(PgBackRestClusterOptions{&s3, false});
+  PgBackRestCluster c(PgBackRestClusterOptions{&s3, false, ""});
   const PgBackRestCli cli(c.settings());
   // `check` has archive_command push a segment to the bucket and waits for it.
   CHECK_NOTHROW(cli.check());

@@ -84,7 +84,7 @@ TEST_CASE(
     "compressed chunks and aggregate",
     "[pgbackrest_timescaledb]") {
   if (!timescaledb_available()) return;
-  PgBackRestCluster c(PgBackRestClusterOptions{nullptr, true});
+  PgBackRestCluster c(PgBackRestClusterOptions{nullptr, true, ""});
   load_readings(c.pg());
   const PgBackRestCli cli(c.settings());
   cli.backup(BackupType::full);

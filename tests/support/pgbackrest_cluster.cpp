@@ -76,7 +76,11 @@ PgBackRestCluster::PgBackRestCluster(const PgBackRestClusterOptions& options) {
   {
     std::ofstream conf(config_);
     conf << "[global]\n"
-         << repo_settings(options, repo_, ca_file) << "repo1-retention-full=99\n"
+         << repo_settings(options, repo_, ca_file)
+         << (options.cipher_pass.empty()
+                 ? ""
+                 : "repo1-cipher-type=aes-256-cbc\nrepo1-cipher-pass=" + options.cipher_pass + "\n")
+         << "repo1-retention-full=99\n"
          << "compress-type=zst\nstart-fast=y\nprocess-max=2\n"
          << "lock-path=" << make_postgres_dir(dir_ / "lock").string() << "\n"
          << "log-path=" << make_postgres_dir(dir_ / "log").string() << "\n"

@@ -22,6 +22,9 @@ struct PgBackRestClusterOptions {
   const S3Server* s3 = nullptr;
   // Preload TimescaleDB when it is installed (its background workers write WAL now and then).
   bool timescaledb = false;
+  // Encrypt the repository (repo1-cipher-type=aes-256-cbc) with this passphrase, written in the
+  // cluster's private pgbackrest.conf; empty: a plaintext repository (cipher "none").
+  std::string cipher_pass;
 };
 
 // A PostgreSQL 15 cluster that archives its WAL with pgBackRest into a stanza of its own: a

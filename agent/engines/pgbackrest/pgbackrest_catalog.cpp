@@ -130,6 +130,8 @@ std::vector<CatalogEntry> build_catalog(const CatalogInput& in) {
     e.type = b.type;
     e.file_size = b.repository_delta;
     e.restore_set_size = b.repository_size;
+    // The repository's cipher (repo-cipher-type) covers every backup in it.
+    if (stanza.cipher != "none") e.cipher = stanza.cipher;
     if (problem.empty()) {
       e.manifest = manifest_of(in.target, b, tier, record);
     } else {

@@ -120,7 +120,7 @@ TargetStatus anomaly_target() {
 
 // A target whose engine keeps a WAL archive: a full, a diff and an incr, the recovery window
 // reaching the newest archived segment, the prober's archive status (archiving failing, a gap)
-// and a failed verify run after a passed one.
+// and a failed verify run after a passed one; its repository is encrypted (repo-cipher-type).
 TargetStatus archived_target() {
   TargetStatus t;
   t.name = "pulse";
@@ -136,6 +136,7 @@ TargetStatus archived_target() {
                               "2026-02-04T16:00:00Z", "2026-02-04T16:00:30Z", 20 * 1024 * 1024,
                               1040 * 1024 * 1024),
   };
+  for (CatalogEntry& b : t.backups) b.cipher = "aes-256-cbc";
   t.recovery_window = {parse_iso8601("2026-02-01T02:06:00Z"),
                        parse_iso8601("2026-02-04T23:50:00Z")};
   t.rpo_target = std::chrono::seconds(300);

@@ -139,6 +139,14 @@ TEST_CASE("§11 config errors name the key, its line and the fix") {
        "t.yml:5:", "targets[0].rpo_target must be longer than 0s"},
       {"verify without schedule", target_yaml("    verify: {}\n"),
        "t.yml:5:", "targets[0].verify.schedule is required"},
+      {"an age encryption section on a pgbackrest target",
+       target_yaml(
+           "    engine: pgbackrest\n    pgbackrest: {stanza: m}\n    encryption:\n"
+           "      recipients: [age1j4kwl6elncs0q52p80z5cjp8nasnqtl4fluhgrr3a8046f57ueus57wdhg]\n"),
+       "t.yml:8:",
+       "targets[0].encryption is for pg_dump targets; a pgbackrest target's backups are encrypted "
+       "by pgBackRest; hint: remove the section and set repo1-cipher-type=aes-256-cbc and "
+       "repo1-cipher-pass in pgbackrest.conf"},
   };
   for (const Case& c : cases) {
     INFO(c.what);

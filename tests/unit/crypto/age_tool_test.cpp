@@ -128,6 +128,7 @@ TEST_CASE("an identity file with several keys matches the recipients it holds", 
   CHECK(check.identities == 2);
   CHECK(check.matched == std::vector<std::string>{keys.a});
   CHECK(check.unmatched == std::vector<std::string>{keys.b});
+  CHECK(check.public_keys == std::vector<std::string>{keys.a, keys.c});
 
   keys.encrypt("rotated\n");
   const ProcessResult r = decrypt(both, keys.cipher);

@@ -1,6 +1,7 @@
 // The status page and /api/v1/status show the restore-test history.
 #include <catch2/catch.hpp>
 
+#include "agent/crypto/age.h"
 #include "agent/web/status_page.h"
 
 namespace pgbackup {
@@ -267,6 +268,59 @@ TEST_CASE("the health summary judges each target like the alert rules") {
   CHECK(j["targets"][1]["health"]["findings"][0]["alert"] == "PgBackupTooOld");
   CHECK(j["targets"][0]["repository"]["predicted_full_at"].get<std::string>().rfind("2026-02-",
                                                                                     0) == 0);
+}
+
+TEST_CASE(
+    "the status page warns of encrypted backups no key of the identity file opens, without "
+    "decrypting") {
+  const std::string old_key = "age1j4kwl6elncs0q52p80z5cjp8nasnqtl4fluhgrr3a8046f57ueus57wdhg";
+  const std::string new_key = "age1z5u65g46aw9kw2r87jtkxl4v3g2288zj3s2zksper9mq9k7dw96shdqn6q";
+  Manifest m;
+  m.file = "pulse_20260208_020000.dump.age";
+  m.encryption.emplace();
+  m.encryption->recipients = {old_key};
+  m.encryption->fingerprints = {recipient_fingerprint(old_key)};
+  TargetStatus t = target_with_backup("pulse", m);
+  Manifest newer = m;
+  newer.file = "pulse_20260209_020000.dump.age";
+  newer.encryption->recipients = {new_key};
+  newer.encryption->fingerprints = {recipient_fingerprint(new_key)};
+  CatalogEntry b = t.backups.front();
+  b.dump = newer.file;
+  b.started_at = *parse_iso8601("2026-02-09T02:00:00Z");
+  b.manifest = newer;
+  t.backups.push_back(b);
+  t.identity.configured = true;
+  t.identity.fingerprints = {recipient_fingerprint(new_key)};
+  const SysTime now = *parse_iso8601("2026-02-10T00:00:00Z");
+
+  const std::string page = render_status_page({t}, now);
+  CHECK_THAT(page, Catch::Contains("<tr><th>encryption keys</th><td><span class=bad>1 of 2 "
+                                   "encrypted backups no key of the identity file opens</span>: "
+                                   "pulse_20260208_020000.dump.age"));
+  CHECK_THAT(page, Catch::Contains("age, 1 recipient <span class=bad>(no key here opens it)"));
+  nlohmann::json j = status_json({t}, now)["targets"][0]["encryption_keys"];
+  CHECK(j["state"] == "some_unopenable");
+  CHECK(j["unopenable"] == nlohmann::json::array({"pulse_20260208_020000.dump.age"}));
+
+  t.identity.fingerprints.push_back(recipient_fingerprint(old_key));
+  CHECK_THAT(render_status_page({t}, now),
+             Catch::Contains("<span class=ok>the identity file opens all 2 encrypted backups"));
+  t.identity = {};  // an encrypt-only host
+  CHECK_THAT(render_status_page({t}, now),
+             Catch::Contains("2 encrypted backups; no encryption.identity_file here"));
+  CHECK(status_json({t}, now)["targets"][0]["encryption_keys"]["state"] == "no_identity");
+}
+
+TEST_CASE("the status page shows a pgBackRest repository's cipher as the backup's encryption") {
+  TargetStatus t = target_with_backup("physical", Manifest{});
+  t.backups.front().dump = "20260208-020000F";
+  t.backups.front().cipher = "aes-256-cbc";
+  const SysTime now = *parse_iso8601("2026-02-10T00:00:00Z");
+  const std::string page = render_status_page({t}, now);
+  CHECK_THAT(page, Catch::Contains("<td>aes-256-cbc</td>"));
+  CHECK_THAT(page, !Catch::Contains("encryption keys"));  // nothing for the identity to open
+  CHECK(status_json({t}, now)["targets"][0]["backups"][0]["encrypted"] == true);
 }
 
 }  // namespace pgbackup

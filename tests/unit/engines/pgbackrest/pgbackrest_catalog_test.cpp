@@ -123,6 +123,29 @@ TEST_CASE("page checksum errors, a bad full and an unreadable archive make a bac
              Catch::Contains("the WAL archive could not be listed: repo-ls failed"));
 }
 
+TEST_CASE("the repository's cipher makes every backup in it encrypted; \"none\" does not") {
+  const struct {
+    const char* cipher;
+    const char* encryption;  // what each entry says
+  } cases[] = {{"aes-256-cbc", "aes-256-cbc"}, {"none", ""}, {"", ""}};
+  for (const auto& c : cases) {
+    INFO("cipher \"" << c.cipher << "\"");
+    InfoStanza s;
+    s.cipher = c.cipher;
+    s.backups = {backup("F1", BackupType::full, "2026-12-01T02:00:00Z", 3),
+                 backup("D1", BackupType::diff, "2026-12-02T02:00:00Z", 5, {"F1"})};
+    const auto entries = catalog(s, archive(1, 4));  // D1's WAL is missing: not good
+    REQUIRE(entries.size() == 2);
+    CHECK(entries[0].good());
+    CHECK_FALSE(entries[1].good());
+    for (const CatalogEntry& e : entries) {
+      CHECK(e.encryption() == c.encryption);
+      CHECK(e.encrypted() == (c.encryption[0] != 0));
+      CHECK(encryption_summary(e) == c.encryption);
+    }
+  }
+}
+
 TEST_CASE("full_of follows a backup's priors to its full") {
   InfoStanza s;
   s.backups = {backup("F1", BackupType::full, "2026-12-01T02:00:00Z", 3),
