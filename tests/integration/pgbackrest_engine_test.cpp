@@ -287,8 +287,9 @@ TEST_CASE("killing the agent mid-backup leaves a repository the next backup work
   int pgbr = 0;
   for (auto end = std::chrono::steady_clock::now() + 60s;
        pgbr == 0 && std::chrono::steady_clock::now() < end; std::this_thread::sleep_for(20ms)) {
-    pgbr = find_process({"pgbackrest", "--stanza=" + PgBackRestCluster::shared().stanza(), "backup",
-                         "--type=full"});
+    // This cluster's config in the match: other test binaries run pgbackrest backups too.
+    pgbr = find_process({"pgbackrest", "--config=" + PgBackRestCluster::shared().config().string(),
+                         "backup", "--type=full"});
   }
   REQUIRE(pgbr != 0);
   std::this_thread::sleep_for(300ms);
