@@ -3,7 +3,7 @@
 # Needs: $root (the repository), $bin (PostgreSQL's bin directory); optional $BENCH_PG_OPTS adds
 # server options (e.g. shared_preload_libraries for TimescaleDB). Sets: $work, $port,
 # BENCH_PGPASSWORD and the PG* variables psql/pg_dump/pg_restore use; defines as_postgres, log,
-# q and load_db.
+# q and load_db, and for the pgBackRest benchmarks pgbackrest_stanza, pgbr, metrics_db and grow.
 
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
@@ -73,3 +73,89 @@ load_db() {
   echo "$db $size $(awk -v b="$size" 'BEGIN { printf "%.1fMiB", b / 1048576 }') $total_scale $passes $rows"
 }
 
+
+# --- pgBackRest (engine_bench, pitr_bench) ---------------------------------------------------
+# Makes the cluster archive into a stanza "bench" of its own: posix repository in
+# $work/pgbackrest, zst, process-max 2, start-fast, archive-push from the server (a restart).
+# pgBackRest runs as the PGDATA owner, over the unix socket with peer authentication. Sets
+# $pgbr_dir, $pgbr_prefix (the command, with runuser as root) and $command_yaml (the same as a
+# YAML list for the agent's config); defines pgbr.
+pgbackrest_stanza() {
+  pgbr_dir="$work/pgbackrest"
+  mkdir -p "$pgbr_dir"/{repo,lock,log,spool}
+  cat > "$pgbr_dir/pgbackrest.conf" <<CONF
+[global]
+repo1-type=posix
+repo1-path=$pgbr_dir/repo
+repo1-retention-full=99
+compress-type=zst
+process-max=2
+start-fast=y
+lock-path=$pgbr_dir/lock
+log-path=$pgbr_dir/log
+spool-path=$pgbr_dir/spool
+log-level-console=warn
+
+[bench]
+pg1-path=$work/pg/data
+pg1-port=$port
+pg1-socket-path=$work/pg
+CONF
+  pgbr_prefix=(pgbackrest)
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R postgres: "$pgbr_dir"
+    pgbr_prefix=(runuser -u postgres -- pgbackrest)
+  fi
+  { echo "local all postgres peer"; cat "$work/pg/data/pg_hba.conf"; } > "$work/hba" &&
+    cat "$work/hba" > "$work/pg/data/pg_hba.conf"
+  q -c "ALTER SYSTEM SET wal_level = replica" postgres >/dev/null
+  q -c "ALTER SYSTEM SET archive_mode = on" postgres >/dev/null
+  q -c "ALTER SYSTEM SET archive_command = 'pgbackrest --config=$pgbr_dir/pgbackrest.conf --stanza=bench archive-push %p'" postgres >/dev/null
+  as_postgres "$bin/pg_ctl" -D "$work/pg/data" -w restart >/dev/null
+  pgbr stanza-create
+  command_yaml=$(printf '%s, ' "${pgbr_prefix[@]}"); command_yaml="[${command_yaml%, }]"
+}
+pgbr() { "${pgbr_prefix[@]}" "--config=$pgbr_dir/pgbackrest.conf" --stanza=bench "$@"; }
+
+# --- The seed's metrics workload (engine_bench, pitr_bench; needs TimescaleDB preloaded) -----
+# Database $1 with a TimescaleDB hypertable node_metrics (daily chunks of poorly compressible
+# rows: random floats and counters, an md5 text) and a plain table node_events.
+metrics_db() {
+  q -c "CREATE DATABASE $1" postgres >/dev/null
+  q -c "CREATE EXTENSION timescaledb" "$1" >/dev/null
+  q "$1" >/dev/null <<'SQL'
+CREATE TABLE node_metrics (time timestamptz NOT NULL, node_id int NOT NULL, cpu double precision,
+  mem double precision, rx_bytes bigint, tx_bytes bigint, status text);
+SELECT create_hypertable('node_metrics', 'time', chunk_time_interval => interval '1 day');
+CREATE TABLE node_events (id bigserial PRIMARY KEY, node_id int, value double precision, note text);
+SQL
+}
+
+# Appends rows to database $1's hypertable (${days:-30} days ending today) until it is about $2
+# bytes, and to the plain table until it is about $3 bytes. 100 nodes, one row per node every N
+# seconds.
+grow() {
+  local db=$1 want_ts=$2 want_plain=$3 ndays=${days:-30} have
+  have=$(q -c "SELECT hypertable_size('node_metrics')" "$db")
+  if [ "$have" -lt "$want_ts" ]; then
+    # ~150 bytes per row (heap, no index but the time one): rows per day for the rest.
+    local per_day=$(( (want_ts - have) / 150 / ndays / 100 ))
+    local step=$(( 86400 / (per_day > 0 ? per_day : 1) ))
+    [ "$step" -ge 1 ] || step=1
+    for d in $(seq "$ndays" -1 1); do
+      q -c "INSERT INTO node_metrics SELECT t, n, random() * 100, random() * 64e9,
+              (random() * 1e12)::bigint, (random() * 1e12)::bigint, md5(random()::text)
+            FROM generate_series(date_trunc('day', now()) - interval '$d days',
+                                 date_trunc('day', now()) - interval '$((d - 1)) days' - interval '1 second',
+                                 interval '$step seconds') t,
+                 generate_series(1, 100) n" "$db" >/dev/null
+    done
+  fi
+  have=$(q -c "SELECT pg_total_relation_size('node_events')" "$db")
+  if [ "$have" -lt "$want_plain" ]; then
+    q -c "INSERT INTO node_events (node_id, value, note)
+          SELECT g % 100, random(), md5(random()::text) || md5(random()::text)
+          FROM generate_series(1, ($want_plain - $have) / 130) g" "$db" >/dev/null
+  fi
+  q -c "VACUUM ANALYZE" "$db" >/dev/null
+}
