@@ -80,7 +80,8 @@ class ScratchCluster {
                      const std::atomic<bool>* cancel);
   std::unique_ptr<pqxx::connection> connect(const std::string& user,
                                             const std::string& dbname) const;
-  // pg_ctl stop (fast, then immediate); never throws.
+  // pg_ctl stop -m immediate (the cluster is thrown away: no shutdown checkpoint), then
+  // SIGQUIT/SIGKILL if it still runs; never throws.
   void stop() noexcept;
   std::string read_log() const;
 
