@@ -125,8 +125,9 @@ void Daemon::register_handlers(HttpServer& server, CachedExposition& exposition)
   });
 }
 
-// Before anything runs: every backup directory exists with the right modes, and dumps left by
-// a process that was killed are removed (under the directory lock, so never another's).
+// Before anything runs: every backup directory exists with the right modes, and what a killed
+// process left (pg_dump's partial dumps, a restore test's scratch cluster) is removed (under the
+// directory lock, so never another's), each with a warning.
 void prepare_backup_dirs(const Config& cfg) {
   for (const TargetConfig& t : cfg.targets) {
     try {
@@ -134,7 +135,8 @@ void prepare_backup_dirs(const Config& cfg) {
       engine->prepare();
       const DirectoryLock lock(t.state_dir());
       for (const auto& p : engine->remove_leftovers()) {
-        spdlog::warn("removed leftover {}", p.string());
+        spdlog::warn("{}: found and removed {} at start-up, left by a run that was killed", t.name,
+                     p.string());
       }
     } catch (const std::exception& e) {
       spdlog::warn("{}: {}", t.name, e.what());

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "agent/core/subprocess.h"
 #include "tests/support/pgbackrest_cluster.h"
 #include "tests/support/process.h"
 
@@ -50,7 +51,12 @@ struct PitrTarget {
   fs::path dir = root / "state";
   fs::path config = root / "agent.yml";
 
-  explicit PitrTarget(PgBackRestCluster& c = PgBackRestCluster::shared()) {
+  // `start_command` (default: pg_ctl start) and `timeout` (backup.timeout, which also bounds the
+  // wait for promotion) for the case of a start that never promotes.
+  explicit PitrTarget(PgBackRestCluster& c = PgBackRestCluster::shared(),
+                      std::vector<std::string> start_command = {},
+                      const std::string& timeout = "5m") {
+    if (start_command.empty()) start_command = pg_ctl(c.pg(), "start");
     write_text(config,
                "targets:\n  - name: physical\n    engine: pgbackrest\n"
                "    database: {host: 127.0.0.1, port: " +
@@ -60,11 +66,12 @@ struct PitrTarget {
                    c.stanza() + "\n      config: " + c.config().string() +
                    "\n      command: " + yaml_list(PgBackRestCluster::command_prefix()) +
                    "\n    backup:\n      dir: " + dir.string() +
-                   "\n      schedule: {full: \"0 2 * * 0\"}\n      timeout: 5m\n"
+                   "\n      schedule: {full: \"0 2 * * 0\"}\n      timeout: " + timeout +
+                   "\n"
                    "    retention: {min_keep: 1}\n"
                    "    restore:\n      stop_command: " +
                    yaml_list(pg_ctl(c.pg(), "stop")) +
-                   "\n      start_command: " + yaml_list(pg_ctl(c.pg(), "start")) + "\n");
+                   "\n      start_command: " + yaml_list(start_command) + "\n");
   }
 
   AgentRun agent(std::vector<std::string> args) const {
@@ -144,6 +151,7 @@ Rows rows_restored(const PitrTarget& target, const std::vector<std::string>& tar
 // at T2, a DELETE of the T1 rows at T3, all archived.
 struct History {
   std::string t, before_delete;
+  std::string lsn;  // the WAL insert position after the T1 rows' commit, before T2
 };
 
 const History& history() {
@@ -156,6 +164,7 @@ const History& history() {
     REQUIRE(full.exit_code == 0);
     History out;
     c.exec("INSERT INTO pitr SELECT g, 't1' FROM generate_series(1, 100) g");
+    out.lsn = c.query_value("SELECT pg_current_wal_insert_lsn()::text");
     std::this_thread::sleep_for(600ms);
     out.t = db_now();
     std::this_thread::sleep_for(600ms);
@@ -176,7 +185,7 @@ const History& history() {
 
 TEST_CASE(
     "restore --pg-path of a pgbackrest target: to a time between commits, just before a "
-    "DELETE, to the latest point; targets outside the recovery window refused",
+    "DELETE, to an LSN, to the latest point; targets outside the recovery window refused",
     "[pgbackrest_restore]") {
   const History& h = history();
   const PitrTarget target;
@@ -206,6 +215,9 @@ TEST_CASE(
   SECTION("--time just before the DELETE brings the deleted rows back") {
     CHECK(rows_restored(target, {"--time", h.before_delete}) == Rows{100, 50});
   }
+  SECTION("--lsn after the T1 commit gives the T1 rows and none of T2") {
+    CHECK(rows_restored(target, {"--lsn", h.lsn}) == Rows{100, 0});
+  }
   SECTION("--latest has everything, the DELETE included") {
     CHECK(rows_restored(target, {"--latest"}) == Rows{0, 50});
   }
@@ -221,6 +233,18 @@ TEST_CASE(
                  Catch::Contains("recovery window") && Catch::Contains("nothing was changed"));
       CHECK(fs::is_empty(scratch.pg.data_dir()));
     }
+    // An LSN before the full backup's consistency point or past the archive's end.
+    for (const std::string& lsn : {std::string("0/1"), std::string("FF/0")}) {
+      const AgentRun r = target.agent(
+          {"restore", "--lsn", lsn, "--pg-path", scratch.pg.data_dir().string(), "--yes"});
+      INFO(r.out << r.err);
+      CHECK(r.exit_code == 1);
+      CHECK_THAT(r.err, Catch::Contains("target lsn " + lsn + " is ") &&
+                            Catch::Contains(" the recovery window 0/") &&
+                            Catch::Contains("nothing was changed"));
+      CHECK(fs::is_empty(scratch.pg.data_dir()));
+    }
+    CHECK(target.restore_steps() == std::vector<std::string>(4, "check:refused"));
   }
   SECTION("a non-empty --pg-path is refused; pg_dump's options are usage errors") {
     const fs::path full = make_temp_dir("not-empty");
@@ -272,6 +296,39 @@ TEST_CASE(
                                              "checks:success",
                                              "restore:success"};
   CHECK(steps == expected);
+}
+
+TEST_CASE(
+    "a production restore whose server never promotes (a start_command that starts nothing) "
+    "fails at promotion after the timeout, saying where things stand and how to go on",
+    "[pgbackrest_restore]") {
+  history();
+  PgBackRestCluster& c = PgBackRestCluster::shared();
+  const PitrTarget target(c, {"/bin/true"}, "10s");
+  const std::string rows = c.query_value("SELECT count(*) FROM pitr");
+  c.switch_wal();  // --latest is what the archive holds
+  const AgentRun r = target.agent({"restore", "--latest", "--yes", "--no-safety-backup"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("restore FAILED at promotion: PostgreSQL did not promote "
+                                    "within 10s") &&
+                        Catch::Contains("was restored to --latest and PostgreSQL was started on "
+                                        "it, but it did not promote") &&
+                        Catch::Contains("start_command ran") &&
+                        Catch::Contains("there is no safety backup (--no-safety-backup") &&
+                        Catch::Contains("to retry this restore once the cause is fixed: "
+                                        "pgbackup-agent restore --target physical --latest"));
+  const std::vector<std::string> steps = target.restore_steps();
+  REQUIRE(steps.size() >= 3);
+  CHECK(std::vector<std::string>(steps.end() - 3, steps.end()) ==
+        std::vector<std::string>{"start_command:success", "promotion:failure", "restore:failure"});
+  // As the message says: the data directory is restored; started, it replays and promotes.
+  pgbackup::ProcessSpec start;
+  start.argv = pg_ctl(c.pg(), "start");
+  start.timeout = 120s;
+  REQUIRE(pgbackup::run_process(start).ok());
+  wait_for_promotion(c.pg());
+  CHECK(c.query_value("SELECT count(*) FROM pitr") == rows);
 }
 
 TEST_CASE(

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "tests/support/daemon.h"
 #include "tests/support/pgbackrest_cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/timescaledb.h"
@@ -189,8 +190,31 @@ TEST_CASE("a restore test fails naming a WAL segment missing from the repository
   CHECK(t.scratch_entries() == 0);
 }
 
-TEST_CASE("an agent killed mid-test leaves no postmaster or scratch directory after the next run",
-          "[pgbackrest_restore_test]") {
+namespace {
+
+// The label of the oldest good full backup `list` shows (with the file's earlier test cases run,
+// an older set than the newest).
+std::string oldest_good_full(const DrillTarget& t) {
+  const AgentRun list = t.agent({"list", "--output", "json"});
+  REQUIRE(list.exit_code == 0);
+  std::string label, started;
+  for (const nlohmann::json& b : nlohmann::json::parse(list.out)) {
+    if (!b.value("good", false) || b.value("type", "") != "full") continue;
+    if (label.empty() || b.value("started_at", "") < started) {
+      label = fs::path(b.value("file", "")).filename().string();
+      started = b.value("started_at", "");
+    }
+  }
+  REQUIRE_FALSE(label.empty());
+  return label;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "an agent killed mid-test: the daemon's next start-up stops the scratch postmaster and removes "
+    "its directory; restore-test LABEL then tests that set",
+    "[pgbackrest_restore_test]") {
   const DrillTarget t("[{name: slow, sql: \"SELECT pg_sleep(2) IS NOT NULL\"}]");
   insert_rows(100);
   REQUIRE(t.agent({"backup", "--type", "full"}).exit_code == 0);
@@ -210,11 +234,41 @@ TEST_CASE("an agent killed mid-test leaves no postmaster or scratch directory af
   agent.join();
   REQUIRE(scratch_postmaster_running(t.scratch));
   REQUIRE(t.scratch_entries() == 1);
+  const fs::path leftover = fs::directory_iterator(t.scratch)->path();
 
-  const AgentRun next = t.agent({"restore-test"});
+  {
+    // The daemon's start-up cleans it (it may then start a scheduled restore test of its own:
+    // this state directory has none yet; SIGTERM stops that one, which cleans up after itself).
+    Daemon daemon(t.config, free_port(), "", "http", {{"DRILL_PGPASSWORD", PgCluster::kPassword}});
+    std::string log;
+    for (auto end = std::chrono::steady_clock::now() + 30s;
+         log.find("found and removed") == std::string::npos &&
+         std::chrono::steady_clock::now() < end;
+         std::this_thread::sleep_for(100ms)) {
+      log = daemon.log();
+    }
+    INFO(log);
+    CHECK_THAT(log, Catch::Contains("stopping the postmaster") &&
+                        Catch::Contains("found and removed " + leftover.string()));
+    CHECK_FALSE(scratch_postmaster_running(leftover));
+    CHECK_FALSE(fs::exists(leftover));
+    daemon.signal(SIGTERM);
+    CHECK(daemon.wait_exit(60s) == 0);
+  }
+  CHECK_FALSE(scratch_postmaster_running(t.scratch));
+  CHECK(t.scratch_entries() == 0);
+
+  // restore-test's own clean-up of a leftover (an empty one here), then the named, older set.
+  const std::string label = oldest_good_full(t);
+  fs::create_directories(t.scratch / "pgbackup-drill-20261207T000000Z");
+  const AgentRun next = t.agent({"restore-test", label});
   INFO(next.out << next.err);
   CHECK_THAT(next.err, Catch::Contains("left by a restore test that was killed"));
   CHECK(next.exit_code == 0);
+  const nlohmann::json r = t.last_report();
+  CHECK(r["backup"] == label);
+  CHECK(r["success"] == true);
+  CHECK_THAT(next.out, Catch::Contains(label));
   CHECK_FALSE(scratch_postmaster_running(t.scratch));
   CHECK(t.scratch_entries() == 0);
 }

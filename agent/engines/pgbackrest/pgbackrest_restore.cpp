@@ -96,15 +96,17 @@ std::string PgBackRestRestorer::data_dir_text() const {
 void PgBackRestRestorer::check() {
   const std::vector<CatalogEntry> entries = engine_.catalog(nullptr);
   window_ = engine_.recovery_window(entries);
-  check_window(window_);
+  const RecoveryTarget& t = request_.recovery_target;
+  refuse_if(check_in_window(t, window_));
   stanza_ = pgbackrest::parse_stanza_info(cli(kLookTimeout).info_json(), settings_.stanza);
   std::set<std::string> good;
   for (const CatalogEntry& e : entries) {
     if (e.good()) good.insert(e.name());
   }
-  const RecoveryTarget& t = request_.recovery_target;
   const InfoBackup* set = nullptr;
   if (t.kind == RecoveryTarget::Kind::lsn) {
+    const std::string refusal = pgbackrest::check_lsn_in_window(stanza_, good, lsn_value(t.lsn));
+    refuse_if(refusal.empty() ? "" : refusal + " (in time: " + window_text(window_) + ")");
     set = pgbackrest::newest_set_before_lsn(stanza_, good, lsn_value(t.lsn));
   } else if (const CatalogEntry* chosen = choose_backup(entries, t)) {
     set = stanza_.backup(chosen->name());
@@ -143,8 +145,7 @@ void PgBackRestRestorer::check() {
 }
 
 // Refused before anything changes: a target outside the recovery window, naming it.
-void PgBackRestRestorer::check_window(const RecoveryWindow& window) const {
-  const std::string refusal = check_in_window(request_.recovery_target, window);
+void PgBackRestRestorer::refuse_if(const std::string& refusal) const {
   if (refusal.empty()) return;
   journal_.audit("check", "refused", {{"error", refusal}, {"recovery_target", target_text()}});
   throw OperationError(refusal +

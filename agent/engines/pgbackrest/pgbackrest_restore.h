@@ -62,7 +62,8 @@ class PgBackRestRestorer final : public Restorer {
   // What `pgbackrest restore` is given (restore_args.h).
   pgbackrest::RestoreRequest restore_request() const;
   std::string data_dir_text() const;
-  void check_window(const RecoveryWindow& window) const;
+  // Audits and throws `refusal` (a target outside the window) unless it is empty.
+  void refuse_if(const std::string& refusal) const;
   void check_pg_path() const;
   void probe_database();
   void make_pg_path() const;

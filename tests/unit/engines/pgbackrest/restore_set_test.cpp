@@ -42,3 +42,49 @@ TEST_CASE("a set's timeline is its archive start's") {
   CHECK(timeline_of(set("F", "0/1", 0, "000000020000000000000003")) == 2);
   CHECK(timeline_of(set("F", "0/1", 0, "")) == 0);
 }
+
+namespace {
+
+// F consistent at 0/3000100 (segment 3), the archive up to segment 7 of timeline 1.
+InfoStanza stanza_with_archive(const std::string& max = "000000010000000000000007") {
+  InfoStanza stanza;
+  stanza.databases = {InfoDatabase{1, 7000, "15"}};
+  stanza.archives = {InfoArchive{"15-1", 1, "000000010000000000000003", max}};
+  stanza.backups = {set("F", "0/3000100", 0), set("I1", "0/5000100", 10)};
+  stanza.backups[0].archive_stop = "000000010000000000000003";
+  stanza.backups[1].archive_stop = "000000010000000000000005";
+  return stanza;
+}
+
+}  // namespace
+
+TEST_CASE("an lsn target outside the window in LSN terms is refused, naming the window") {
+  const InfoStanza stanza = stanza_with_archive();
+  const std::set<std::string> all = {"F", "I1"};
+  CHECK(archive_end_lsn(stanza) == 0x8000000);
+  CHECK(check_lsn_in_window(stanza, all, 0x3000100).empty());
+  CHECK(check_lsn_in_window(stanza, all, 0x7FFFFFF).empty());
+  CHECK(check_lsn_in_window(stanza, all, 0x3000000) ==
+        "target lsn 0/3000000 is before the recovery window 0/3000100 .. 0/8000000 (the oldest "
+        "good backup is consistent from its start)");
+  CHECK(check_lsn_in_window(stanza, all, 0xFF00000000) ==
+        "target lsn FF/0 is after the recovery window 0/3000100 .. 0/8000000 (the archive ends "
+        "there)");
+  // The window starts at the oldest GOOD set.
+  CHECK_THAT(check_lsn_in_window(stanza, {"I1"}, 0x4000000),
+             Catch::Contains("before the recovery window 0/5000100 .. 0/8000000"));
+  CHECK_THAT(check_lsn_in_window(stanza, {}, 0x4000000), Catch::Contains("no recovery window"));
+  CHECK_THAT(check_lsn_in_window(stanza_with_archive(""), all, 0x4000000),
+             Catch::Contains("no recovery window"));
+}
+
+TEST_CASE("the archive's end follows the segment size the sets' stop LSNs show") {
+  // wal_segment_size 64 MiB: segment 1 of log 0 covers 0/4000000 .. 0/8000000.
+  InfoStanza stanza = stanza_with_archive("000000010000000000000002");
+  stanza.backups = {set("F", "0/4000100", 0)};
+  stanza.backups[0].archive_stop = "000000010000000000000001";
+  CHECK(archive_end_lsn(stanza) == 0xC000000);
+  // A second log: 16 MiB segments, 256 per log.
+  CHECK(archive_end_lsn(stanza_with_archive("0000000100000001000000FF")) == 0x200000000);
+  CHECK(lsn_text(0x1A0000028) == "1/A0000028");
+}
