@@ -318,6 +318,39 @@ TEST_CASE("killing the agent mid-backup leaves a repository the next backup work
 }
 
 TEST_CASE(
+    "a backup asked while another pgbackrest backup of the stanza runs waits for it to end, "
+    "then takes its own",
+    "[pgbackrest_engine]") {
+  const EngineTarget t;
+  insert_rows(20000);
+  const std::size_t before = info().backups.size();
+  // A backup started by hand: the agent's own is refused with pgBackRest's lock error at once
+  // (it does not read `info` first), waits, and runs again once the lock is free.
+  pgbackup::ProcessResult by_hand;
+  std::thread bare([&] {
+    by_hand = PgBackRestCluster::shared().pgbackrest({"backup", "--type=full"});
+  });
+  for (auto end = std::chrono::steady_clock::now() + 60s;
+       !info().backup_lock_held && std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(20ms);
+  }
+  const AgentRun r = t.agent({"backup", "--type", "incr"});
+  bare.join();
+  INFO(r.out << r.err << by_hand.err);
+  CHECK(by_hand.exit_code == 0);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err,
+             Catch::Contains("is already running") && Catch::Contains("waiting for it to end"));
+  // Its record is of its own incr, built on the full taken by hand.
+  const auto now = info();
+  REQUIRE(now.backups.size() == before + 2);
+  CHECK(label_of(r) == now.backups.back().label);
+  CHECK(now.backups.back().type == pgbackup::BackupType::incr);
+  CHECK(now.backups.back().prior == now.backups[before].label);
+  CHECK(fs::exists(t.dir / ".pgbackup" / "pgbackrest" / (label_of(r) + ".json")));
+}
+
+TEST_CASE(
     "the daemon exports a pgbackrest target's archive: engine, backups by type, RPO exposure, "
     "stanza status, and a WAL gap at the next probe",
     "[pgbackrest_engine]") {

@@ -32,12 +32,14 @@ PgBackRestSettings settings_of(const TargetConfig& t) {
   return s;
 }
 
-const InfoBackup* newest_new_backup(const InfoStanza& stanza, const std::set<std::string>& before) {
-  const InfoBackup* out = nullptr;
+// The backup `label` names, or (a command prefix that swallowed the output) the first one
+// info lists as started since `since` (a second of slack: info's times are whole seconds).
+const InfoBackup* backup_taken(const InfoStanza& stanza, const std::string& label, SysTime since) {
+  if (!label.empty()) return stanza.backup(label);
   for (const InfoBackup& b : stanza.backups) {
-    if (!before.contains(b.label) && (!out || b.stop >= out->stop)) out = &b;
+    if (b.start >= since - std::chrono::seconds(1)) return &b;
   }
-  return out;
+  return nullptr;
 }
 
 }  // namespace
@@ -91,8 +93,12 @@ FilesystemStats PgBackRestEngine::storage_space() const {
 }
 
 InfoStanza PgBackRestEngine::read_info(const PgBackRestCli& c) const {
+  return stanza_of(c.info_json());
+}
+
+InfoStanza PgBackRestEngine::stanza_of(const std::string& info_json) const {
   try {
-    return parse_stanza_info(c.info_json(), settings_.stanza);
+    return parse_stanza_info(info_json, settings_.stanza);
   } catch (const InfoParseError& e) {
     throw OperationError("pgbackrest info of stanza " + settings_.stanza +
                          " is not usable: " + e.what());
@@ -100,8 +106,12 @@ InfoStanza PgBackRestEngine::read_info(const PgBackRestCli& c) const {
 }
 
 PgBackRestEngine::Snapshot PgBackRestEngine::look(const PgBackRestCli& c) const {
+  // `info` and the listing of the whole archive/<stanza> at once (the archive id is in info's
+  // answer, so listing only its directory would have to wait for it); then that id's part.
+  const PgBackRestCli::InfoAndListing both = c.info_and_listing("archive/" + settings_.stanza);
+  if (both.info_error) std::rethrow_exception(both.info_error);
   Snapshot s;
-  s.stanza = read_info(c);
+  s.stanza = stanza_of(both.info);
   const InfoDatabase* db = s.stanza.current_database();
   const InfoArchive* archive = db ? s.stanza.archive_of(db->id) : nullptr;
   if (!archive) {
@@ -111,8 +121,8 @@ PgBackRestEngine::Snapshot PgBackRestEngine::look(const PgBackRestCli& c) const 
     return s;
   }
   try {
-    s.archive.listing =
-        parse_wal_listing(c.repo_ls_json("archive/" + settings_.stanza + "/" + archive->id));
+    if (both.listing_error) std::rethrow_exception(both.listing_error);
+    s.archive.listing = parse_wal_listing(both.listing, segments_per_log(), archive->id + "/");
   } catch (const std::exception& e) {
     s.archive.error = e.what();
   }
@@ -126,24 +136,41 @@ std::vector<CatalogEntry> PgBackRestEngine::entries_of(const Snapshot& s) const 
       {target_.name, records_dir(target_.state_dir()), &s.stanza, &s.archive, &records});
 }
 
-InfoStanza PgBackRestEngine::wait_for_running_backup(const PgBackRestCli& c,
-                                                     const JobContext& ctx) const {
-  const SteadyTime until = ctx.clock.steady_now() + target_.backup.timeout;
-  bool said = false;
-  for (InfoStanza info = read_info(c);; info = read_info(c)) {
-    if (!info.backup_lock_held) return info;
-    if (!said) {
-      spdlog::warn(
-          "a pgbackrest backup of stanza {} is already running (one an interrupted "
-          "agent left?): waiting for it to end",
-          settings_.stanza);
-      said = true;
-    }
+void PgBackRestEngine::wait_for_running_backup(const PgBackRestCli& c, const JobContext& ctx,
+                                               SteadyTime until) const {
+  do {
     if (ctx.cancelled() || ctx.clock.steady_now() >= until) {
       throw OperationError("a pgbackrest backup of stanza " + settings_.stanza +
                            " is still running (hint: pgbackrest info shows its lock)");
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
+  } while (read_info(c).backup_lock_held);
+}
+
+PgBackRestEngine::BackupRun PgBackRestEngine::run_backup(BackupType type,
+                                                         const JobContext& ctx) const {
+  const PgBackRestCli look_cli = cli({kLookTimeout, ctx.cancel});
+  const PgBackRestCli backup_cli = cli({target_.backup.timeout, ctx.cancel});
+  const SteadyTime until = ctx.clock.steady_now() + target_.backup.timeout;
+  for (bool said = false;; said = true) {
+    BackupRun run;
+    run.started_at = ctx.now();
+    const SteadyTime started = ctx.clock.steady_now();
+    try {
+      run.label = backup_cli.backup(type);
+      run.seconds = std::chrono::duration<double>(ctx.clock.steady_now() - started).count();
+      return run;
+    } catch (const PgBackRestError& e) {
+      // No `info` before each backup: pgBackRest refuses at once when the lock is held.
+      if (!e.lock_was_held()) throw;
+    }
+    if (!said) {
+      spdlog::warn(
+          "a pgbackrest backup of stanza {} is already running (one an interrupted "
+          "agent left?): waiting for it to end",
+          settings_.stanza);
+    }
+    wait_for_running_backup(look_cli, ctx, until);
   }
 }
 
@@ -153,23 +180,18 @@ const PgBackRestEngine::Snapshot& PgBackRestEngine::snapshot() const {
 }
 
 CatalogEntry PgBackRestEngine::backup(BackupType type, const JobContext& ctx) {
-  const PgBackRestCli look_cli = cli({kLookTimeout, ctx.cancel});
-  std::set<std::string> before;
-  for (const InfoBackup& b : wait_for_running_backup(look_cli, ctx).backups) {
-    before.insert(b.label);
-  }
   snapshot_.reset();
+  const BackupRun run = run_backup(type, ctx);
+  const double seconds = run.seconds;
 
-  const SteadyTime started = ctx.clock.steady_now();
-  cli({target_.backup.timeout, ctx.cancel}).backup(type);
-  const double seconds = std::chrono::duration<double>(ctx.clock.steady_now() - started).count();
-
-  snapshot_ = look(look_cli);
+  snapshot_ = look(cli({kLookTimeout, ctx.cancel}));
   const Snapshot& s = *snapshot_;
-  const InfoBackup* taken = newest_new_backup(s.stanza, before);
+  const InfoBackup* taken = backup_taken(s.stanza, run.label, run.started_at);
   if (!taken) {
-    throw OperationError("pgbackrest backup succeeded but info lists no new backup of stanza " +
-                         settings_.stanza);
+    throw OperationError("pgbackrest backup succeeded but info lists " +
+                         (run.label.empty() ? std::string("no backup started since it ran")
+                                            : "no backup " + run.label) +
+                         " in stanza " + settings_.stanza);
   }
   if (type != BackupType::full && taken->type == BackupType::full) {
     spdlog::warn("no full backup to build on: took a full ({} was asked)", backup_type_name(type));
