@@ -105,11 +105,46 @@ InfoStanza PgBackRestEngine::stanza_of(const std::string& info_json) const {
   }
 }
 
+std::string PgBackRestEngine::known_archive_id() const {
+  try {
+    const std::filesystem::path file = records_dir(target_.state_dir()) / "archive-id";
+    if (!std::filesystem::exists(file)) return "";
+    std::string id = read_file(file);
+    id = id.substr(0, id.find('\n'));
+    // "15-1": the only shape an archive id has; anything else is not used.
+    if (!id.empty() && id.find_first_not_of("0123456789-") == std::string::npos) return id;
+  } catch (const std::exception& e) {
+    spdlog::debug("archive id of {} not read: {}", target_.name, e.what());
+  }
+  return "";
+}
+
+void PgBackRestEngine::remember_archive_id(const std::string& id) const {
+  try {
+    const std::filesystem::path dir = records_dir(target_.state_dir());
+    if (std::filesystem::is_directory(dir)) {
+      write_file_atomic(dir / "archive-id", id + "\n",
+                        std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("archive id of {} not kept: {}", target_.name, e.what());
+  }
+}
+
 PgBackRestEngine::Snapshot PgBackRestEngine::look(const PgBackRestCli& c) const {
-  // `info` and the listing of the whole archive/<stanza> at once (the archive id is in info's
-  // answer, so listing only its directory would have to wait for it); then that id's part.
-  const PgBackRestCli::InfoAndListing both = c.info_and_listing("archive/" + settings_.stanza);
-  if (both.info_error) std::rethrow_exception(both.info_error);
+  // `info` and the WAL listing of the archive id seen last time at once; the id is in info's
+  // answer, and listing all of archive/<stanza> instead does not work on S3 (2.45's repo-ls
+  // --recurse does not descend into an S3 prefix there). A new id (the first look, a
+  // stanza-upgrade) costs a second listing after info.
+  const std::string known = known_archive_id();
+  const std::string archive_dir = "archive/" + settings_.stanza + "/";
+  PgBackRestCli::InfoAndListing both;
+  if (known.empty()) {
+    both.info = c.info_json();
+  } else {
+    both = c.info_and_listing(archive_dir + known);
+    if (both.info_error) std::rethrow_exception(both.info_error);
+  }
   Snapshot s;
   s.stanza = stanza_of(both.info);
   const InfoDatabase* db = s.stanza.current_database();
@@ -121,8 +156,13 @@ PgBackRestEngine::Snapshot PgBackRestEngine::look(const PgBackRestCli& c) const 
     return s;
   }
   try {
+    if (archive->id != known) {
+      both.listing = c.repo_ls_json(archive_dir + archive->id);
+      both.listing_error = nullptr;
+      remember_archive_id(archive->id);
+    }
     if (both.listing_error) std::rethrow_exception(both.listing_error);
-    s.archive.listing = parse_wal_listing(both.listing, segments_per_log(), archive->id + "/");
+    s.archive.listing = parse_wal_listing(both.listing);
   } catch (const std::exception& e) {
     s.archive.error = e.what();
   }

@@ -39,7 +39,7 @@ class PgBackRestEngine final : public BackupEngine {
 
  private:
   // What one look at the repository gives: `info` of the stanza and its WAL listing (two
-  // pgbackrest runs at once).
+  // pgbackrest runs at once when the archive id is known).
   struct Snapshot {
     pgbackrest::InfoStanza stanza;
     pgbackrest::ArchiveListing archive;
@@ -48,6 +48,10 @@ class PgBackRestEngine final : public BackupEngine {
   pgbackrest::InfoStanza read_info(const pgbackrest::PgBackRestCli& cli) const;
   pgbackrest::InfoStanza stanza_of(const std::string& info_json) const;
   Snapshot look(const pgbackrest::PgBackRestCli& cli) const;
+  // The stanza's archive id ("15-1") as the last look found it (kept in the records directory,
+  // .pgbackup/pgbackrest/archive-id), "" when none did; and keeping it.
+  std::string known_archive_id() const;
+  void remember_archive_id(const std::string& id) const;
   // The repository as this engine last looked at it. An engine serves one job or one status
   // read, whose callers ask several times (prune_local: catalog() and retention_candidates();
   // the status: catalog() and recovery_window()): one `info` and one `repo-ls` serve them all.
