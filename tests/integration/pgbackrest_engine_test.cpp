@@ -233,13 +233,20 @@ TEST_CASE(
     const AgentRun bad = t.agent({"verify", full});
     INFO(bad.out << bad.err);
     CHECK(bad.exit_code == 1);
-    // pgBackRest counts the file once for each backup that uses it: the full, its diff, its incr.
+    // pgBackRest counts the file once in the section of each backup that uses it (the full, its
+    // diff, its incr): the full's verify counts its own.
     CHECK_THAT(bad.out, Catch::Contains("wal continuity     ok") &&
                             Catch::Contains("pgbackrest verify  FAIL") &&
-                            Catch::Contains("3 invalid files: invalid checksum") &&
+                            Catch::Contains("1 invalid files: invalid checksum") &&
                             Catch::Contains(fs::relative(file, c.backup_dir(full)).string()));
     CHECK(state_of(t)["verify"]["success"] == false);
-    CHECK(state_of(t)["verify"]["invalid_files"] == 3);
+    CHECK(state_of(t)["verify"]["invalid_files"] == 1);
+    // The incr references that file: its own proof fails too, with the one file.
+    const AgentRun incr_bad = t.agent({"verify", incr_label});
+    INFO(incr_bad.out << incr_bad.err);
+    CHECK(incr_bad.exit_code == 1);
+    CHECK_THAT(incr_bad.out, Catch::Contains("pgbackrest verify  FAIL"));
+    CHECK(state_of(t)["verify"]["invalid_files"] == 1);
   }
 
   {  // Retention offers whole sets: the old full goes with its diff and incr.
