@@ -233,13 +233,20 @@ TEST_CASE(
     const AgentRun bad = t.agent({"verify", full});
     INFO(bad.out << bad.err);
     CHECK(bad.exit_code == 1);
-    // pgBackRest counts the file once for each backup that uses it: the full, its diff, its incr.
+    // pgBackRest counts the file once in the section of each backup that uses it (the full, its
+    // diff, its incr): the full's verify counts its own.
     CHECK_THAT(bad.out, Catch::Contains("wal continuity     ok") &&
                             Catch::Contains("pgbackrest verify  FAIL") &&
-                            Catch::Contains("3 invalid files: invalid checksum") &&
+                            Catch::Contains("1 invalid files: invalid checksum") &&
                             Catch::Contains(fs::relative(file, c.backup_dir(full)).string()));
     CHECK(state_of(t)["verify"]["success"] == false);
-    CHECK(state_of(t)["verify"]["invalid_files"] == 3);
+    CHECK(state_of(t)["verify"]["invalid_files"] == 1);
+    // The incr references that file: its own proof fails too, with the one file.
+    const AgentRun incr_bad = t.agent({"verify", incr_label});
+    INFO(incr_bad.out << incr_bad.err);
+    CHECK(incr_bad.exit_code == 1);
+    CHECK_THAT(incr_bad.out, Catch::Contains("pgbackrest verify  FAIL"));
+    CHECK(state_of(t)["verify"]["invalid_files"] == 1);
   }
 
   {  // Retention offers whole sets: the old full goes with its diff and incr.
@@ -315,6 +322,39 @@ TEST_CASE("killing the agent mid-backup leaves a repository the next backup work
   INFO(verified.out << verified.err);
   CHECK(verified.exit_code == 0);
   CHECK(PgBackRestCluster::shared().pgbackrest({"check"}).exit_code == 0);
+}
+
+TEST_CASE(
+    "a backup asked while another pgbackrest backup of the stanza runs waits for it to end, "
+    "then takes its own",
+    "[pgbackrest_engine]") {
+  const EngineTarget t;
+  insert_rows(20000);
+  const std::size_t before = info().backups.size();
+  // A backup started by hand: the agent's own is refused with pgBackRest's lock error at once
+  // (it does not read `info` first), waits, and runs again once the lock is free.
+  pgbackup::ProcessResult by_hand;
+  std::thread bare([&] {
+    by_hand = PgBackRestCluster::shared().pgbackrest({"backup", "--type=full"});
+  });
+  for (auto end = std::chrono::steady_clock::now() + 60s;
+       !info().backup_lock_held && std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(20ms);
+  }
+  const AgentRun r = t.agent({"backup", "--type", "incr"});
+  bare.join();
+  INFO(r.out << r.err << by_hand.err);
+  CHECK(by_hand.exit_code == 0);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err,
+             Catch::Contains("is already running") && Catch::Contains("waiting for it to end"));
+  // Its record is of its own incr, built on the full taken by hand.
+  const auto now = info();
+  REQUIRE(now.backups.size() == before + 2);
+  CHECK(label_of(r) == now.backups.back().label);
+  CHECK(now.backups.back().type == pgbackup::BackupType::incr);
+  CHECK(now.backups.back().prior == now.backups[before].label);
+  CHECK(fs::exists(t.dir / ".pgbackup" / "pgbackrest" / (label_of(r) + ".json")));
 }
 
 TEST_CASE(

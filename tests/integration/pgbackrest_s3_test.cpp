@@ -2,11 +2,15 @@
 // serving TLS itself with a throwaway certificate for "localhost", checked by pgBackRest
 // (repo1-storage-ca-file; 2.45 ignores IP SANs, so the endpoint is the host name), path-style
 // URIs. The agent's own parts (CLI wrapper, info parser, WAL listing and continuity check) read
-// the repository as they read a posix one.
+// the repository as they read a posix one, and the agent itself backs up, verifies and lists
+// the stanza.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "agent/core/text.h"
 #include "tests/support/pgbackrest_cluster.h"
+#include "tests/support/process.h"
+#include "tests/support/target.h"
 
 using namespace pgtest;
 using namespace pgbackup::pgbackrest;
@@ -18,6 +22,22 @@ void add_rows(PgBackRestCluster& c, int rows) {
   c.exec("CREATE TABLE IF NOT EXISTS metrics (id bigint, v text)");
   c.exec("INSERT INTO metrics SELECT g, md5(g::text) FROM generate_series(1, " +
          std::to_string(rows) + ") g");
+}
+
+// The agent with one `engine: pgbackrest` target on the cluster's stanza; returns its run.
+AgentRun agent_on(PgBackRestCluster& c, const fs::path& root, std::vector<std::string> args) {
+  const fs::path config = root / "agent.yml";
+  std::string command;
+  for (const std::string& a : PgBackRestCluster::command_prefix()) {
+    command += (command.empty() ? "" : ", ") + a;
+  }
+  write_text(config, "targets:\n  - name: s3\n    engine: pgbackrest\n    database: " +
+                         TestTarget::database_yaml("postgres", c.pg()) +
+                         "\n    pgbackrest: {stanza: " + c.stanza() +
+                         ", config: " + c.config().string() + ", command: [" + command +
+                         "]}\n    backup: {dir: " + (root / "state").string() + "}\n");
+  args.insert(args.begin(), {"--config", config.string()});
+  return run_agent(args, {{TestTarget::kPasswordEnv, PgCluster::kPassword}});
 }
 
 }  // namespace
@@ -74,6 +94,29 @@ TEST_CASE(
   CHECK(clean.complete());
   REQUIRE(clean.newest.has_value());
   CHECK(wal_segment_name(*clean.newest) >= newest);
+
+  {  // The agent on the same stanza: its backup is recorded, the WAL continuity is read from the
+     // bucket's listing, verify passes.
+    const fs::path root = make_temp_dir("pgbr-s3-agent");
+    add_rows(c, 500);
+    const AgentRun backup = agent_on(c, root, {"backup", "--type", "incr"});
+    INFO(backup.out << backup.err);
+    REQUIRE(backup.exit_code == 0);
+    CHECK_THAT(backup.out, Catch::Contains(": incr, "));
+    const std::string label = backup.out.substr(7, backup.out.find(':') - 7);
+    CHECK(fs::exists(root / "state" / ".pgbackup" / "pgbackrest" / (label + ".json")));
+    const AgentRun verified = agent_on(c, root, {"verify", "--latest"});
+    INFO(verified.out << verified.err);
+    CHECK(verified.exit_code == 0);
+    CHECK_THAT(verified.out, Catch::Contains("wal continuity     ok") &&
+                                 Catch::Contains("pgbackrest verify  ok"));
+    const AgentRun listed = agent_on(c, root, {"list", "--output", "json"});
+    REQUIRE(listed.exit_code == 0);
+    const nlohmann::json all = nlohmann::json::parse(listed.out);
+    REQUIRE(all.size() == 3);
+    CHECK(all[2]["type"] == "incr");
+    for (const auto& b : all) CHECK(b["good"] == true);
+  }
 
   const fs::path object = c.archived_segment_file(doomed);
   REQUIRE_FALSE(object.empty());

@@ -1,5 +1,8 @@
 #include "agent/engines/pgbackrest/cli.h"
 
+#include "agent/core/process_set.h"
+#include "agent/engines/pgbackrest/backup_output.h"
+
 #include <set>
 #include <utility>
 
@@ -41,15 +44,18 @@ std::vector<std::string> PgBackRestCli::argv(const std::string& verb,
   return out;
 }
 
-ProcessResult PgBackRestCli::run(const std::string& verb, const std::vector<std::string>& args,
-                                 bool allow_failure) const {
+ProcessSpec PgBackRestCli::spec_of(const std::string& verb,
+                                   const std::vector<std::string>& args) const {
   ProcessSpec spec;
   spec.argv = argv(verb, args);
   spec.timeout = limits_.timeout;
   spec.cancel = limits_.cancel;
-  // Named "pgbackrest VERB" whatever the prefix (runuser, sudo, docker exec) that runs it.
-  ProcessSpec named = spec;
-  named.argv = {"pgbackrest " + verb};
+  return spec;
+}
+
+ProcessResult PgBackRestCli::run(const std::string& verb, const std::vector<std::string>& args,
+                                 bool allow_failure) const {
+  const ProcessSpec spec = spec_of(verb, args);
   ProcessResult result;
   try {
     result = run_process(spec);
@@ -58,18 +64,62 @@ ProcessResult PgBackRestCli::run(const std::string& verb, const std::vector<std:
                               " (hint: check `command` of the target's pgbackrest section)",
                           -1);
   }
-  const bool ended_by_itself = !result.timed_out && !result.cancelled && result.term_signal == 0;
-  if (result.ok() || (allow_failure && ended_by_itself)) return result;
-  ProcessResult shown = result;
-  shown.err = stderr_tail(result.err);
-  throw PgBackRestError(describe_failure(named, shown), ended_by_itself ? result.exit_code : -1);
+  return checked(verb, spec, std::move(result), allow_failure);
 }
 
-void PgBackRestCli::backup(BackupType type) const {
-  run("backup", {std::string("--type=") + backup_type_name(type)});
+ProcessResult PgBackRestCli::checked(const std::string& verb, const ProcessSpec& spec,
+                                     ProcessResult result, bool allow_failure) const {
+  const bool ended_by_itself = !result.timed_out && !result.cancelled && result.term_signal == 0;
+  if (result.ok() || (allow_failure && ended_by_itself)) return result;
+  // Named "pgbackrest VERB" whatever the prefix (runuser, sudo, docker exec) that runs it.
+  ProcessSpec named = spec;
+  named.argv = {"pgbackrest " + verb};
+  ProcessResult shown = result;
+  shown.err = stderr_tail(result.err);
+  PgBackRestError error(describe_failure(named, shown), ended_by_itself ? result.exit_code : -1);
+  // At log level info the ERROR line may go to stdout as well: read both.
+  error.set_lock_was_held(ended_by_itself &&
+                          backup_lock_was_held(result.exit_code, result.err + "\n" + result.out));
+  throw error;
+}
+
+std::string PgBackRestCli::backup(BackupType type) const {
+  // At info level pgBackRest prints a dozen lines, the label among them, whatever the
+  // operator's log-level-console (a "detail" would list every file).
+  const ProcessResult r =
+      run("backup", {std::string("--type=") + backup_type_name(type), "--log-level-console=info"});
+  return new_backup_label(r.out).value_or("");
 }
 
 std::string PgBackRestCli::info_json() const { return run("info", {"--output=json"}).out; }
+
+PgBackRestCli::InfoAndListing PgBackRestCli::info_and_listing(const std::string& path) const {
+  const std::vector<ProcessSpec> specs = {spec_of("info", {"--output=json"}),
+                                          spec_of("repo-ls", {"--output=json", "--recurse", path})};
+  std::vector<ProcessResult> results;
+  try {
+    results = run_processes(specs);
+  } catch (const ProcessError& e) {
+    // The same program for both: neither could start.
+    const PgBackRestError error("pgbackrest info could not be started: " + std::string(e.what()) +
+                                    " (hint: check `command` of the target's pgbackrest section)",
+                                -1);
+    const std::exception_ptr p = std::make_exception_ptr(error);
+    return {"", "", p, p};
+  }
+  InfoAndListing out;
+  try {
+    out.info = checked("info", specs[0], std::move(results[0]), false).out;
+  } catch (...) {
+    out.info_error = std::current_exception();
+  }
+  try {
+    out.listing = checked("repo-ls", specs[1], std::move(results[1]), false).out;
+  } catch (...) {
+    out.listing_error = std::current_exception();
+  }
+  return out;
+}
 
 std::string PgBackRestCli::repo_ls_json(const std::string& path, bool recurse) const {
   std::vector<std::string> args = {"--output=json"};

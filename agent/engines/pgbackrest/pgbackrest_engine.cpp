@@ -32,12 +32,14 @@ PgBackRestSettings settings_of(const TargetConfig& t) {
   return s;
 }
 
-const InfoBackup* newest_new_backup(const InfoStanza& stanza, const std::set<std::string>& before) {
-  const InfoBackup* out = nullptr;
+// The backup `label` names, or (a command prefix that swallowed the output) the first one
+// info lists as started since `since` (a second of slack: info's times are whole seconds).
+const InfoBackup* backup_taken(const InfoStanza& stanza, const std::string& label, SysTime since) {
+  if (!label.empty()) return stanza.backup(label);
   for (const InfoBackup& b : stanza.backups) {
-    if (!before.contains(b.label) && (!out || b.stop >= out->stop)) out = &b;
+    if (b.start >= since - std::chrono::seconds(1)) return &b;
   }
-  return out;
+  return nullptr;
 }
 
 }  // namespace
@@ -91,17 +93,60 @@ FilesystemStats PgBackRestEngine::storage_space() const {
 }
 
 InfoStanza PgBackRestEngine::read_info(const PgBackRestCli& c) const {
+  return stanza_of(c.info_json());
+}
+
+InfoStanza PgBackRestEngine::stanza_of(const std::string& info_json) const {
   try {
-    return parse_stanza_info(c.info_json(), settings_.stanza);
+    return parse_stanza_info(info_json, settings_.stanza);
   } catch (const InfoParseError& e) {
     throw OperationError("pgbackrest info of stanza " + settings_.stanza +
                          " is not usable: " + e.what());
   }
 }
 
+std::string PgBackRestEngine::known_archive_id() const {
+  try {
+    const std::filesystem::path file = records_dir(target_.state_dir()) / "archive-id";
+    if (!std::filesystem::exists(file)) return "";
+    std::string id = read_file(file);
+    id = id.substr(0, id.find('\n'));
+    // "15-1": the only shape an archive id has; anything else is not used.
+    if (!id.empty() && id.find_first_not_of("0123456789-") == std::string::npos) return id;
+  } catch (const std::exception& e) {
+    spdlog::debug("archive id of {} not read: {}", target_.name, e.what());
+  }
+  return "";
+}
+
+void PgBackRestEngine::remember_archive_id(const std::string& id) const {
+  try {
+    const std::filesystem::path dir = records_dir(target_.state_dir());
+    if (std::filesystem::is_directory(dir)) {
+      write_file_atomic(dir / "archive-id", id + "\n",
+                        std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("archive id of {} not kept: {}", target_.name, e.what());
+  }
+}
+
 PgBackRestEngine::Snapshot PgBackRestEngine::look(const PgBackRestCli& c) const {
+  // `info` and the WAL listing of the archive id seen last time at once; the id is in info's
+  // answer, and listing all of archive/<stanza> instead does not work on S3 (2.45's repo-ls
+  // --recurse does not descend into an S3 prefix there). A new id (the first look, a
+  // stanza-upgrade) costs a second listing after info.
+  const std::string known = known_archive_id();
+  const std::string archive_dir = "archive/" + settings_.stanza + "/";
+  PgBackRestCli::InfoAndListing both;
+  if (known.empty()) {
+    both.info = c.info_json();
+  } else {
+    both = c.info_and_listing(archive_dir + known);
+    if (both.info_error) std::rethrow_exception(both.info_error);
+  }
   Snapshot s;
-  s.stanza = read_info(c);
+  s.stanza = stanza_of(both.info);
   const InfoDatabase* db = s.stanza.current_database();
   const InfoArchive* archive = db ? s.stanza.archive_of(db->id) : nullptr;
   if (!archive) {
@@ -111,8 +156,13 @@ PgBackRestEngine::Snapshot PgBackRestEngine::look(const PgBackRestCli& c) const 
     return s;
   }
   try {
-    s.archive.listing =
-        parse_wal_listing(c.repo_ls_json("archive/" + settings_.stanza + "/" + archive->id));
+    if (archive->id != known) {
+      both.listing = c.repo_ls_json(archive_dir + archive->id);
+      both.listing_error = nullptr;
+      remember_archive_id(archive->id);
+    }
+    if (both.listing_error) std::rethrow_exception(both.listing_error);
+    s.archive.listing = parse_wal_listing(both.listing);
   } catch (const std::exception& e) {
     s.archive.error = e.what();
   }
@@ -126,24 +176,41 @@ std::vector<CatalogEntry> PgBackRestEngine::entries_of(const Snapshot& s) const 
       {target_.name, records_dir(target_.state_dir()), &s.stanza, &s.archive, &records});
 }
 
-InfoStanza PgBackRestEngine::wait_for_running_backup(const PgBackRestCli& c,
-                                                     const JobContext& ctx) const {
-  const SteadyTime until = ctx.clock.steady_now() + target_.backup.timeout;
-  bool said = false;
-  for (InfoStanza info = read_info(c);; info = read_info(c)) {
-    if (!info.backup_lock_held) return info;
-    if (!said) {
-      spdlog::warn(
-          "a pgbackrest backup of stanza {} is already running (one an interrupted "
-          "agent left?): waiting for it to end",
-          settings_.stanza);
-      said = true;
-    }
+void PgBackRestEngine::wait_for_running_backup(const PgBackRestCli& c, const JobContext& ctx,
+                                               SteadyTime until) const {
+  do {
     if (ctx.cancelled() || ctx.clock.steady_now() >= until) {
       throw OperationError("a pgbackrest backup of stanza " + settings_.stanza +
                            " is still running (hint: pgbackrest info shows its lock)");
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
+  } while (read_info(c).backup_lock_held);
+}
+
+PgBackRestEngine::BackupRun PgBackRestEngine::run_backup(BackupType type,
+                                                         const JobContext& ctx) const {
+  const PgBackRestCli look_cli = cli({kLookTimeout, ctx.cancel});
+  const PgBackRestCli backup_cli = cli({target_.backup.timeout, ctx.cancel});
+  const SteadyTime until = ctx.clock.steady_now() + target_.backup.timeout;
+  for (bool said = false;; said = true) {
+    BackupRun run;
+    run.started_at = ctx.now();
+    const SteadyTime started = ctx.clock.steady_now();
+    try {
+      run.label = backup_cli.backup(type);
+      run.seconds = std::chrono::duration<double>(ctx.clock.steady_now() - started).count();
+      return run;
+    } catch (const PgBackRestError& e) {
+      // No `info` before each backup: pgBackRest refuses at once when the lock is held.
+      if (!e.lock_was_held()) throw;
+    }
+    if (!said) {
+      spdlog::warn(
+          "a pgbackrest backup of stanza {} is already running (one an interrupted "
+          "agent left?): waiting for it to end",
+          settings_.stanza);
+    }
+    wait_for_running_backup(look_cli, ctx, until);
   }
 }
 
@@ -153,23 +220,18 @@ const PgBackRestEngine::Snapshot& PgBackRestEngine::snapshot() const {
 }
 
 CatalogEntry PgBackRestEngine::backup(BackupType type, const JobContext& ctx) {
-  const PgBackRestCli look_cli = cli({kLookTimeout, ctx.cancel});
-  std::set<std::string> before;
-  for (const InfoBackup& b : wait_for_running_backup(look_cli, ctx).backups) {
-    before.insert(b.label);
-  }
   snapshot_.reset();
+  const BackupRun run = run_backup(type, ctx);
+  const double seconds = run.seconds;
 
-  const SteadyTime started = ctx.clock.steady_now();
-  cli({target_.backup.timeout, ctx.cancel}).backup(type);
-  const double seconds = std::chrono::duration<double>(ctx.clock.steady_now() - started).count();
-
-  snapshot_ = look(look_cli);
+  snapshot_ = look(cli({kLookTimeout, ctx.cancel}));
   const Snapshot& s = *snapshot_;
-  const InfoBackup* taken = newest_new_backup(s.stanza, before);
+  const InfoBackup* taken = backup_taken(s.stanza, run.label, run.started_at);
   if (!taken) {
-    throw OperationError("pgbackrest backup succeeded but info lists no new backup of stanza " +
-                         settings_.stanza);
+    throw OperationError("pgbackrest backup succeeded but info lists " +
+                         (run.label.empty() ? std::string("no backup started since it ran")
+                                            : "no backup " + run.label) +
+                         " in stanza " + settings_.stanza);
   }
   if (type != BackupType::full && taken->type == BackupType::full) {
     spdlog::warn("no full backup to build on: took a full ({} was asked)", backup_type_name(type));
@@ -283,10 +345,16 @@ VerifyReport PgBackRestEngine::verify(const CatalogEntry& backup, Progress* /*pr
                              "every segment from " + b->archive_start + " to " +
                                  wal_segment_name(*wal->newest) + " is archived"});
   }
-  const VerifyVerdict v = c.verify();
+  // pgBackRest verifies every backup of the stanza; this backup's proof is its own files (with
+  // those it references) and the WAL archive's. Other backups' findings are their own proofs'.
+  const VerifyVerdict v = verdict_for_backup(c.verify(), backup.name());
   std::string detail = std::to_string(v.invalid_files) + " invalid files";
   if (!v.reasons.empty()) detail += ": " + v.reasons.front();
-  report.checks.push_back({"pgbackrest verify", v.ok, v.ok ? "no invalid file" : detail});
+  std::string fine = "no invalid file";
+  for (const std::string& w : v.warnings) {
+    if (w.starts_with("backup ")) fine += "; other " + w;
+  }
+  report.checks.push_back({"pgbackrest verify", v.ok, v.ok ? fine : detail});
   report.invalid_files = static_cast<std::uint64_t>(v.invalid_files);
   return report;
 }

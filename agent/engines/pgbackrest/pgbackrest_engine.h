@@ -38,24 +38,38 @@ class PgBackRestEngine final : public BackupEngine {
                                      RestoreJournal& journal) const override;
 
  private:
-  // What one look at the repository gives: `info` of the stanza and its WAL listing.
+  // What one look at the repository gives: `info` of the stanza and its WAL listing (two
+  // pgbackrest runs at once when the archive id is known).
   struct Snapshot {
     pgbackrest::InfoStanza stanza;
     pgbackrest::ArchiveListing archive;
   };
   pgbackrest::PgBackRestCli cli(const pgbackrest::RunLimits& limits = {}) const;
   pgbackrest::InfoStanza read_info(const pgbackrest::PgBackRestCli& cli) const;
+  pgbackrest::InfoStanza stanza_of(const std::string& info_json) const;
   Snapshot look(const pgbackrest::PgBackRestCli& cli) const;
+  // The stanza's archive id ("15-1") as the last look found it (kept in the records directory,
+  // .pgbackup/pgbackrest/archive-id), "" when none did; and keeping it.
+  std::string known_archive_id() const;
+  void remember_archive_id(const std::string& id) const;
   // The repository as this engine last looked at it. An engine serves one job or one status
   // read, whose callers ask several times (prune_local: catalog() and retention_candidates();
   // the status: catalog() and recovery_window()): one `info` and one `repo-ls` serve them all.
   // backup() and remove() look again after they change the repository.
   const Snapshot& snapshot() const;
   std::vector<CatalogEntry> entries_of(const Snapshot& s) const;
-  // Waits while a pgbackrest backup of the stanza holds its lock (one a killed agent left
-  // running finishes on its own), up to the backup timeout; returns the last `info`.
-  pgbackrest::InfoStanza wait_for_running_backup(const pgbackrest::PgBackRestCli& cli,
-                                                 const JobContext& ctx) const;
+  // Runs `pgbackrest backup`; when another backup of the stanza holds its lock (one a killed
+  // agent left running finishes on its own), waits for it to end, up to the backup timeout, and
+  // runs it again.
+  struct BackupRun {
+    std::string label;  // as pgBackRest printed it; "" when its output did not say
+    SysTime started_at{};
+    double seconds = 0;  // of the run that took the backup
+  };
+  BackupRun run_backup(BackupType type, const JobContext& ctx) const;
+  // Sleeps a second at a time until `info` no longer says the lock is held; throws at `until`.
+  void wait_for_running_backup(const pgbackrest::PgBackRestCli& cli, const JobContext& ctx,
+                               SteadyTime until) const;
 
   TargetConfig target_;
   pgbackrest::PgBackRestSettings settings_;

@@ -59,6 +59,7 @@ bool is_file_finding(std::string_view message) {
 VerifyVerdict judge_verify_output(std::string_view output, int exit_code) {
   VerifyVerdict v;
   bool saw_status = false, status_error = false;
+  std::string section;  // the backup whose counts follow; "" for the archive's
   std::istringstream lines{std::string(output)};
   for (std::string raw; std::getline(lines, raw);) {
     std::string_view level;
@@ -72,8 +73,12 @@ VerifyVerdict judge_verify_output(std::string_view output, int exit_code) {
     } else if (message.starts_with("status: ")) {
       saw_status = true;
       if (message != "status: ok") status_error = true;
+    } else if (message.starts_with("archiveId: ")) {
+      section.clear();
     } else if (message.starts_with("backup: ")) {
       const auto status = message.find(", status: ");
+      section = std::string(
+          message.substr(8, status == std::string_view::npos ? message.npos : status - 8));
       if (status != std::string_view::npos) {
         const std::string_view rest = message.substr(status + 10);
         const std::string_view word = rest.substr(0, rest.find(','));
@@ -87,7 +92,12 @@ VerifyVerdict judge_verify_output(std::string_view output, int exit_code) {
         }
       }
     }
-    if (saw_status) v.invalid_files += invalid_count(message);
+    if (saw_status) {
+      const int n = invalid_count(message);
+      v.invalid_files += n;
+      if (n > 0 && section.empty()) v.invalid_archive_files += n;
+      if (n > 0 && !section.empty()) v.invalid_files_by_backup[section] += n;
+    }
   }
   if (exit_code != 0) {
     v.reasons.insert(v.reasons.begin(),
@@ -104,6 +114,60 @@ VerifyVerdict judge_verify_output(std::string_view output, int exit_code) {
   }
   if (status_error && v.reasons.empty()) {
     v.reasons.emplace_back("pgbackrest verify reported status: error");
+  }
+  v.ok = v.reasons.empty();
+  return v;
+}
+
+namespace {
+
+// The backup a reason names: "invalid checksum 'LABEL/pg_data/...'" or "backup LABEL: ...";
+// "" for the others (the archive's files are named "15-1/0000000100000000/...").
+std::string backup_named_by(const std::string& reason) {
+  std::string_view rest;
+  if (reason.starts_with("backup ")) {
+    rest = std::string_view(reason).substr(7);
+  } else if (const auto quote = reason.find('\''); quote != std::string::npos) {
+    rest = std::string_view(reason).substr(quote + 1);
+  } else {
+    return "";
+  }
+  const std::string_view label = rest.substr(0, rest.find_first_of("/: '"));
+  // A label starts with its date: YYYYMMDD-HHMMSSF.
+  const bool is_label = label.size() >= 16 && label[8] == '-' && label[15] == 'F';
+  return is_label ? std::string(label) : "";
+}
+
+}  // namespace
+
+VerifyVerdict verdict_for_backup(const VerifyVerdict& whole, const std::string& label) {
+  VerifyVerdict v;
+  v.warnings = whole.warnings;
+  v.invalid_archive_files = whole.invalid_archive_files;
+  v.invalid_files = whole.invalid_archive_files;
+  if (const auto own = whole.invalid_files_by_backup.find(label);
+      own != whole.invalid_files_by_backup.end()) {
+    v.invalid_files_by_backup[label] = own->second;
+    v.invalid_files += own->second;
+  }
+  for (const std::string& b : whole.invalid_backups) {
+    if (b.starts_with(label + ": ")) v.invalid_backups.push_back(b);
+  }
+  for (const std::string& reason : whole.reasons) {
+    const std::string named = backup_named_by(reason);
+    if (named.empty() || named == label) {
+      v.reasons.push_back(reason);
+    } else if (reason.starts_with("backup ")) {
+      const auto n = whole.invalid_files_by_backup.find(named);
+      const int count = n == whole.invalid_files_by_backup.end() ? 0 : n->second;
+      v.warnings.push_back(reason + ", " + std::to_string(count) + " invalid file" +
+                           (count == 1 ? "" : "s"));
+    }
+  }
+  // The whole run's summary reasons ("N invalid files") counted every backup: recount.
+  std::erase_if(v.reasons, [](const std::string& r) { return r.ends_with(" invalid files"); });
+  if (v.invalid_files > 0 && v.reasons.empty()) {
+    v.reasons.push_back(std::to_string(v.invalid_files) + " invalid files");
   }
   v.ok = v.reasons.empty();
   return v;

@@ -37,6 +37,29 @@ TEST_CASE("a verify that exited 0 but printed status: error and a bad checksum i
   CHECK(v.reasons[0] == "invalid checksum '20261206-203315F/pg_data/base/5/1247.zst'");
 }
 
+TEST_CASE("verify's invalid files are counted for the backup whose section names them") {
+  const VerifyVerdict corrupt = judge_verify_output(fixture("verify_corrupt.txt"), 0);
+  CHECK(corrupt.invalid_files_by_backup == std::map<std::string, int>{{"20261206-203315F", 1}});
+  CHECK(corrupt.invalid_archive_files == 0);
+  const std::string head = std::string(kStamp) + "stanza: s\n    status: error\n";
+  const VerifyVerdict v = judge_verify_output(
+      head +
+          "      archiveId: 15-1, total WAL checked: 7, total valid WAL: 6\n"
+          "        missing: 0, checksum invalid: 1, size invalid: 0, other: 0\n"
+          "      backup: 20261206-203315F, status: invalid, total files checked: 9, total valid "
+          "files: 8\n"
+          "        missing: 0, checksum invalid: 1, size invalid: 0, other: 0\n"
+          "      backup: 20261206-203315F_20261206-203323I, status: invalid, total files checked: "
+          "9, total valid files: 7\n"
+          "        missing: 1, checksum invalid: 1, size invalid: 0, other: 0\n",
+      0);
+  CHECK(v.invalid_files == 4);
+  CHECK(v.invalid_archive_files == 1);
+  CHECK(v.invalid_files_by_backup ==
+        std::map<std::string, int>{{"20261206-203315F", 1},
+                                   {"20261206-203315F_20261206-203323I", 2}});
+}
+
 TEST_CASE("verify outputs judged: counts, statuses, errors, warnings and silence") {
   struct Case {
     std::string name;
@@ -94,4 +117,41 @@ TEST_CASE("verify outputs judged: counts, statuses, errors, warnings and silence
       0);
   CHECK(warned.warnings ==
         std::vector<std::string>{"archive.info.copy does not match archive.info"});
+}
+
+TEST_CASE("a verify of the whole stanza judged for one backup: its files and the archive's") {
+  const VerifyVerdict whole = judge_verify_output(fixture("verify_corrupt.txt"), 0);
+  REQUIRE_FALSE(whole.ok);
+  const VerifyVerdict full = verdict_for_backup(whole, "20261206-203315F");
+  CHECK_FALSE(full.ok);
+  CHECK(full.invalid_files == 1);
+  REQUIRE_FALSE(full.reasons.empty());
+  CHECK(full.reasons[0] == "invalid checksum '20261206-203315F/pg_data/base/5/1247.zst'");
+  // Its diff holds its own copy of that file (valid): the full's corruption is not its own.
+  const VerifyVerdict diff = verdict_for_backup(whole, "20261206-203315F_20261206-203320D");
+  CHECK(diff.ok);
+  CHECK(diff.invalid_files == 0);
+  CHECK(diff.warnings ==
+        std::vector<std::string>{"backup 20261206-203315F: invalid, 1 invalid file"});
+
+  // The archive's invalid files and errors that name no backup count for every backup.
+  const std::string head = std::string(kStamp) + "stanza: s\n    status: error\n";
+  const VerifyVerdict wal = judge_verify_output(
+      head +
+          "      archiveId: 15-1, total WAL checked: 7, total valid WAL: 6\n"
+          "        missing: 1, checksum invalid: 0, size invalid: 0, other: 0\n"
+          "      backup: 20261206-203315F, status: valid, total files checked: 9, total valid "
+          "files: 9\n",
+      0);
+  const VerifyVerdict of_full = verdict_for_backup(wal, "20261206-203315F");
+  CHECK_FALSE(of_full.ok);
+  CHECK(of_full.invalid_files == 1);
+  CHECK(of_full.reasons == std::vector<std::string>{"1 invalid files"});
+  CHECK_FALSE(
+      verdict_for_backup(judge_verify_output("ERROR: [029]: No usable backup.info file\n", 0),
+                         "20261206-203315F")
+          .ok);
+  CHECK_FALSE(verdict_for_backup(judge_verify_output(head, 0), "20261206-203315F").ok);
+  CHECK(
+      verdict_for_backup(judge_verify_output(fixture("verify_ok.txt"), 0), "20261206-204856F").ok);
 }
