@@ -51,8 +51,8 @@ void run_heartbeat(DaemonState& state) {
       }
       next = std::min(next, b.due);
     }
-    beats =
-        std::move(kept);  // a target a reload removed, or whose probe it turned off, is forgotten
+    // A target a reload removed, or whose probe it turned off, is forgotten.
+    beats = std::move(kept);
     if (!state.sleep_until(next)) break;
   }
 }
