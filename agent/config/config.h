@@ -77,6 +77,10 @@ struct RestoreTestConfig {
   std::string recovery_target = "latest";
   std::filesystem::path scratch_dir = "/var/lib/pgbackup/scratch";
   std::map<std::string, std::string> settings;
+  // The recovery-point probe (pgBackRest targets): the cadence at which the daemon writes now()
+  // into pgbackup.heartbeat on the production database; a test then proves the newest heartbeat
+  // it restored lies within one cadence before its target. Unset: off.
+  std::optional<std::chrono::seconds> heartbeat;
 };
 
 struct RestoreConfig {

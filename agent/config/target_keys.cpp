@@ -239,6 +239,28 @@ ConfigKey<RestoreTestConfig> settings_key() {
           "after the agent's own, e.g. `{shared_buffers: 128MB}`.");
 }
 
+// restore_test.heartbeat: the recovery-point probe's cadence (parse_restore_test refuses it for
+// a pg_dump target, whose test restores a dump, not a point in time).
+ConfigKey<RestoreTestConfig> heartbeat_key() {
+  using C = RestoreTestConfig;
+  return ConfigKey<C>{"heartbeat",
+                      [](const Section& s, const char* k, C& c) {
+                        if (s.has(k)) c.heartbeat = s.positive_duration(k, std::chrono::seconds{});
+                      },
+                      [](YAML::Emitter& out, const char* k, const C& c) {
+                        if (c.heartbeat) emit(out, k, format_duration(*c.heartbeat));
+                      }}
+      .kind("duration")
+      .defaults_to("none")
+      .doc(
+          "pgBackRest targets: the recovery point probe (off when absent). At this cadence the "
+          "daemon writes `now()` into `pgbackup.heartbeat`, a table of one row in the production "
+          "database that it creates (with its schema) when missing; a restore test then proves "
+          "the newest heartbeat it restored lies within one cadence (plus 5s) before its target "
+          "time, or before the archive's end for `latest`. The role needs CREATE on the "
+          "database, or an existing schema and table it may write.");
+}
+
 const KeyTable<RestoreTestConfig>& restore_test_keys() {
   using C = RestoreTestConfig;
   static const KeyTable<C> table = {
@@ -288,6 +310,7 @@ const KeyTable<RestoreTestConfig>& restore_test_keys() {
                "the scratch postmaster when the agent runs as root."),
       shown_when_set(
           settings_key(), [](const C& c) { return !c.settings.empty(); }, "`{}`"),
+      heartbeat_key(),
   };
   return table;
 }
@@ -344,6 +367,13 @@ void parse_restore_test(const Section& rt, TargetConfig& t) {
                 " is the production database; the restore test drops and re-creates it, so it "
                 "must differ in host, port or dbname (localhost, 127.0.0.1, ::1 and socket "
                 "directories count as one host)");
+  }
+  if (c.heartbeat && t.engine != EngineKind::pgbackrest) {
+    rt.fail(rt.get("heartbeat"),
+            rt.key_path("heartbeat") +
+                " is for pgbackrest targets: a pg_dump restore test restores a dump, not a point "
+                "in time, so no heartbeat bound can be proven; hint: remove it, or set `engine: "
+                "pgbackrest`");
   }
   t.restore_test = c;
 }

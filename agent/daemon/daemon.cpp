@@ -26,8 +26,9 @@ namespace {
 constexpr auto kMetricsMaxAge = std::chrono::milliseconds(1000);
 
 // The daemon's lifecycle: start-up checks, the HTTP endpoints, one worker and one uploader
-// thread per target, the status refresher and the prober; then signals (SIGHUP reloads) until
-// SIGTERM or SIGINT. The threads' work is in threads.h; what they share in DaemonState.
+// thread per target, the status refresher, the prober and the heartbeat writer; then signals
+// (SIGHUP reloads) until SIGTERM or SIGINT. The threads' work is in threads.h; what they share in
+// DaemonState.
 class Daemon {
  public:
   Daemon(Config config, DaemonOptions options, const Clock& clock)
@@ -211,6 +212,7 @@ int Daemon::run() {
 
   std::thread refresh_thread([this] { state_.run_refresher(); });
   std::thread probe_thread([this] { run_prober(state_); });
+  std::thread heartbeat_thread([this] { run_heartbeat(state_); });
   while (!state_.ready() || !state_.probed()) {
     if (state_.stopping()) break;
     clock_.sleep_for(std::chrono::milliseconds(10));
@@ -242,6 +244,7 @@ int Daemon::run() {
   for (std::thread& thread : retired_) thread.join();
   refresh_thread.join();
   probe_thread.join();
+  heartbeat_thread.join();
   server->stop();
   spdlog::info("stopped");
   return 0;

@@ -21,4 +21,8 @@ void run_uploader(DaemonState& state, const std::string& target);
 // engine keeps a WAL archive, the archive and the database's archiver (ArchiveStatus).
 void run_prober(DaemonState& state);
 
+// Writes now() into pgbackup.heartbeat of every target with restore_test.heartbeat, each on its
+// cadence (the recovery-point probe that restore tests check); failures are logged, never fatal.
+void run_heartbeat(DaemonState& state);
+
 }  // namespace pgbackup

@@ -58,6 +58,7 @@ nlohmann::json report_to_json(const RestoreTestReport& r) {
   if (r.checks_seconds) j["checks_seconds"] = *r.checks_seconds;
   if (!r.table_counts.empty()) j["table_counts"] = r.table_counts;
   if (!r.postmaster_log.empty()) j["postmaster_log"] = r.postmaster_log;
+  if (!r.heartbeat.empty()) j["heartbeat"] = r.heartbeat;
   return j;
 }
 
@@ -93,6 +94,7 @@ RestoreTestReport report_from_json(const nlohmann::json& j) {
   r.checks_seconds = optional_number(j, "checks_seconds");
   r.table_counts = j.value("table_counts", std::map<std::string, std::uint64_t>{});
   r.postmaster_log = j.value("postmaster_log", std::string());
+  r.heartbeat = j.value("heartbeat", std::string());
   return r;
 }
 
@@ -190,6 +192,7 @@ std::string summarize(const RestoreTestReport& r) {
   if (!r.table_counts.empty()) {
     out << "  tables:   " << r.table_counts.size() << " read in full\n";
   }
+  if (!r.heartbeat.empty()) out << "  heartbeat: " << r.heartbeat << " (newest restored)\n";
   if (!r.postmaster_log.empty()) out << "  log:      " << r.postmaster_log << "\n";
   if (!r.error.empty()) out << "  error:    " << r.error << "\n";
   for (const std::string& m : r.mismatched_tables) out << "  mismatch: " << m << "\n";

@@ -37,6 +37,9 @@ struct RestoreTestReport {
   std::optional<double> checks_seconds;   // reading every table, the checks
   std::map<std::string, std::uint64_t> table_counts;
   std::string postmaster_log;
+  // With restore_test.heartbeat: the newest heartbeat found in the restored cluster
+  // ("2026-12-06T14:03:58.25Z"); empty when there was none (a failed check says so).
+  std::string heartbeat;
 };
 
 // The one-line reason a report failed: its error, else its first mismatch or failed check.

@@ -34,7 +34,8 @@ struct DrillTarget {
                            "[{name: rows_present, sql: \"SELECT count(*) "
                            "> 0 FROM drill_rows\"}]",
                        PgBackRestCluster& c = PgBackRestCluster::shared(),
-                       const std::string& dbname = "postgres") {
+                       const std::string& dbname = "postgres",
+                       const std::string& restore_test_keys = "") {
     fs::create_directories(scratch);
     // The scratch cluster runs as the scratch directory's owner (PostgreSQL refuses root).
     if (::geteuid() == 0) REQUIRE(::chown(scratch.c_str(), owner_uid(), owner_gid()) == 0);
@@ -56,7 +57,7 @@ struct DrillTarget {
                    scratch.string() +
                    "\n      rto_target: 10m\n      settings: {shared_buffers: 32MB}\n"
                    "      checks: " +
-                   checks + "\n");
+                   checks + "\n" + restore_test_keys);
   }
 
   static uid_t owner_uid() {
@@ -314,5 +315,66 @@ TEST_CASE(
   CHECK(r["success"] == true);
   // Every row of the hypertable, compressed chunks decompressed, at any point after the backup.
   CHECK(r["table_counts"]["public.readings"].get<long long>() == 10 * 1440);
+  CHECK(t.scratch_entries() == 0);
+}
+
+TEST_CASE(
+    "with restore_test.heartbeat the daemon writes heartbeats, a restore test to a time finds one "
+    "within a cadence of it, and one to latest long after the writer stopped fails naming both "
+    "times",
+    "[pgbackrest_restore_test]") {
+  PgBackRestCluster& c = PgBackRestCluster::shared();
+  DrillTarget t("[]", c, "postgres", "      heartbeat: 1s\n");
+  insert_rows(10);
+  REQUIRE(t.agent({"backup", "--type", "full"}).exit_code == 0);
+  const Traffic traffic;
+  {
+    Daemon daemon(t.config, free_port(), "", "http", {{"DRILL_PGPASSWORD", PgCluster::kPassword}});
+    // Never tested, the daemon tests the target at once; whether a heartbeat reached the archive
+    // before that test's target is a race, so its result is only waited for (the directory lock).
+    const fs::path history = t.dir / ".pgbackup" / "restore-tests.jsonl";
+    for (auto end = std::chrono::steady_clock::now() + 90s;
+         !fs::exists(history) && std::chrono::steady_clock::now() < end;) {
+      std::this_thread::sleep_for(200ms);
+    }
+    INFO(daemon.log());
+    REQUIRE(fs::exists(history));
+    std::this_thread::sleep_for(500ms);  // the report is written just before the lock is let go
+    CHECK(c.query_value("SELECT count(*) FROM pgbackup.heartbeat") == "1");
+    CHECK(c.query_value("SELECT now() - at < interval '3 seconds' FROM pgbackup.heartbeat") == "t");
+
+    // A set taken while heartbeats are written: a random time after it has one within 1s + slack.
+    REQUIRE(t.agent({"backup", "--type", "full"}).exit_code == 0);
+    const std::string label = c.info().backups.back().label;
+    std::this_thread::sleep_for(1000ms);
+    const AgentRun run = t.agent({"restore-test", label});
+    INFO(run.out << run.err);
+    CHECK(run.exit_code == 0);
+    CHECK_THAT(run.out, Catch::Contains("heartbeat: 20"));
+    const nlohmann::json r = t.last_report();
+    INFO(r.dump(2));
+    CHECK(r["success"] == true);
+    CHECK(r["heartbeat"].get<std::string>().rfind("20", 0) == 0);
+    CHECK(r["table_counts"]["pgbackup.heartbeat"].get<long long>() == 1);
+    daemon.signal(SIGTERM);
+    CHECK(daemon.wait_exit(30s) == 0);
+  }
+  // The writer stopped; the archive goes on well past one cadence and the slack.
+  std::this_thread::sleep_for(9s);
+  std::string config = read_text_file(t.config);
+  config.replace(config.find("target: random_time"), 19, "target: latest");
+  write_text(t.config, config);
+  const AgentRun late = t.agent({"restore-test"});
+  INFO(late.out << late.err);
+  CHECK(late.exit_code == 1);
+  const nlohmann::json r = t.last_report();
+  INFO(r.dump(2));
+  CHECK(r["success"] == false);
+  REQUIRE(r["failed_checks"].size() == 1);
+  CHECK_THAT(r["failed_checks"][0].get<std::string>(),
+             Catch::StartsWith("heartbeat: the newest heartbeat restored (" +
+                               r["heartbeat"].get<std::string>() + ") is ") &&
+                 Catch::Contains("before the archive's end 20") &&
+                 Catch::Contains("more than one cadence (1s, plus 5s slack)"));
   CHECK(t.scratch_entries() == 0);
 }

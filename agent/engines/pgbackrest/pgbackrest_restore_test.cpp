@@ -10,8 +10,10 @@
 #include "agent/core/file_io.h"
 #include "agent/engines/pgbackrest/repo_path.h"
 #include "agent/engines/pgbackrest/scratch_cluster.h"
+#include "agent/postgres/heartbeat.h"
 #include "agent/postgres/postgres.h"
 #include "agent/postgres/restore_check.h"
+#include "agent/rules/heartbeat.h"
 #include "agent/rules/recovery_target.h"
 
 namespace pgbackup::pgbackrest {
@@ -231,6 +233,7 @@ class PgBackRestRestoreTest final : public RestoreTestRun {
             "target's database connection, or set restore_test.settings.shared_preload_libraries)");
       }
     }
+    if (rt_.heartbeat) prove_heartbeat(*conn, report);
     report.table_counts = count_every_table(*conn);
     for (const RestoreTestConfig::Check& check : rt_.checks) {
       if (auto failure = run_restore_check(*conn, check)) report.failed_checks.push_back(*failure);
@@ -256,6 +259,23 @@ class PgBackRestRestoreTest final : public RestoreTestRun {
           format_target_time(target_point_.time));
     } else {
       spdlog::info("{}: {}", target_.name, stop);
+    }
+  }
+
+  // The recovery-point probe: the newest heartbeat restored lies within one cadence before the
+  // target time, or (latest) before the archive's end as the test found it.
+  void prove_heartbeat(pqxx::connection& conn, RestoreTestReport& report) {
+    const std::optional<SysTime> newest = read_newest_heartbeat(conn);
+    if (newest) report.heartbeat = format_target_time(*newest);
+    const bool exact = target_point_.kind == RecoveryTarget::Kind::time;
+    if (!exact && !in_.window.end) {
+      report.failed_checks.push_back(
+          "heartbeat: the recovery window has no end to compare the heartbeat with");
+      return;
+    }
+    const HeartbeatBound bound{exact ? target_point_.time : *in_.window.end, exact, *rt_.heartbeat};
+    if (std::string finding = heartbeat_finding(bound, newest); !finding.empty()) {
+      report.failed_checks.push_back(std::move(finding));
     }
   }
 

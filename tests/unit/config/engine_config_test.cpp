@@ -167,3 +167,27 @@ TEST_CASE("a schedule mapping may leave out diff or incr: that type is not sched
   CHECK_THAT(render_config(c),
              Catch::Contains(R"(schedule: {full: "0 2 * * 0", incr: "0 */4 * * *"})"));
 }
+
+TEST_CASE("restore_test.heartbeat is a cadence of pgbackrest targets, off by default") {
+  const std::string physical = "    engine: pgbackrest\n    pgbackrest: {stanza: s}\n";
+  const Config off = parse_config(target_yaml(physical + "    restore_test: {}\n"), "t.yml");
+  CHECK_FALSE(off.targets.front().restore_test->heartbeat);
+  CHECK_THAT(render_config(off), !Catch::Contains("heartbeat"));
+
+  const Config on =
+      parse_config(target_yaml(physical + "    restore_test: {heartbeat: 30s}\n"), "t.yml");
+  REQUIRE(on.targets.front().restore_test->heartbeat);
+  CHECK(*on.targets.front().restore_test->heartbeat == 30s);
+  CHECK_THAT(render_config(on), Catch::Contains("heartbeat: 30s"));
+  CHECK(render_config(parse_config(render_config(on), "shown.yml")) == render_config(on));
+
+  CHECK_THROWS_WITH(
+      parse_config(target_yaml(physical + "    restore_test: {heartbeat: 0s}\n"), "t.yml"),
+      Catch::Contains("restore_test.heartbeat"));
+  CHECK_THROWS_WITH(
+      parse_config(target_yaml("    restore_test: {database: {user: u, dbname: scratch}, "
+                               "heartbeat: 30s}\n"),
+                   "t.yml"),
+      Catch::Contains("targets[0].restore_test.heartbeat is for pgbackrest targets") &&
+          Catch::Contains("t.yml:"));
+}
