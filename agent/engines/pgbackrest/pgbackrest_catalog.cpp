@@ -93,6 +93,10 @@ std::vector<CatalogEntry> retention_sets(std::vector<CatalogEntry> catalog,
   return out;
 }
 
+SysTime consistent_from(const CatalogEntry& set) {
+  return set.finished_at() + std::chrono::seconds(1);
+}
+
 std::vector<CatalogEntry> build_catalog(const CatalogInput& in) {
   const InfoStanza& stanza = *in.stanza;
   std::vector<CatalogEntry> out;

@@ -38,6 +38,12 @@ struct CatalogInput {
 // good. A good one carries a Manifest made from its record (the agent's, else `info`'s): size is
 // what it added to the repository, restore_set_size what a restore of it reads, tier its own
 // (a full: from its record, else DESIGN §5 over the good fulls before it) or its full's.
+// The earliest time a recovery from `set` can stop at. pgBackRest records a backup's stop in
+// whole seconds, truncated, and the backup is consistent only once the WAL up to its end is
+// replayed, which can be up to a second later: a target inside that second fails recovery
+// ("requested recovery stop point is before consistent recovery point").
+SysTime consistent_from(const CatalogEntry& set);
+
 std::vector<CatalogEntry> build_catalog(const CatalogInput& in);
 
 // What retention may expire, from `catalog` (build_catalog's over `stanza`), oldest first: the

@@ -259,8 +259,8 @@ RecoveryWindow PgBackRestEngine::recovery_window(const std::vector<CatalogEntry>
   RecoveryWindow w;
   const std::vector<const CatalogEntry*> good = good_entries(catalog);
   if (good.empty()) return w;
-  w.start = good.front()->finished_at();
-  w.end = good.back()->finished_at();
+  w.start = consistent_from(*good.front());
+  w.end = consistent_from(*good.back());
   try {
     const Snapshot& s = snapshot();
     if (s.archive.listing && s.archive.listing->newest_time &&

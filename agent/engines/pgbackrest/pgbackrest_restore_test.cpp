@@ -8,6 +8,7 @@
 #include "agent/catalog/backup_dir.h"
 #include "agent/core/errors.h"
 #include "agent/core/file_io.h"
+#include "agent/engines/pgbackrest/pgbackrest_catalog.h"
 #include "agent/engines/pgbackrest/repo_path.h"
 #include "agent/engines/pgbackrest/scratch_cluster.h"
 #include "agent/postgres/heartbeat.h"
@@ -83,7 +84,7 @@ class PgBackRestRestoreTest final : public RestoreTestRun {
       }
     }
     RecoveryWindow window = in_.window;
-    if (named) window.start = named->finished_at();
+    if (named) window.start = consistent_from(*named);
     if (rt_.recovery_target == "random_time" && window.start && window.end) {
       target_point_ = RecoveryTarget::at_time(random_time_in(window, random_unit()));
     }
