@@ -196,6 +196,11 @@ ConfigKey<RestoreTestConfig> optional_database(ConfigKey<RestoreTestConfig> key)
   key.parse = [parse](const Section& s, const char* k, RestoreTestConfig& c) {
     if (s.has(k)) parse(s, k, c);
   };
+  // Unset (a pgBackRest target's), it is not shown: its dbname is required when it is.
+  auto render = key.render;
+  key.render = [render](YAML::Emitter& out, const char* k, const RestoreTestConfig& c) {
+    if (!c.database.dbname.empty()) render(out, k, c);
+  };
   return std::move(key).defaults_to("required (pg_dump targets)");
 }
 

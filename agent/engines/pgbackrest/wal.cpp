@@ -70,13 +70,12 @@ WalSegment wal_segment_at(std::uint32_t timeline, std::uint64_t number, std::uin
           static_cast<std::uint32_t>(number % per_log)};
 }
 
-WalListing parse_wal_listing(std::string_view text, std::uint32_t per_log, std::string_view under) {
+WalListing parse_wal_listing(std::string_view text, std::uint32_t per_log) {
   const auto j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded()) fail("the listing is not valid JSON");
   if (!j.is_object()) fail("the listing is not an object of paths");
   WalListing out;
   for (const auto& [path, entry] : j.items()) {
-    if (!std::string_view(path).starts_with(under)) continue;
     if (!entry.is_object()) fail("\"" + path + "\" has no description object");
     const auto type = entry.find("type");
     if (type == entry.end() || !type->is_string()) fail("\"" + path + "\" has no type");

@@ -63,12 +63,8 @@ class WalListingError : public std::runtime_error {
 // Parses `pgbackrest repo-ls --output=json --recurse archive/<stanza>/<id>` (paths such as
 // "0000000100000000/000000010000000000000003-<sha1>.zst", "00000002.history"); a listing of one
 // <timeline+log>/ directory without --recurse works too. Throws WalListingError on malformed
-// input (never anything else: tests/fuzz/pgbackrest_repo_ls_fuzz.cpp). With `under` (an
-// archive id and a slash, "15-1/"), the input is a listing of archive/<stanza> itself and only
-// the paths under that archive id are read: the others (archive.info, an older id's WAL) are
-// left out, not counted as ignored.
-WalListing parse_wal_listing(std::string_view json, std::uint32_t per_log = segments_per_log(),
-                             std::string_view under = {});
+// input (never anything else: tests/fuzz/pgbackrest_repo_ls_fuzz.cpp).
+WalListing parse_wal_listing(std::string_view json, std::uint32_t per_log = segments_per_log());
 
 // A run of consecutive missing segments, first..last inclusive.
 struct WalGap {

@@ -179,6 +179,9 @@ TEST_CASE("restore_test.heartbeat is a cadence of pgbackrest targets, off by def
   REQUIRE(on.targets.front().restore_test->heartbeat);
   CHECK(*on.targets.front().restore_test->heartbeat == 30s);
   CHECK_THAT(render_config(on), Catch::Contains("heartbeat: 30s"));
+  // Shown without the scratch database it does not use, it parses back as it was.
+  CHECK_THAT(render_config(on), !Catch::Contains("dbname: \"\""));
+  CHECK(render_config(parse_config(render_config(on), "t.yml")) == render_config(on));
 
   CHECK_THROWS_WITH(
       parse_config(target_yaml(physical + "    restore_test: {heartbeat: 0s}\n"), "t.yml"),

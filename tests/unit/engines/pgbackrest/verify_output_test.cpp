@@ -18,6 +18,27 @@ std::string fixture(const std::string& name) {
 
 const char* kStamp = "2026-12-06 20:48:55.333 P00   INFO: ";
 
+// The lines of one archive id or backup in `verify --verbose` output, with their counts.
+std::string counts_line(int missing, int checksum_invalid) {
+  return "        missing: " + std::to_string(missing) +
+         ", checksum invalid: " + std::to_string(checksum_invalid) +
+         ", size invalid: 0, other: 0\n";
+}
+
+std::string archive_entry(int checked, int missing, int checksum_invalid) {
+  return "      archiveId: 15-1, total WAL checked: " + std::to_string(checked) +
+         ", total valid WAL: " + std::to_string(checked - missing - checksum_invalid) + "\n" +
+         counts_line(missing, checksum_invalid);
+}
+
+std::string backup_entry(const std::string& label, const std::string& status, int checked,
+                         int missing, int checksum_invalid) {
+  return "      backup: " + label + ", status: " + status +
+         ", total files checked: " + std::to_string(checked) +
+         ", total valid files: " + std::to_string(checked - missing - checksum_invalid) + "\n" +
+         counts_line(missing, checksum_invalid);
+}
+
 }  // namespace
 
 TEST_CASE("a verify that found every file valid is ok") {
@@ -43,15 +64,8 @@ TEST_CASE("verify's invalid files are counted for the backup whose section names
   CHECK(corrupt.invalid_archive_files == 0);
   const std::string head = std::string(kStamp) + "stanza: s\n    status: error\n";
   const VerifyVerdict v = judge_verify_output(
-      head +
-          "      archiveId: 15-1, total WAL checked: 7, total valid WAL: 6\n"
-          "        missing: 0, checksum invalid: 1, size invalid: 0, other: 0\n"
-          "      backup: 20261206-203315F, status: invalid, total files checked: 9, total valid "
-          "files: 8\n"
-          "        missing: 0, checksum invalid: 1, size invalid: 0, other: 0\n"
-          "      backup: 20261206-203315F_20261206-203323I, status: invalid, total files checked: "
-          "9, total valid files: 7\n"
-          "        missing: 1, checksum invalid: 1, size invalid: 0, other: 0\n",
+      head + archive_entry(7, 0, 1) + backup_entry("20261206-203315F", "invalid", 9, 0, 1) +
+          backup_entry("20261206-203315F_20261206-203323I", "invalid", 9, 1, 1),
       0);
   CHECK(v.invalid_files == 4);
   CHECK(v.invalid_archive_files == 1);
@@ -137,12 +151,7 @@ TEST_CASE("a verify of the whole stanza judged for one backup: its files and the
   // The archive's invalid files and errors that name no backup count for every backup.
   const std::string head = std::string(kStamp) + "stanza: s\n    status: error\n";
   const VerifyVerdict wal = judge_verify_output(
-      head +
-          "      archiveId: 15-1, total WAL checked: 7, total valid WAL: 6\n"
-          "        missing: 1, checksum invalid: 0, size invalid: 0, other: 0\n"
-          "      backup: 20261206-203315F, status: valid, total files checked: 9, total valid "
-          "files: 9\n",
-      0);
+      head + archive_entry(7, 1, 0) + backup_entry("20261206-203315F", "valid", 9, 0, 0), 0);
   const VerifyVerdict of_full = verdict_for_backup(wal, "20261206-203315F");
   CHECK_FALSE(of_full.ok);
   CHECK(of_full.invalid_files == 1);

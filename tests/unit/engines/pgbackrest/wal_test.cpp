@@ -88,29 +88,6 @@ TEST_CASE("a repo-ls listing gives the archived segments and history files, and 
   CHECK(t.ignored_files == 2);  // the .partial and the upper-case checksum
 }
 
-TEST_CASE("a listing of the whole archive directory is read for one archive id only") {
-  const WalListing l = parse_wal_listing(R"({
-    ".": {"type": "path"},
-    "archive.info": {"type": "file", "size": 250, "time": 1},
-    "14-1/0000000100000000/000000010000000000000009-0123456789abcdef0123456789abcdef01234567.zst":
-        {"type": "file", "time": 5},
-    "15-2": {"type": "path"},
-    "15-2/0000000100000000/000000010000000000000003-0123456789abcdef0123456789abcdef01234567.zst":
-        {"type": "file", "time": 7},
-    "15-2/0000000100000000/000000010000000000000003.00000028.backup": {"type": "file"},
-    "15-2/00000002.history": {"type": "file"}})",
-                                         segments_per_log(), "15-2/");
-  CHECK(l.segments == std::set<WalSegment>{seg("000000010000000000000003")});
-  CHECK(l.history == std::set<std::uint32_t>{2});
-  CHECK(l.ignored_files == 1);  // the .backup label; archive.info and 14-1 are not its files
-  REQUIRE(l.newest_time.has_value());
-  CHECK(to_unix_seconds(*l.newest_time) == 7);
-  // Another id's entries are never read, however malformed.
-  CHECK(parse_wal_listing(R"({"14-1/x": 3})", segments_per_log(), "15-1/").segments.empty());
-  CHECK_THROWS_AS(parse_wal_listing(R"({"15-1/x": 3})", segments_per_log(), "15-1/"),
-                  WalListingError);
-}
-
 TEST_CASE("a malformed repo-ls listing is a clear error, never a crash") {
   for (const auto& [text, message] : std::vector<std::pair<std::string, std::string>>{
            {"ERROR: [055]: unable to list", "not valid JSON"},
