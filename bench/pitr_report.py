@@ -15,6 +15,9 @@ dump = [float(r[2]) for r in rows if r[0] == "dump"]
 
 
 def reports(path):
+    """A restore-tests.jsonl, or nothing when no test ran (BENCH_DUMP_RUNS=0)."""
+    if not os.path.exists(path):
+        return []
     return [json.loads(line) for line in open(path) if line.strip()]
 
 

@@ -163,6 +163,9 @@ const History& history() {
     INFO(full.out << full.err);
     REQUIRE(full.exit_code == 0);
     History out;
+    // The recovery window opens a second after the full's stop (pgBackRest records it in whole
+    // seconds): every target below lies after that.
+    std::this_thread::sleep_for(1100ms);
     c.exec("INSERT INTO pitr SELECT g, 't1' FROM generate_series(1, 100) g");
     out.lsn = c.query_value("SELECT pg_current_wal_insert_lsn()::text");
     std::this_thread::sleep_for(600ms);

@@ -363,8 +363,9 @@ std::unique_ptr<RestoreTestRun> PgBackRestEngine::restore_test(const Config& con
                                                                const JobContext& ctx) const {
   RestoreTestInputs in;
   in.settings = settings_;
-  in.info = read_info(cli({kLookTimeout, ctx.cancel}));
+  // One look (info and the WAL listing at once) gives the sets, their proofs and the window.
   in.catalog = catalog(nullptr);
+  in.info = snapshot().stanza;
   in.window = recovery_window(in.catalog);
   return pgbackrest_restore_test(config, target_, std::move(in), ctx);
 }

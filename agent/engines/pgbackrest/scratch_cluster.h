@@ -80,8 +80,8 @@ class ScratchCluster {
                      const std::atomic<bool>* cancel);
   std::unique_ptr<pqxx::connection> connect(const std::string& user,
                                             const std::string& dbname) const;
-  // pg_ctl stop -m immediate (the cluster is thrown away: no shutdown checkpoint), then
-  // SIGQUIT/SIGKILL if it still runs; never throws.
+  // An immediate shutdown (SIGQUIT to the postmaster: the cluster is thrown away, so no
+  // shutdown checkpoint), SIGKILL if it still runs after 10 s; never throws.
   void stop() noexcept;
   std::string read_log() const;
 
@@ -93,7 +93,6 @@ class ScratchCluster {
   uid_t owner_ = 0;
   gid_t group_ = 0;
   std::string owner_name_;
-  std::string pg_ctl_;
   int port_ = 0;
   bool started_ = false;
 };
