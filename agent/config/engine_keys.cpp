@@ -168,16 +168,7 @@ ConfigKey<BackupConfig> backup_schedule_key() {
 }
 
 ConfigKey<TargetConfig> rpo_target_key() {
-  using T = TargetConfig;
-  return ConfigKey<T>{"rpo_target",
-                      [](const Section& s, const char* k, T& t) {
-                        if (s.has(k)) t.rpo_target = s.positive_duration(k, std::chrono::seconds{});
-                      },
-                      [](YAML::Emitter& out, const char* k, const T& t) {
-                        if (t.rpo_target) emit(out, k, format_duration(*t.rpo_target));
-                      }}
-      .kind("duration")
-      .defaults_to("none")
+  return optional_duration("rpo_target", &TargetConfig::rpo_target)
       .doc(
           "How old the newest change not yet in the backups may be (the recovery point "
           "objective); `pgbackup_rpo_exposure_seconds` above it fires `PgBackupRpoExceeded`.");

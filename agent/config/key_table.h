@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -208,6 +209,20 @@ ConfigKey<T> duration(const char* name, std::chrono::seconds T::*field, bool pos
                         emit(out, k, format_duration(t.*field));
                       }}
       .kind("duration");
+}
+
+// An optional positive duration: absent, it stays empty, and config-check leaves it out.
+template <typename T>
+ConfigKey<T> optional_duration(const char* name, std::optional<std::chrono::seconds> T::*field) {
+  return ConfigKey<T>{name,
+                      [field](const Section& s, const char* k, T& t) {
+                        if (s.has(k)) t.*field = s.positive_duration(k, std::chrono::seconds{});
+                      },
+                      [field](YAML::Emitter& out, const char* k, const T& t) {
+                        if (t.*field) emit(out, k, format_duration(*(t.*field)));
+                      }}
+      .kind("duration")
+      .defaults_to("none");
 }
 
 // A cron expression, written back quoted (it starts with a digit or a star).

@@ -247,16 +247,7 @@ ConfigKey<RestoreTestConfig> settings_key() {
 // restore_test.heartbeat: the recovery-point probe's cadence (parse_restore_test refuses it for
 // a pg_dump target, whose test restores a dump, not a point in time).
 ConfigKey<RestoreTestConfig> heartbeat_key() {
-  using C = RestoreTestConfig;
-  return ConfigKey<C>{"heartbeat",
-                      [](const Section& s, const char* k, C& c) {
-                        if (s.has(k)) c.heartbeat = s.positive_duration(k, std::chrono::seconds{});
-                      },
-                      [](YAML::Emitter& out, const char* k, const C& c) {
-                        if (c.heartbeat) emit(out, k, format_duration(*c.heartbeat));
-                      }}
-      .kind("duration")
-      .defaults_to("none")
+  return optional_duration("heartbeat", &RestoreTestConfig::heartbeat)
       .doc(
           "pgBackRest targets: the recovery point probe (off when absent). At this cadence the "
           "daemon writes `now()` into `pgbackup.heartbeat`, a table of one row in the production "
