@@ -3,7 +3,7 @@
 # Needs: $root (the repository), $bin (PostgreSQL's bin directory); optional $BENCH_PG_OPTS adds
 # server options (e.g. shared_preload_libraries for TimescaleDB). Sets: $work, $port,
 # BENCH_PGPASSWORD and the PG* variables psql/pg_dump/pg_restore use; defines as_postgres, log,
-# q and load_db, and for the pgBackRest benchmarks pgbackrest_stanza, pgbr, metrics_db and grow.
+# q and load_db, and for the pgBackRest benchmarks pgbackrest_stanza, pgbr, metrics_db, grow and grow_gb.
 
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
@@ -158,4 +158,13 @@ grow() {
           FROM generate_series(1, ($want_plain - $have) / 130) g" "$db" >/dev/null
   fi
   q -c "VACUUM ANALYZE" "$db" >/dev/null
+}
+
+# Grows database $1 to about $2 GB, three quarters hypertable and a quarter plain table. (%.0f:
+# Debian's awk, mawk, caps %d at 2^31.)
+grow_gb() {
+  local bytes
+  bytes=$(awk -v s="$2" 'BEGIN { printf "%.0f", s * 1e9 }')
+  log "growing $1 to ~$2 GB (hypertable 3/4, plain table 1/4)..."
+  grow "$1" $((bytes * 3 / 4)) $((bytes / 4))
 }
