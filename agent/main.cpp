@@ -81,15 +81,24 @@ const std::map<std::string, Command>& commands() {
   return table;
 }
 
+// A command's usage, a line per form (the forms are "; "-separated), each after `indent`.
+std::string usage_lines(std::string usage, const std::string& indent) {
+  if (usage.empty()) return "";
+  std::string out;
+  for (std::size_t at; (at = usage.find("; ")) != std::string::npos;) {
+    out += indent + usage.substr(0, at) + "\n";
+    usage.erase(0, at + 2);
+  }
+  return out + indent + usage + "\n";
+}
+
 std::string usage_text() {
   std::string s =
       "usage: pgbackup-agent [--config FILE] [--log.level debug|info|warn|error] "
       "[--log.format text|json] COMMAND [options]\n\ncommands:\n";
   for (const auto& [name, c] : commands()) {
-    char line[256];
-    std::snprintf(line, sizeof line, "  %-13s %s\n  %-13s %s\n", name.c_str(), c.summary.c_str(),
-                  "", c.usage.c_str());
-    s += line;
+    s += "  " + name + std::string(name.size() < 14 ? 14 - name.size() : 1, ' ') + c.summary +
+         "\n" + usage_lines(c.usage, std::string(16, ' '));
   }
   s += "\nWithout --config (or $PGBACKUP_CONFIG) the seed's environment defines one target:\n"
        "POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_DB, POSTGRES_PASSWORD, BACKUP_DIR.\n"
@@ -266,8 +275,9 @@ int run(int argc, char** argv) {
   const auto command = commands().find(name);
   if (parsed.count("help") || name.empty()) {
     if (command != commands().end()) {
-      std::printf("usage: pgbackup-agent [global options] %s %s\n  %s\n", name.c_str(),
-                  command->second.usage.c_str(), command->second.summary.c_str());
+      std::printf("usage: pgbackup-agent [global options] %s\n%s  %s\n", name.c_str(),
+                  usage_lines(command->second.usage, "  ").c_str(),
+                  command->second.summary.c_str());
     } else {
       std::printf("%s", usage_text().c_str());
     }

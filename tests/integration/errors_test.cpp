@@ -285,3 +285,20 @@ TEST_CASE("a backup is refused up front when the disk lacks room for 1.5x the pr
   CHECK(t.dumps() == std::vector<fs::path>{previous});
   for (const auto& e : fs::directory_iterator(t.dir)) CHECK(e.path().extension() != ".partial");
 }
+
+TEST_CASE("the help lists every command with its whole usage", "[errors]") {
+  const AgentRun help = run_agent({"--help"});
+  CHECK(help.exit_code == 0);
+  for (const std::string command : {"backup", "check", "config-check", "diff", "list", "prune",
+                                    "restore", "restore-test", "run", "upload", "verify"}) {
+    CHECK_THAT(help.out, Catch::Contains("\n  " + command + " "));
+  }
+  // Each form of restore on a line of its own, the last one to its end.
+  CHECK_THAT(help.out, Catch::Contains("[--no-roles]\n"));
+  CHECK_THAT(help.out,
+             Catch::Contains("\n                pgbackrest targets: (--time TS | --lsn LSN | "
+                             "--latest) [--pg-path DIR] [--yes] [--no-safety-backup]\n"));
+  const AgentRun restore = run_agent({"restore", "--help"});
+  CHECK(restore.exit_code == 0);
+  CHECK_THAT(restore.out, Catch::Contains("\n  pgbackrest targets: (--time TS"));
+}
