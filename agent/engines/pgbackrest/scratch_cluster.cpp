@@ -93,6 +93,10 @@ std::string scratch_conf(const ScratchSettings& s) {
       << "log_destination = 'stderr'\n"
       << "jit = off\n"
       << "recovery_init_sync_method = syncfs\n"
+      // Never crash-recovered (a killed test's directory is removed, not restarted), so torn
+      // pages cannot matter; with full-page images, reading every table after promotion would
+      // log one for each page it prunes (170 MB of WAL and 0.4 s for 1.4 GB read).
+      << "full_page_writes = off\n"
       << "timescaledb.max_background_workers = 0\n";
   for (const auto& [name, value] : s.source) out << name << " = " << quoted(value) << "\n";
   for (const auto& [name, value] : s.configured) out << name << " = " << quoted(value) << "\n";

@@ -19,8 +19,9 @@ TEST_CASE("the scratch cluster listens on 127.0.0.1 only, never archives, runs n
        {"listen_addresses = '127.0.0.1'\n", "port = 54321\n",
         "unix_socket_directories = '/scratch/it''s'\n", "archive_mode = off\n",
         "archive_command = ''\n", "jit = off\n", "recovery_init_sync_method = syncfs\n",
-        "timescaledb.max_background_workers = 0\n", "shared_preload_libraries = 'timescaledb'\n",
-        "max_connections = '200'\n", "shared_buffers = '128MB'\n"}) {
+        "full_page_writes = off\n", "timescaledb.max_background_workers = 0\n",
+        "shared_preload_libraries = 'timescaledb'\n", "max_connections = '200'\n",
+        "shared_buffers = '128MB'\n"}) {
     INFO(line);
     CHECK(conf.find(line) != std::string::npos);
   }
