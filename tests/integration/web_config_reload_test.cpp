@@ -18,7 +18,7 @@ TEST_CASE("a changed web config applies to the next connection and a broken one 
           "[webconfig]") {
   TestTarget t("webcfg_reload", 0);
   const Pki pki(t.root / "pki");
-  for (const auto& [name, text] : web_configs(pki)) write_text(pki.dir / name, text);
+  write_web_configs(pki);
   const fs::path web = pki.dir / "web.yml";
   // Replaces `path` at once, as an operator's `mv` or a certificate tool does.
   const auto replace = [](const fs::path& path, const std::string& text) {
@@ -109,7 +109,7 @@ TEST_CASE("openssl s_client sees the versions, ciphers, curves and client CAs as
           "[webconfig]") {
   TestTarget t("webcfg_sclient", 0);
   const Pki pki(t.root / "pki");
-  for (const auto& [name, text] : web_configs(pki)) write_text(pki.dir / name, text);
+  write_web_configs(pki);
   // s_client's full report (stdout and stderr) and whether the handshake succeeded.
   const auto s_client = [&pki](int port, std::vector<std::string> args) {
     std::vector<std::string> argv = {"openssl",

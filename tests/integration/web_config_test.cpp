@@ -216,7 +216,7 @@ TEST_CASE("each server case of the exporter-toolkit's tests behaves the same wit
           "[webconfig]") {
   TestTarget t("webcfg", 0);
   const Pki pki(t.root / "pki");
-  for (const auto& [name, text] : web_configs(pki)) write_text(pki.dir / name, text);
+  write_web_configs(pki);
 
   Running running;
   std::string file_running = "-";
@@ -251,7 +251,7 @@ TEST_CASE("the exporter-toolkit's rejected files stop the daemon with exit 2 and
           "[webconfig]") {
   TestTarget t("webcfg_bad", 0);
   const Pki pki(t.root / "pki");
-  for (const auto& [name, text] : web_configs(pki)) write_text(pki.dir / name, text);
+  write_web_configs(pki);
   struct Bad {
     std::string toolkit;
     std::string file;
@@ -320,7 +320,7 @@ TEST_CASE("the exporter-toolkit's rejected files stop the daemon with exit 2 and
 TEST_CASE("the rate limit answers 429 as in the exporter-toolkit", "[webconfig]") {
   TestTarget t("webcfg_rate", 0);
   const Pki pki(t.root / "pki");
-  for (const auto& [name, text] : web_configs(pki)) write_text(pki.dir / name, text);
+  write_web_configs(pki);
   {
     INFO("valid rate limiter (no rate limiter set up) that doesn't block");
     const Running r = start(t, pki.dir / "web_config_rate_limiter_nonblocking.yaml");

@@ -1,19 +1,13 @@
 #include "tests/support/web_tls.h"
 
+#include <map>
 #include <thread>
 
 namespace pgtest::webtls {
 
 using namespace std::chrono_literals;
 
-pgbackup::ProcessResult run(std::vector<std::string> argv, const fs::path& cwd,
-                            std::chrono::seconds timeout) {
-  pgbackup::ProcessSpec spec;
-  if (!cwd.empty()) argv.insert(argv.begin(), {"env", "-C", cwd.string()});
-  spec.argv = std::move(argv);
-  spec.timeout = timeout;
-  return pgbackup::run_process(spec);
-}
+namespace {
 
 // A YAML block scalar of `text` indented by `indent` spaces.
 std::string block(const std::string& text, int indent) {
@@ -161,6 +155,21 @@ std::map<std::string, std::string> web_configs(const Pki& pki) {
       {"web_config_noAuth.good.blocking.yml",
        files + "  client_auth_type: RequireAndVerifyClientCert\n"},
   };
+}
+
+}  // namespace
+
+pgbackup::ProcessResult run(std::vector<std::string> argv, const fs::path& cwd,
+                            std::chrono::seconds timeout) {
+  pgbackup::ProcessSpec spec;
+  if (!cwd.empty()) argv.insert(argv.begin(), {"env", "-C", cwd.string()});
+  spec.argv = std::move(argv);
+  spec.timeout = timeout;
+  return pgbackup::run_process(spec);
+}
+
+void write_web_configs(const Pki& pki) {
+  for (const auto& [name, text] : web_configs(pki)) write_text(pki.dir / name, text);
 }
 
 Seen fetch(const Pki& pki, int port, const Client& client) {

@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,11 +57,9 @@ struct Pki {
   std::string pem(const std::string& file) const { return read_text_file(dir / file); }
 };
 
-// A YAML block scalar of `text` indented by `indent` spaces.
-std::string block(const std::string& text, int indent);
-
-// The web config files, by name: the toolkit's test files rewritten for our certificates.
-std::map<std::string, std::string> web_configs(const Pki& pki);
+// Writes the web config files into pki.dir: the toolkit's test files (its names) rewritten for
+// our certificates.
+void write_web_configs(const Pki& pki);
 
 // What a client saw: the HTTP status (0: no HTTP answer), its headers and curl's TLS report.
 struct Seen {
