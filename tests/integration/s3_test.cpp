@@ -98,7 +98,7 @@ TEST_CASE(
   auto client = client_for(s3);
   const fs::path back = t.root / "back.dump";
   client.download("db1/" + dump.filename().string(), back);
-  CHECK(sha256_of(read_text_file(back)) == sha256_of(content));
+  CHECK(pgbackup::sha256_file(back) == sha256_of(content));
   CHECK(t.manifest(dump)["offsite"].size() == 1);
 }
 

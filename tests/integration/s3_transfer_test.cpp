@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "agent/catalog/job_state.h"
+#include "agent/core/sha256.h"
 #include "tests/support/daemon.h"
 #include "tests/support/offsite_target.h"
 
@@ -103,7 +104,7 @@ void check_nothing_recorded(const OffsiteTarget& t, const S3Server& s3, const fs
   const auto state = nlohmann::json::parse(t.state());
   CHECK(state["offsite"]["success"] == false);
   CHECK_THAT(state["offsite"]["error"].get<std::string>(), Catch::Contains(why));
-  CHECK(sha256_of(read_text_file(dump)) == t.manifest(dump)["sha256"]);
+  CHECK(pgbackup::sha256_file(dump) == t.manifest(dump)["sha256"]);
 }
 
 }  // namespace
@@ -127,9 +128,9 @@ TEST_CASE("a connection cut in the middle of a dump's PUT or of a multipart part
   CHECK(t.manifest(dump)["offsite"].size() == 1);
   const fs::path back = t.root / "back.dump";
   client_for(s3).download("db1/" + dump.filename().string(), back);
-  CHECK(sha256_of(read_text_file(back)) == sha256_of(content));
+  CHECK(pgbackup::sha256_file(back) == sha256_of(content));
   // The local backup is untouched (a synthetic dump: pg_restore cannot list it, so not verify).
-  CHECK(sha256_of(read_text_file(dump)) == t.manifest(dump)["sha256"]);
+  CHECK(pgbackup::sha256_file(dump) == t.manifest(dump)["sha256"]);
 }
 
 TEST_CASE(

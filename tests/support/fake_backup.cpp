@@ -17,13 +17,17 @@ std::filesystem::path write_fake_backup(const std::filesystem::path& dir, const 
   m.started_at = started;
   m.finished_at = started + std::chrono::minutes(1);
   m.size_bytes = content.size();
-  pgbackup::Sha256 sha;
-  sha.update(content.data(), content.size());
-  m.sha256 = sha.hex_digest();
+  m.sha256 = sha256_of(content);
   m.tier = tier;
   write_text(dir / m.file, content);
   write_text(dir / (m.file + ".json"), pgbackup::manifest_to_json(m).dump(2));
   return dir / m.file;
+}
+
+std::string sha256_of(const std::string& content) {
+  pgbackup::Sha256 sha;
+  sha.update(content.data(), content.size());
+  return sha.hex_digest();
 }
 
 std::vector<std::filesystem::path> write_dailies_before_clock_jump(const std::filesystem::path& dir,

@@ -21,6 +21,9 @@ std::filesystem::path write_fake_backup(const std::filesystem::path& dir, const 
 std::vector<std::filesystem::path> write_dailies_before_clock_jump(const std::filesystem::path& dir,
                                                                    const std::string& prefix);
 
+// The hex SHA-256 of `content`, as a manifest records it.
+std::string sha256_of(const std::string& content);
+
 // `size` bytes that do not compress (multipart uploads need real sizes).
 std::string random_bytes(std::size_t size);
 

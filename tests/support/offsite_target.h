@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "agent/core/sha256.h"
 #include "agent/jobs/offsite.h"
 #include "agent/storage/s3/client.h"
 #include "tests/support/fake_backup.h"
@@ -83,12 +82,6 @@ inline std::vector<nlohmann::json> requests_matching(const S3Server& s3, const s
       out.push_back(r);
   }
   return out;
-}
-
-inline std::string sha256_of(const std::string& data) {
-  pgbackup::Sha256 sha;
-  sha.update(data.data(), data.size());
-  return sha.hex_digest();
 }
 
 }  // namespace pgtest
