@@ -235,7 +235,8 @@ class PgBackRestRestoreTest final : public RestoreTestRun {
       }
     }
     if (rt_.heartbeat) prove_heartbeat(*conn, report);
-    report.table_counts = count_every_table(*conn);
+    report.table_counts = count_every_table(
+        *conn, [&] { return cluster_->connect(superuser, target_.database.dbname); });
     for (const RestoreTestConfig::Check& check : rt_.checks) {
       if (auto failure = run_restore_check(*conn, check)) report.failed_checks.push_back(*failure);
     }
