@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -64,6 +65,12 @@ std::optional<pid_t> running_postmaster(const fs::path& data) {
   const fs::path cwd = fs::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
   if (ec || fs::weakly_canonical(cwd, ec) != fs::weakly_canonical(data, ec)) return std::nullopt;
   return static_cast<pid_t>(pid);
+}
+
+// The file's text, or "" when it cannot be read (not written yet).
+std::string text_if_any(const fs::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // Stops the postmaster running in `data` by signal: SIGQUIT (immediate shutdown; it exits once
@@ -133,6 +140,16 @@ std::string recovery_stopping_point(const std::string& log) {
     if (at != std::string::npos) found = line.substr(at);
   }
   return found;
+}
+
+std::string postmaster_status(const std::string& pid_file) {
+  std::istringstream in(pid_file);
+  std::string line;
+  for (int i = 0; i < 8; ++i) {
+    if (!std::getline(in, line)) return "";
+  }
+  const std::size_t end = line.find_last_not_of(' ');
+  return end == std::string::npos ? "" : line.substr(0, end + 1);
 }
 
 std::string fatal_lines(const std::string& log) {
@@ -263,16 +280,24 @@ void ScratchCluster::wait_promoted(const std::string& user, std::chrono::seconds
                                    const std::atomic<bool>* cancel) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const auto grace = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  std::string last_error;
-  while (true) {
+  std::string last_error = "not ready";
+  // The postmaster says in postmaster.pid when it accepts connections (with hot_standby off:
+  // once recovery has ended). Reading that every 10 ms sees promotion within 10 ms, and spares
+  // the recovering cluster a rejected connection, its fork and its FATAL line, ten times a
+  // second; a connection is still tried each second, whatever the file says.
+  for (int attempt = 0;; ++attempt) {
     if (cancel && cancel->load())
       throw OperationError("cancelled while the scratch cluster recovered");
-    try {
-      const auto conn = connect(user, "postgres");
-      pqxx::nontransaction tx(*conn);
-      if (!tx.exec1("SELECT pg_is_in_recovery()")[0].as<bool>()) return;
-    } catch (const std::exception& e) {
-      last_error = e.what();
+    if (attempt % 100 == 0 ||
+        postmaster_status(text_if_any(data() / "postmaster.pid")) == "ready") {
+      try {
+        const auto conn = connect(user, "postgres");
+        pqxx::nontransaction tx(*conn);
+        if (!tx.exec1("SELECT pg_is_in_recovery()")[0].as<bool>()) return;
+        last_error = "still in recovery";
+      } catch (const std::exception& e) {
+        last_error = e.what();
+      }
     }
     const auto now = std::chrono::steady_clock::now();
     if (now > grace && !postmaster_alive()) {
@@ -283,8 +308,7 @@ void ScratchCluster::wait_promoted(const std::string& user, std::chrono::seconds
       throw OperationError("the scratch cluster did not finish recovery within " +
                            std::to_string(timeout.count()) + "s (last: " + last_error + ")");
     }
-    // A connection attempt a tenth of a second: promotion is seen within 0.1 s of it.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 

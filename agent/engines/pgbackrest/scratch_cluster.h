@@ -48,6 +48,9 @@ std::string space_refusal(const fs::path& scratch_dir, std::uint64_t available,
 // Pure: where the log says recovery stopped ("recovery stopping before commit of transaction
 // 745, time 2026-12-06 14:04:00.5+00"), or "" when it did not stop at a target.
 std::string recovery_stopping_point(const std::string& log);
+// Pure: the postmaster's status in the text of its postmaster.pid (its eighth line: "starting",
+// "standby", "ready" once it accepts connections, "stopping"), or "" before it has written one.
+std::string postmaster_status(const std::string& pid_file);
 // Pure: the FATAL/PANIC lines of a postmaster log (the last few), for messages.
 std::string fatal_lines(const std::string& log);
 

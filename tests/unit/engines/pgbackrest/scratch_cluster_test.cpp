@@ -60,3 +60,23 @@ TEST_CASE("the postmaster's log: where recovery stopped, and why it died") {
         "FATAL:  recovery ended before configured recovery target was reached");
   CHECK(fatal_lines("") == "(nothing in its log)");
 }
+
+TEST_CASE("the postmaster's status line in postmaster.pid") {
+  const std::string head = "4140\n/s/data\n1765160484\n41761\n/s\n127.0.0.1\n  1234  5678\n";
+  struct Case {
+    std::string file;
+    std::string status;
+  };
+  for (const Case& c : std::vector<Case>{
+           {head + "starting\n", "starting"},
+           {head + "ready   \n", "ready"},
+           {head + "standby ", "standby"},
+           {head + "stopping\n", "stopping"},
+           {head, ""},
+           {"4140\n/s/data\n", ""},
+           {"", ""},
+       }) {
+    INFO(c.file);
+    CHECK(postmaster_status(c.file) == c.status);
+  }
+}
