@@ -104,7 +104,7 @@ TEST_CASE(
 
 TEST_CASE("S3 5xx answers (503 SlowDown, 500 InternalError) are retried with backoff", "[s3]") {
   const int status = GENERATE(503, 500);
-  S3Server s3({.deny_storage_classes = {}, .fail_next = 2, .fail_status = status});
+  S3Server s3({.fail_next = 2, .fail_status = status});
   OffsiteTarget t(s3, "        tiers: [daily]\n");
   const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily);
   const AgentRun run = t.agent(s3, {"upload"});
@@ -171,7 +171,7 @@ TEST_CASE(
     "a storage class the credentials may not use is refused, and nothing counts as "
     "off-site",
     "[s3]") {
-  S3Server s3({.deny_storage_classes = {"GLACIER"}, .fail_next = 0});
+  S3Server s3({.deny_storage_classes = {"GLACIER"}});
   OffsiteTarget t(s3, "        tiers: [monthly]\n        storage_class: {monthly: GLACIER}\n");
   SECTION("single PUT") {
     const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::monthly);
@@ -326,14 +326,9 @@ TEST_CASE("a backup fetched from the bucket is checked against its manifest", "[
 TEST_CASE("the daemon copies each new backup off-site and its metrics show it", "[s3]") {
   S3Server s3;
   TestTarget t("offsite-daemon", 20,
-               "    offsite:\n      s3: {endpoint: \"" + s3.endpoint() +
-                   "\", bucket: " + S3Server::kBucket +
-                   ", prefix: \"daemon/\", path_style: true, tiers: [daily, weekly, monthly]}\n");
-  for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
-  const Daemon daemon(t.config, free_port());
-  daemon.wait_for_metric(R"(pgbackup_offsite_uploads_total\{target="offsite-daemon"\} 1\n)");
-  const std::string metrics =
-      daemon.wait_for_metric(R"(pgbackup_offsite_pending_backups\{target="offsite-daemon"\} 0\n)");
+               s3.offsite_yaml("daemon/", "        tiers: [daily, weekly, monthly]\n"));
+  const Daemon daemon(t.config, free_port(), "", "http", s3.key_env());
+  const std::string metrics = metrics_once_copied(daemon, "offsite-daemon");
   CHECK_THAT(
       metrics,
       Catch::Contains("pgbackup_offsite_last_run_success{target=\"offsite-daemon\"} 1") &&
@@ -394,14 +389,8 @@ TEST_CASE(
 TEST_CASE("with wrong keys the daemon keeps backing up and its off-site metrics say what fails",
           "[s3]") {
   S3Server s3;
-  TestTarget t("offsite-wrong-keys", 10,
-               "    offsite:\n      s3: {endpoint: \"" + s3.endpoint() +
-                   "\", bucket: " + S3Server::kBucket +
-                   ", prefix: \"wrong/\", path_style: true, tiers: [monthly]}\n");
-  for (const auto& [name, value] : s3.key_env("not-the-secret")) {
-    ::setenv(name.c_str(), value.c_str(), 1);
-  }
-  const Daemon daemon(t.config, free_port());
+  TestTarget t("offsite-wrong-keys", 10, s3.offsite_yaml("wrong/", "        tiers: [monthly]\n"));
+  const Daemon daemon(t.config, free_port(), "", "http", s3.key_env("not-the-secret"));
   const std::string metrics = daemon.wait_for_metric(
       R"(pgbackup_offsite_upload_failures_total\{target="offsite-wrong-keys"\} [1-9])");
   CHECK_THAT(
@@ -411,7 +400,6 @@ TEST_CASE("with wrong keys the daemon keeps backing up and its off-site metrics 
           Catch::Contains("pgbackup_offsite_pending_backups{target=\"offsite-wrong-keys\"} 1"));
   CHECK_THAT(daemon.log(), Catch::Contains("SignatureDoesNotMatch"));
   CHECK_THAT(http_get(daemon.url("/")).body, Catch::Contains("last upload failed"));
-  for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
 }
 
 TEST_CASE("aws:kms encryption sends the key id with every object", "[s3]") {

@@ -50,11 +50,10 @@ TEST_CASE(
   const fs::path dump =
       write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, random_bytes(12 * 1024 * 1024));
   const std::string key = "db1/" + dump.filename().string();
-  for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
   // The proxy holds every part unanswered: when the signal lands, the upload is in flight.
   s3.stall_upload_parts();
   {
-    Daemon daemon(t.config, free_port());
+    Daemon daemon(t.config, free_port(), "", "http", s3.key_env());
     for (int i = 0; i < 1000 && requests_matching(s3, "PUT", "partNumber=").empty(); ++i) {
       std::this_thread::sleep_for(20ms);
     }
@@ -114,7 +113,7 @@ TEST_CASE("a connection cut in the middle of a dump's PUT or of a multipart part
   // One PUT of the whole dump, or parts of 5 MiB (the first part is cut).
   const std::size_t size = GENERATE(std::size_t{300 * 1024}, std::size_t{12 * 1024 * 1024 + 123});
   INFO("dump of " << size << " bytes");
-  S3Server s3({.deny_storage_classes = {}, .fail_next = 0, .cut_puts = 1});
+  S3Server s3({.cut_puts = 1});
   OffsiteTarget t(s3, "        tiers: [daily]\n");
   const std::string content = random_bytes(size);
   const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, content);
@@ -138,7 +137,7 @@ TEST_CASE(
     "next run copies it",
     "[s3]") {
   // Four attempts per request (S3Tuning::max_attempts): all four are cut.
-  S3Server s3({.deny_storage_classes = {}, .fail_next = 0, .cut_puts = 4});
+  S3Server s3({.cut_puts = 4});
   OffsiteTarget t(s3, "        tiers: [daily]\n");
   const fs::path dump =
       write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, random_bytes(200 * 1024));
@@ -157,7 +156,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a GET cut in the middle of the dump is retried and leaves no hole of zeros", "[s3]") {
-  S3Server s3({.deny_storage_classes = {}, .fail_next = 0, .cut_puts = 0, .cut_gets = 1});
+  S3Server s3({.cut_gets = 1});
   OffsiteTarget t(s3, "        tiers: [daily]\n");
   const std::string content = random_bytes(3 * 1024 * 1024 + 17);
   const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, content);
@@ -175,11 +174,7 @@ TEST_CASE(
     "a HEAD that reports another size after the upload records nothing off-site; the next run "
     "finds the whole copy and records it without sending it again",
     "[s3]") {
-  S3Server s3({.deny_storage_classes = {},
-               .fail_next = 0,
-               .cut_puts = 0,
-               .cut_gets = 0,
-               .wrong_head_sizes = 1});
+  S3Server s3({.wrong_head_sizes = 1});
   OffsiteTarget t(s3, "        tiers: [daily]\n");
   const fs::path dump =
       write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, random_bytes(100 * 1024));
@@ -200,13 +195,7 @@ TEST_CASE(
     "a PUT that S3 takes and never answers, or a GET that stops halfway, is cut after "
     "offsite.s3.stall_timeout and retried",
     "[s3]") {
-  S3Server s3({.deny_storage_classes = {},
-               .fail_next = 0,
-               .cut_puts = 0,
-               .cut_gets = 0,
-               .wrong_head_sizes = 0,
-               .stall_puts = 1,
-               .stall_gets = 1});
+  S3Server s3({.stall_puts = 1, .stall_gets = 1});
   OffsiteTarget t(s3, "        tiers: [daily]\n        stall_timeout: 1s\n");
   const std::string content = random_bytes(2 * 1024 * 1024 + 5);
   const fs::path dump = write_fake_backup(t.dir, "synthetic", kNow - 1h, Tier::daily, content);
@@ -229,23 +218,13 @@ TEST_CASE(
 
 TEST_CASE("the daemon's metrics count each S3 retry by its reason", "[s3]") {
   // The bucket check is throttled once; the dump's first PUT is cut, its second stalls.
-  S3Server s3({.deny_storage_classes = {},
-               .fail_next = 1,
-               .fail_status = 503,
-               .cut_puts = 1,
-               .cut_gets = 0,
-               .wrong_head_sizes = 0,
-               .stall_puts = 1});
-  TestTarget t("offsite-retries", 20,
-               "    offsite:\n      s3: {endpoint: \"" + s3.endpoint() +
-                   "\", bucket: " + S3Server::kBucket +
-                   ", prefix: \"retries/\", path_style: true, tiers: [daily, weekly, monthly], "
-                   "stall_timeout: 1s}\n");
-  for (const auto& [name, value] : s3.key_env()) ::setenv(name.c_str(), value.c_str(), 1);
-  const Daemon daemon(t.config, free_port());
-  daemon.wait_for_metric(R"(pgbackup_offsite_uploads_total\{target="offsite-retries"\} 1\n)");
-  const std::string metrics =
-      daemon.wait_for_metric(R"(pgbackup_offsite_pending_backups\{target="offsite-retries"\} 0\n)");
+  S3Server s3({.fail_next = 1, .fail_status = 503, .cut_puts = 1, .stall_puts = 1});
+  TestTarget t(
+      "offsite-retries", 20,
+      s3.offsite_yaml("retries/",
+                      "        tiers: [daily, weekly, monthly]\n        stall_timeout: 1s\n"));
+  const Daemon daemon(t.config, free_port(), "", "http", s3.key_env());
+  const std::string metrics = metrics_once_copied(daemon, "offsite-retries");
   const std::string series = "pgbackup_offsite_retries_total{reason=\"";
   CHECK_THAT(
       metrics,

@@ -9,6 +9,7 @@
 
 #include "agent/jobs/offsite.h"
 #include "agent/storage/s3/client.h"
+#include "tests/support/daemon.h"
 #include "tests/support/fake_backup.h"
 #include "tests/support/process.h"
 #include "tests/support/s3_server.h"
@@ -68,6 +69,14 @@ struct OffsiteTarget {
                                           root / "tmp", pgbackup::JobContext{clock});
   }
 };
+
+// The daemon's metrics once it has copied its first backup of `target` off-site and has none
+// left to copy.
+inline std::string metrics_once_copied(const Daemon& daemon, const std::string& target) {
+  daemon.wait_for_metric("pgbackup_offsite_uploads_total\\{target=\"" + target + "\"\\} 1\n");
+  return daemon.wait_for_metric("pgbackup_offsite_pending_backups\\{target=\"" + target +
+                                "\"\\} 0\n");
+}
 
 inline pgbackup::S3Client client_for(const S3Server& s3, const std::string& prefix = "db1/") {
   return pgbackup::S3Client(s3.config(prefix), {S3Server::kAccessKey, S3Server::kSecretKey});

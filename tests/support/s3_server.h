@@ -29,9 +29,9 @@ class BackgroundProcess {
 // which checks every request's SigV4 signature with botocore and the keys below. Random ports;
 // the bucket exists; everything is removed when it goes away.
 struct S3ServerOptions {
-  std::vector<std::string> deny_storage_classes;  // answered AccessDenied
-  int fail_next = 0;                              // the first N requests get 503 SlowDown
-  int fail_status = 503;                          // or 500 InternalError
+  std::vector<std::string> deny_storage_classes = {};  // answered AccessDenied
+  int fail_next = 0;                                   // the first N requests get 503 SlowDown
+  int fail_status = 503;                               // or 500 InternalError
   // The connection is cut halfway through the body of the next N PUTs / GETs of a .dump key.
   int cut_puts = 0;
   int cut_gets = 0;
