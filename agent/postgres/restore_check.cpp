@@ -86,11 +86,15 @@ class TableReaders {
       : reads_(std::move(reads)), rows_(reads_.size(), 0) {}
 
   void run(pqxx::connection& conn) {
+    std::size_t i = reads_.size();
     try {
       pqxx::read_transaction tx(conn);
-      for (std::size_t i = next_++; i < reads_.size() && !failed_; i = next_++) read(tx, i);
+      for (i = next_++; i < reads_.size() && !failed_; i = next_++) {
+        rows_[i] = tx.exec1(reads_[i].sql)[0].as<std::uint64_t>();
+      }
     } catch (const std::exception& e) {
-      fail(std::string("cannot read the tables: ") + e.what());
+      fail(i < reads_.size() ? "cannot read table " + reads_[i].table + " in full: " + e.what()
+                             : std::string("cannot read the tables: ") + e.what());
     }
   }
 
@@ -102,15 +106,6 @@ class TableReaders {
   }
 
  private:
-  void read(pqxx::read_transaction& tx, std::size_t i) {
-    try {
-      rows_[i] = tx.exec1(reads_[i].sql)[0].as<std::uint64_t>();
-    } catch (const std::exception& e) {
-      fail("cannot read table " + reads_[i].table + " in full: " + e.what());
-      throw;
-    }
-  }
-
   void fail(const std::string& why) {
     const std::lock_guard lock(mutex_);
     if (!failed_.exchange(true)) error_ = why;
