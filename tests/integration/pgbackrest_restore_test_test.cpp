@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "agent/engines/pgbackrest/scratch_cluster.h"
 #include "tests/support/daemon.h"
 #include "tests/support/pgbackrest_cluster.h"
 #include "tests/support/process.h"
@@ -165,9 +166,25 @@ TEST_CASE(
   // The postmaster's log is kept next to the report; the scratch cluster is gone.
   const fs::path log = r["postmaster_log"].get<std::string>();
   CHECK(log.parent_path() == t.dir / ".pgbackup" / "restore-tests");
-  CHECK_THAT(read_text_file(log), Catch::Contains("recovery stopping "));
+  const std::string text = read_text_file(log);
+  CHECK_THAT(text, Catch::Contains("recovery stopping "));
+  // Promotion is watched in postmaster.pid, not by connecting ten times a second: at most the
+  // once-a-second connection is turned away while the cluster recovers.
+  std::size_t turned_away = 0;
+  for (std::size_t at = text.find("FATAL:"); at != std::string::npos;
+       at = text.find("FATAL:", at + 1)) {
+    ++turned_away;
+  }
+  CHECK(turned_away <= 1 + static_cast<std::size_t>(r["replay_seconds"].get<double>()));
   CHECK(t.scratch_entries() == 0);
   CHECK_FALSE(scratch_postmaster_running(t.scratch));
+}
+
+TEST_CASE("a running PostgreSQL 15's postmaster.pid says it is ready",
+          "[pgbackrest_restore_test]") {
+  PgCluster& pg = PgCluster::shared();
+  CHECK(pgbackup::pgbackrest::postmaster_status(read_text_file(pg.data_dir() / "postmaster.pid")) ==
+        "ready");
 }
 
 TEST_CASE("a restore test fails naming a WAL segment missing from the repository",
